@@ -1,0 +1,11 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from './context.ts';
+import { registerHealthRoutes } from './health.routes.ts';
+
+/**
+ * Every domain's routes, registered in one place. A domain exports `register…Routes(app, ctx)` from
+ * its index.ts and adds one line here.
+ */
+export async function registerRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  registerHealthRoutes(app, ctx);
+}

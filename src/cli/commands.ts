@@ -1,0 +1,9 @@
+import type { Command } from 'commander';
+
+/**
+ * Registers every domain's CLI commands. A domain exports `register…Commands(program)` from its
+ * `cli/…commands.ts` and adds one line here.
+ */
+export function registerCommands(program: Command): void {
+  void program;
+}

@@ -1,0 +1,144 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { AppError } from '../util/errors.ts';
+
+const port = z.coerce
+  .number({ error: 'must be a number' })
+  .int('must be a whole number')
+  .min(1, 'must be between 1 and 65535')
+  .max(65535, 'must be between 1 and 65535');
+
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d)$/, 'must be a duration such as 90s, 30m, 24h or 7d');
+
+/**
+ * Every setting: its environment variable, its key in the optional JSON config file, its schema and
+ * default, and the sentence that documents it (the README's configuration table lists the same).
+ */
+export const SETTINGS = {
+  dataDir: {
+    env: 'PORTCULLIS_DATA_DIR',
+    schema: z.string().min(1),
+    default: './var',
+    doc: 'Directory for the embedded database, TLS certificate, admin token and vault.',
+  },
+  port: { env: 'PORTCULLIS_PORT', schema: port, default: 9999, doc: 'HTTPS port (UI, REST, HEC).' },
+  host: {
+    env: 'PORTCULLIS_HOST',
+    schema: z.string().min(1),
+    default: '0.0.0.0',
+    doc: 'Address to listen on (`::` for all IPv4 and IPv6 addresses).',
+  },
+  databaseUrl: {
+    env: 'PORTCULLIS_DATABASE_URL',
+    schema: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+    default: undefined,
+    doc: 'External PostgreSQL 15+ (`postgres://user:pass@host:5432/db`). Unset: embedded PGlite under the data dir.',
+  },
+  tlsCert: {
+    env: 'PORTCULLIS_TLS_CERT',
+    schema: z.string().min(1).optional(),
+    default: undefined,
+    doc: 'PEM certificate (chain) file. Unset: a self-signed certificate generated into the data dir.',
+  },
+  tlsKey: {
+    env: 'PORTCULLIS_TLS_KEY',
+    schema: z.string().min(1).optional(),
+    default: undefined,
+    doc: 'PEM private key file for `PORTCULLIS_TLS_CERT`.',
+  },
+  httpRedirectPort: {
+    env: 'PORTCULLIS_HTTP_REDIRECT_PORT',
+    schema: port.optional(),
+    default: undefined,
+    doc: 'If set, a plain-HTTP listener on this port that only redirects browser paths to HTTPS.',
+  },
+  logLevel: {
+    env: 'PORTCULLIS_LOG_LEVEL',
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    default: 'info',
+    doc: 'Log level: fatal, error, warn, info, debug, trace or silent.',
+  },
+  goneAfter: {
+    env: 'PORTCULLIS_GONE_AFTER',
+    schema: duration,
+    default: '7d',
+    doc: 'A listener not seen for this long becomes `gone`.',
+  },
+} as const;
+
+type Settings = typeof SETTINGS;
+export type Config = {
+  readonly [K in keyof Settings]: z.output<Settings[K]['schema']>;
+} & { readonly configFile: string | undefined };
+
+export const CONFIG_FILE_ENV = 'PORTCULLIS_CONFIG';
+
+/**
+ * Reads the configuration once: defaults, then the JSON file named by PORTCULLIS_CONFIG (keys are the
+ * setting names, e.g. `{"port": 9443}`), then environment variables. Throws an AppError naming the
+ * variable or key for any invalid value. The result is frozen.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const configFile = env[CONFIG_FILE_ENV] || undefined;
+  let fileValues: Record<string, unknown> = {};
+  if (configFile) {
+    let text: string;
+    try {
+      text = readFileSync(configFile, 'utf8');
+    } catch (e) {
+      throw new AppError(
+        'config_invalid',
+        `${CONFIG_FILE_ENV}: cannot read ${configFile}: ${(e as Error).message}`,
+      );
+    }
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+      fileValues = parsed as Record<string, unknown>;
+    } catch (e) {
+      throw new AppError(
+        'config_invalid',
+        `${CONFIG_FILE_ENV}: ${configFile} is not a JSON object: ${(e as Error).message}`,
+      );
+    }
+    for (const key of Object.keys(fileValues)) {
+      if (!(key in SETTINGS))
+        throw new AppError(
+          'config_invalid',
+          `${configFile}: unknown setting "${key}" (known: ${Object.keys(SETTINGS).join(', ')})`,
+        );
+    }
+  }
+  const out: Record<string, unknown> = { configFile };
+  const problems: string[] = [];
+  for (const [key, s] of Object.entries(SETTINGS)) {
+    const fromEnv = env[s.env];
+    const raw = fromEnv !== undefined && fromEnv !== '' ? fromEnv : (fileValues[key] ?? s.default);
+    const where = fromEnv !== undefined && fromEnv !== '' ? s.env : key in fileValues ? `${configFile}: ${key}` : s.env;
+    const r = (s.schema as z.ZodType).safeParse(raw);
+    if (!r.success) {
+      problems.push(`${where}=${JSON.stringify(raw)}: ${r.error.issues.map((i) => i.message).join('; ')}`);
+    } else out[key] = r.data;
+  }
+  if (Boolean(out.tlsCert) !== Boolean(out.tlsKey))
+    problems.push('PORTCULLIS_TLS_CERT and PORTCULLIS_TLS_KEY must be set together');
+  if (problems.length)
+    throw new AppError('config_invalid', `invalid configuration:\n  ${problems.join('\n  ')}`);
+  out.dataDir = resolve(out.dataDir as string);
+  return Object.freeze(out) as Config;
+}
+
+/** Parses a duration such as `90s`, `24h` or `7d` into milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(text.trim());
+  if (!m) throw new AppError('bad_duration', `"${text}" is not a duration such as 90s, 30m, 24h or 7d`);
+  const n = Number(m[1]);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return n * unit;
+}

@@ -1,0 +1,1 @@
+export { loadConfig, parseDuration, SETTINGS, CONFIG_FILE_ENV, type Config } from './config.ts';

@@ -1,0 +1,16 @@
+import type { ContainerTables } from '../automation/container.table.ts';
+import type { IdentityTables } from '../identity/identity.table.ts';
+
+/** Key/value settings kept in the database (e.g. the instance's identity). */
+export interface SettingTable {
+  key: string;
+  value: unknown;
+}
+
+/**
+ * The whole database, composed from each domain's table types. A domain adds its `*.table.ts`
+ * interface here and its migrations to `migrations/index.ts`.
+ */
+export interface Database extends IdentityTables, ContainerTables {
+  settings: SettingTable;
+}

@@ -1,0 +1,130 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, Migrator, PostgresDialect, sql, type MigrationProvider } from 'kysely';
+import pg from 'pg';
+import type { Logger } from '../logging/index.ts';
+import { AppError } from '../util/errors.ts';
+import { MIGRATIONS } from './migrations/index.ts';
+import type { Database } from './schema.ts';
+
+export type StoreKind = 'embedded' | 'postgres';
+
+/** An open database with its migrations applied. */
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly kind: StoreKind;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  /** Directory for the embedded database (`<dataDir>/pgdata`); ignored when `databaseUrl` is set. */
+  dataDir?: string;
+  /** `postgres://…` for an external PostgreSQL; `memory://` for a throw-away embedded one. */
+  databaseUrl?: string | undefined;
+  logger?: Logger;
+  /** Connection pool size for PostgreSQL. */
+  poolSize?: number;
+}
+
+// int8 (count(*), bigserial ids) as numbers on both stores: PGlite already does, node-postgres
+// gives strings. Ids stay far below 2^53.
+const INT8_OID = 20;
+const pgTypes = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID && format !== 'binary'
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
+
+/** Opens the configured store and brings its schema up to date. */
+export async function openStore(opts: OpenStoreOptions): Promise<Store> {
+  if (opts.databaseUrl && opts.databaseUrl !== 'memory://') return openPostgres(opts.databaseUrl, opts);
+  const { PGliteDialect } = await import('./pglite-dialect.ts');
+  let pglite: PGlite;
+  if (opts.databaseUrl === 'memory://') pglite = await PGlite.create();
+  else {
+    if (!opts.dataDir) throw new AppError('bug', 'openStore needs a dataDir', { kind: 'bug' });
+    const dir = join(opts.dataDir, 'pgdata');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    try {
+      pglite = await PGlite.create(dir);
+    } catch (e) {
+      throw new AppError(
+        'store_open_failed',
+        `cannot open the embedded database in ${dir}: ${(e as Error).message}`,
+        { kind: 'operational', cause: e },
+      );
+    }
+  }
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  await migrate(db, opts.logger);
+  return {
+    db,
+    kind: 'embedded',
+    async close() {
+      await db.destroy();
+      await pglite.close();
+    },
+  };
+}
+
+async function openPostgres(url: string, opts: OpenStoreOptions): Promise<Store> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.poolSize ?? 10,
+    connectionTimeoutMillis: 10_000,
+    types: pgTypes,
+  });
+  // An idle client's error (server restart) must not crash the process; the pool replaces it.
+  pool.on('error', (e) => opts.logger?.warn({ err: e }, 'PostgreSQL connection lost'));
+  try {
+    const c = await pool.connect();
+    c.release();
+  } catch (e) {
+    await pool.end().catch(() => {});
+    throw new AppError(
+      'store_unreachable',
+      `PORTCULLIS_DATABASE_URL: cannot connect to PostgreSQL at ${redactUrl(url)}: ${(e as Error).message}`,
+      { kind: 'operational', cause: e },
+    );
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const { rows } = await sql<{ v: number }>`select current_setting('server_version_num')::int as v`.execute(db);
+  if ((rows[0]?.v ?? 0) < 150000) {
+    await db.destroy();
+    throw new AppError('store_version', 'PORTCULLIS_DATABASE_URL: PostgreSQL 15 or later is required', {
+      kind: 'operational',
+    });
+  }
+  await migrate(db, opts.logger);
+  return { db, kind: 'postgres', close: () => db.destroy() };
+}
+
+async function migrate(db: Kysely<Database>, logger?: Logger): Promise<void> {
+  const migrator = new Migrator({ db, provider, migrationTableName: 'schema_migrations', migrationLockTableName: 'schema_migrations_lock' });
+  const { error, results } = await migrator.migrateToLatest();
+  for (const r of results ?? []) {
+    if (r.status === 'Success') logger?.info({ migration: r.migrationName }, 'applied migration');
+    else if (r.status === 'Error') logger?.error({ migration: r.migrationName }, 'migration failed');
+  }
+  if (error) {
+    throw new AppError('migration_failed', `database migration failed: ${(error as Error).message}`, {
+      kind: 'operational',
+      cause: error,
+    });
+  }
+}
+
+/** A database URL with its password hidden, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
