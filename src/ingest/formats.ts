@@ -1,0 +1,20 @@
+import type { FormatName, Parser } from './observation.ts';
+
+/**
+ * The parser of every input format. Each format's folder (`src/ingest/<format>/`) exports its parser,
+ * added here with one line.
+ */
+export const PARSERS: Partial<Record<FormatName, Parser>> = {};
+
+/** Every format name, for `--format` help and validation. */
+export const FORMAT_NAMES: readonly FormatName[] = [
+  'nmap-xml',
+  'nmap-grep',
+  'masscan-json',
+  'masscan-list',
+  'netcat',
+  'stream',
+  'zeek-conn',
+  'osquery',
+  'ss',
+];

@@ -1,0 +1,15 @@
+export type {
+  Observation,
+  ParseEvent,
+  ParseIssue,
+  Parser,
+  ParseOptions,
+  FormatName,
+  EvidenceGrade,
+  Protocol,
+  SourceKind,
+  ServiceDetail,
+} from './observation.ts';
+export { PARSERS, FORMAT_NAMES } from './formats.ts';
+export { readLines, fromChunks, type InputLine } from './common/lines.ts';
+export { canonicalIp, parsePort } from './common/address.ts';
