@@ -1,10 +1,13 @@
 import type { FormatName, Parser } from './observation.ts';
+import { parseNmapXml } from './nmap/index.ts';
 
 /**
  * The parser of every input format. Each format's folder (`src/ingest/<format>/`) exports its parser,
  * added here with one line.
  */
-export const PARSERS: Partial<Record<FormatName, Parser>> = {};
+export const PARSERS: Partial<Record<FormatName, Parser>> = {
+  'nmap-xml': parseNmapXml,
+};
 
 /** Every format name, for `--format` help and validation. */
 export const FORMAT_NAMES: readonly FormatName[] = [

@@ -13,3 +13,5 @@ export type {
 export { PARSERS, FORMAT_NAMES } from './formats.ts';
 export { readLines, fromChunks, type InputLine } from './common/lines.ts';
 export { canonicalIp, parsePort } from './common/address.ts';
+export { collectEvents, listenerKeys, type CollectedEvents } from './common/collect.ts';
+export { parseNmapXml } from './nmap/index.ts';

@@ -23,6 +23,11 @@ export function canonicalIp(text: string): string | null {
 
 /** A port number 0–65535 from a number or decimal string, or null. */
 export function parsePort(value: unknown): number | null {
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d{1,5}\s*$/.test(value) ? Number(value) : NaN;
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^\s*\d{1,5}\s*$/.test(value)
+        ? Number(value)
+        : NaN;
   return Number.isInteger(n) && n >= 0 && n <= 65535 ? n : null;
 }

@@ -1,0 +1,1 @@
+export { parseNmapXml, gradeNmapState } from './nmap-xml.parser.ts';
