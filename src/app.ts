@@ -84,7 +84,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   }
 }
 
-const API_PREFIXES = ['/rest', '/api', '/services', '/health', '/ha'];
+const API_PREFIXES = ['/rest', '/api', '/services/collector', '/health', '/ha'];
 
 /**
  * Plain HTTP that only sends browsers to HTTPS. API paths get a 403 with no data: credentials and

@@ -1,15 +1,37 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { findPrincipalByToken, touchToken, type Principal } from '../identity/index.ts';
-import { unauthenticated } from '../util/errors.ts';
+import { timingSafeEqual } from 'node:crypto';
+import cookie from '@fastify/cookie';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import { parseDuration } from '../config/index.ts';
+import {
+  ANY,
+  CSRF_HEADER,
+  csrfTokenFor,
+  findPrincipalBySession,
+  findPrincipalByToken,
+  PERMISSIONS,
+  roleAllowed,
+  ruleFor,
+  SESSION_COOKIE,
+  touchToken,
+  type Principal,
+  type Rule,
+} from '../identity/index.ts';
+import { AppError, forbidden, unauthenticated } from '../util/errors.ts';
 import type { AppContext } from './context.ts';
 
 /**
- * How a route authenticates, in its `config.auth`:
- * - `token` (default): a `ph-auth-token` header (or HTTP Basic with the token as password);
- * - `public`: no credentials (only `/health` and login);
- * - `hec`: the route checks `Authorization: Splunk <token>` itself.
+ * Legacy per-route hint, read only for routes the permission table does not list yet:
+ * `public` (no credentials) or `hec` (the route checks `Authorization: Splunk <token>` itself).
+ * The permission table (`src/identity/permissions.ts`) is what decides.
  */
 export type RouteAuth = 'token' | 'public' | 'hec';
+
+/**
+ * While routes are still being added, a route without a permission-table entry is only logged (and
+ * treated as open to every signed-in role). Set to true to refuse to start instead.
+ */
+export const REQUIRE_ROUTE_RULES = false;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -18,6 +40,20 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
   }
+}
+
+/** One registered route, as the permission table sees it. */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  rule: Rule | undefined;
+}
+
+const routesByApp = new WeakMap<FastifyInstance, RegisteredRoute[]>();
+
+/** Every route registered on an app built by `buildServer` (HEAD routes included), with its rule. */
+export function registeredRoutes(app: FastifyInstance): RegisteredRoute[] {
+  return [...(routesByApp.get(app) ?? [])];
 }
 
 /** The credential presented by a request, if any. */
@@ -37,17 +73,121 @@ export function presentedToken(req: FastifyRequest): string | undefined {
   return undefined;
 }
 
-/** Authenticates every request before routing; routes opt out only with `config.auth`. */
-export function installAuth(app: FastifyInstance, ctx: AppContext): void {
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const PROTECTED_PREFIXES = ['/rest', '/api', '/services'];
+// What a session of an admin who still has to enrol TOTP (PORTCULLIS_REQUIRE_ADMIN_TOTP) may reach.
+const ENROLMENT_ROUTES = new Set([
+  'GET /api/me',
+  'POST /api/me/totp',
+  'POST /api/me/totp/confirm',
+  'POST /api/logout',
+  'POST /api/logout/all',
+]);
+
+function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** The rule that applies to a route: the table's, or (until REQUIRE_ROUTE_RULES) the legacy hint. */
+function effectiveRule(method: string, url: string, hint: RouteAuth | undefined): Rule {
+  const rule = ruleFor(method, url, PERMISSIONS);
+  if (rule !== undefined) return rule;
+  if (hint === 'public' || hint === 'hec') return hint;
+  return ANY;
+}
+
+/**
+ * Installs cookies, the login rate limiter, the route-rule check at registration (`onRoute`) and
+ * authentication + authorisation of every request (`onRequest`): API token (`ph-auth-token`, Bearer or
+ * Basic) or browser session cookie (with CSRF check on writes); then the route's rule from the
+ * permission table decides (401 without credentials, 403 for a role not allowed).
+ */
+export async function installAuth(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  await app.register(cookie);
+  await app.register(rateLimit, { global: false });
+  const routes: RegisteredRoute[] = [];
+  routesByApp.set(app, routes);
+  const idleMs = parseDuration(ctx.config.sessionIdleTimeout);
+
+  app.addHook('onRoute', (opts: RouteOptions) => {
+    const methods = Array.isArray(opts.method) ? opts.method : [opts.method];
+    for (const method of methods) {
+      const rule = ruleFor(method, opts.url, PERMISSIONS);
+      routes.push({ method, url: opts.url, rule });
+      if (rule !== undefined || method === 'HEAD' || method === 'OPTIONS') continue;
+      const message = `route ${method} ${opts.url} has no entry in the permission table (src/identity/permissions.ts): add one line naming who may call it`;
+      if (REQUIRE_ROUTE_RULES) throw new AppError('route_without_rule', message, { kind: 'bug' });
+      ctx.logger.warn({ method, url: opts.url }, message);
+    }
+  });
+
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (req) => {
-    const mode: RouteAuth = req.routeOptions.config?.auth ?? 'token';
-    if (mode === 'public' || mode === 'hec') return;
-    const token = presentedToken(req);
-    if (!token) throw unauthenticated();
-    const principal = await findPrincipalByToken(ctx.db, token);
-    if (!principal || principal.tokenKind !== 'api') throw unauthenticated('invalid, expired or revoked token');
+    const url = req.routeOptions.url;
+    let rule: Rule;
+    if (req.is404 || url === undefined) {
+      // Unknown API paths ask for credentials first (no probing for what exists); others fall
+      // through to the web UI's fallback or a 404.
+      const path = req.url.split('?')[0] ?? '';
+      if (!PROTECTED_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`))) return;
+      rule = ANY;
+    } else rule = effectiveRule(req.method, url, req.routeOptions.config?.auth);
+    if (rule === 'public' || rule === 'hec') return;
+
+    const principal = await authenticate(req, ctx, idleMs);
+    if (!principal) throw unauthenticated('authentication required: send a ph-auth-token header or sign in');
     req.principal = principal;
-    if (principal.tokenId !== null) void touchToken(ctx.db, principal.tokenId).catch(() => {});
+    if (url === undefined) return;
+    const key = `${req.method === 'HEAD' ? 'GET' : req.method} ${url}`;
+    if (principal.restricted && !ENROLMENT_ROUTES.has(key))
+      throw new AppError(
+        'totp_enrolment_required',
+        'admins must enrol a TOTP second factor first: POST /api/me/totp',
+        { status: 403 },
+      );
+    if (!roleAllowed(rule, principal.role))
+      throw forbidden(`the ${principal.role} role may not call ${req.method} ${url}`);
   });
+}
+
+async function authenticate(
+  req: FastifyRequest,
+  ctx: AppContext,
+  idleMs: number,
+): Promise<(Principal & { restricted?: boolean }) | null> {
+  const token = presentedToken(req);
+  if (token) {
+    const principal = await findPrincipalByToken(ctx.db, token, ctx.now());
+    // HEC tokens only ingest: refused on every route but HEC's.
+    if (!principal || principal.tokenKind !== 'api')
+      throw unauthenticated('invalid, expired or revoked token');
+    if (principal.tokenId !== null) void touchToken(ctx.db, principal.tokenId).catch(() => {});
+    return principal;
+  }
+  const secret = req.cookies?.[SESSION_COOKIE];
+  if (!secret) return null;
+  const principal = await findPrincipalBySession(ctx.db, secret, { now: ctx.now(), idleMs });
+  if (!principal) throw unauthenticated('your session has ended: sign in again');
+  if (!SAFE_METHODS.has(req.method)) {
+    // Cookie-authenticated writes need the session's CSRF token in a header a cross-site form cannot
+    // set, and (when the browser sends one) an Origin of this very server.
+    const sent = req.headers[CSRF_HEADER];
+    if (typeof sent !== 'string' || !sameText(sent, csrfTokenFor(secret)))
+      throw new AppError('csrf_failed', `missing or wrong ${CSRF_HEADER} header`, { status: 403 });
+    const origin = req.headers.origin;
+    if (typeof origin === 'string' && origin !== 'null') {
+      let originHost: string | undefined;
+      try {
+        originHost = new URL(origin).host;
+      } catch {
+        originHost = undefined;
+      }
+      if (originHost !== req.headers.host)
+        throw new AppError('csrf_failed', 'cross-origin request refused', { status: 403 });
+    } else if (origin === 'null')
+      throw new AppError('csrf_failed', 'cross-origin request refused', { status: 403 });
+  }
+  return principal;
 }

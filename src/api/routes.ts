@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from './context.ts';
 import { registerHealthRoutes } from './health.routes.ts';
+import { registerIdentityRoutes } from '../identity/index.ts';
 
 /**
  * Every domain's routes, registered in one place. A domain exports `register…Routes(app, ctx)` from
@@ -8,4 +9,5 @@ import { registerHealthRoutes } from './health.routes.ts';
  */
 export async function registerRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   registerHealthRoutes(app, ctx);
+  registerIdentityRoutes(app, ctx);
 }

@@ -1,6 +1,11 @@
 import helmet from '@fastify/helmet';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Server as HttpsServer } from 'node:https';
+import Fastify, { type FastifyHttpsOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
 import { AppError, httpStatusOf } from '../util/errors.ts';
 import { installAuth } from './auth.ts';
 import type { AppContext } from './context.ts';
@@ -20,8 +25,12 @@ export async function buildServer(ctx: AppContext, opts: BuildServerOptions = {}
     trustProxy: false,
     return503OnClosing: true,
   };
+  // TLS 1.2 is the floor: older protocol versions are refused at the handshake.
   const app = (opts.https
-    ? Fastify({ ...base, https: { cert: opts.https.cert, key: opts.https.key, minVersion: 'TLSv1.2' } })
+    ? Fastify({
+        ...base,
+        https: { cert: opts.https.cert, key: opts.https.key, minVersion: 'TLSv1.2' },
+      } as FastifyHttpsOptions<HttpsServer>)
     : Fastify(base)) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -60,7 +69,12 @@ export async function buildServer(ctx: AppContext, opts: BuildServerOptions = {}
     const status = httpStatusOf(err);
     if (status >= 500) req.log.error({ err }, 'request failed');
     const e = err as { code?: unknown; message?: string };
-    const code = err instanceof AppError ? err.code : typeof e.code === 'string' ? e.code.toLowerCase() : 'internal_error';
+    const code =
+      err instanceof AppError
+        ? err.code
+        : typeof e.code === 'string'
+          ? e.code.toLowerCase()
+          : 'internal_error';
     const message = status >= 500 && !(err instanceof AppError) ? 'internal error' : (e.message ?? 'error');
     return reply.status(status).send({
       failed: true,
@@ -70,10 +84,12 @@ export async function buildServer(ctx: AppContext, opts: BuildServerOptions = {}
     });
   });
   app.setNotFoundHandler((req, reply) =>
-    reply.status(404).send({ failed: true, code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` }),
+    reply
+      .status(404)
+      .send({ failed: true, code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` }),
   );
 
-  installAuth(app, ctx);
+  await installAuth(app, ctx);
   await registerRoutes(app, ctx);
   return app;
 }

@@ -19,7 +19,11 @@ export const selfSignedCertPath = (dataDir: string) => join(dataDir, 'tls', 'cer
  * The configured certificate and key, or a self-signed pair generated into `<dataDir>/tls/` on first
  * start and reused after (so browsers and pinned clients keep trusting it across restarts).
  */
-export async function loadTls(opts: { dataDir: string; certFile?: string | undefined; keyFile?: string | undefined }): Promise<TlsMaterial> {
+export async function loadTls(opts: {
+  dataDir: string;
+  certFile?: string | undefined;
+  keyFile?: string | undefined;
+}): Promise<TlsMaterial> {
   if (opts.certFile && opts.keyFile) {
     try {
       return {
@@ -36,32 +40,43 @@ export async function loadTls(opts: { dataDir: string; certFile?: string | undef
   const certPath = join(dir, 'cert.pem');
   const keyPath = join(dir, 'key.pem');
   if (existsSync(certPath) && existsSync(keyPath)) {
-    return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), generated: false, certPath };
+    return {
+      cert: readFileSync(certPath, 'utf8'),
+      key: readFileSync(keyPath, 'utf8'),
+      generated: false,
+      certPath,
+    };
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const name = hostname();
   const now = new Date();
-  const pems = await generate([{ name: 'commonName', value: name }, { name: 'organizationName', value: 'Portcullis self-signed' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    notBeforeDate: new Date(now.getTime() - 86_400_000),
-    notAfterDate: new Date(now.getTime() + 825 * 86_400_000),
-    extensions: [
-      { name: 'basicConstraints', cA: true },
-      { name: 'keyUsage', digitalSignature: true, keyCertSign: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      {
-        name: 'subjectAltName',
-        altNames: [
-          { type: 2, value: name },
-          { type: 2, value: 'localhost' },
-          { type: 7, ip: '127.0.0.1' },
-          { type: 7, ip: '::1' },
-        ],
-      },
+  const pems = await generate(
+    [
+      { name: 'commonName', value: name },
+      { name: 'organizationName', value: 'Portcullis self-signed' },
     ],
-  });
+    {
+      keyType: 'ec',
+      curve: 'P-256',
+      algorithm: 'sha256',
+      notBeforeDate: new Date(now.getTime() - 86_400_000),
+      notAfterDate: new Date(now.getTime() + 825 * 86_400_000),
+      extensions: [
+        { name: 'basicConstraints', cA: true },
+        { name: 'keyUsage', digitalSignature: true, keyCertSign: true },
+        { name: 'extKeyUsage', serverAuth: true },
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 2, value: name },
+            { type: 2, value: 'localhost' },
+            { type: 7, ip: '127.0.0.1' },
+            { type: 7, ip: '::1' },
+          ],
+        },
+      ],
+    },
+  );
   writeFileSync(keyPath, pems.private, { mode: 0o600 });
   writeFileSync(certPath, pems.cert, { mode: 0o644 });
   return { cert: pems.cert, key: pems.private, generated: true, certPath };

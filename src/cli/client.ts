@@ -25,7 +25,11 @@ export function resolveTarget(env: NodeJS.ProcessEnv = process.env): ClientTarge
   }
   // Trust the local server's self-signed certificate when there is one; otherwise the system's CAs.
   const certPath = selfSignedCertPath(dataDir);
-  const ca = env.PORTCULLIS_CA_CERT ? readFileSync(env.PORTCULLIS_CA_CERT, 'utf8') : existsSync(certPath) ? readFileSync(certPath, 'utf8') : undefined;
+  const ca = env.PORTCULLIS_CA_CERT
+    ? readFileSync(env.PORTCULLIS_CA_CERT, 'utf8')
+    : existsSync(certPath)
+      ? readFileSync(certPath, 'utf8')
+      : undefined;
   const dispatcher = new Agent({ connect: ca ? { ca } : {}, headersTimeout: 0, bodyTimeout: 0 });
   return { url, token, dispatcher };
 }
@@ -40,12 +44,21 @@ export async function callApi<T = unknown>(
   target: ClientTarget,
   method: Dispatcher.HttpMethod,
   path: string,
-  opts: { body?: unknown; raw?: Buffer | NodeJS.ReadableStream; contentType?: string; auth?: boolean; allowStatus?: number[] } = {},
+  opts: {
+    body?: unknown;
+    raw?: Buffer | NodeJS.ReadableStream;
+    contentType?: string;
+    auth?: boolean;
+    allowStatus?: number[];
+  } = {},
 ): Promise<ApiResponse<T>> {
   const headers: Record<string, string> = {};
   if (opts.auth !== false) {
     if (!target.token)
-      throw new AppError('no_token', 'no API token: set PORTCULLIS_TOKEN, or run next to the server\'s data dir (PORTCULLIS_DATA_DIR)');
+      throw new AppError(
+        'no_token',
+        "no API token: set PORTCULLIS_TOKEN, or run next to the server's data dir (PORTCULLIS_DATA_DIR)",
+      );
     headers['ph-auth-token'] = target.token;
   }
   let body: string | Buffer | NodeJS.ReadableStream | undefined;
@@ -58,11 +71,18 @@ export async function callApi<T = unknown>(
   }
   let res: Dispatcher.ResponseData;
   try {
-    res = await request(`${target.url}${path}`, { method, headers, body: body as never, dispatcher: target.dispatcher });
+    res = await request(`${target.url}${path}`, {
+      method,
+      headers,
+      body: body as never,
+      dispatcher: target.dispatcher,
+    });
   } catch (e) {
     const err = e as Error & { code?: string; cause?: { code?: string; message?: string } };
     const why = err.cause?.message ?? err.message;
-    throw new AppError('server_unreachable', `cannot reach Portcullis at ${target.url}: ${why}`, { kind: 'operational' });
+    throw new AppError('server_unreachable', `cannot reach Portcullis at ${target.url}: ${why}`, {
+      kind: 'operational',
+    });
   }
   const text = await res.body.text();
   let parsed: unknown = text;

@@ -28,11 +28,16 @@ export async function main(argv: string[]): Promise<void> {
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
       const target = resolveTarget();
-      const { body } = await callApi<Record<string, unknown>>(target, 'GET', '/health', { auth: false, allowStatus: [503] });
+      const { body } = await callApi<Record<string, unknown>>(target, 'GET', '/health', {
+        auth: false,
+        allowStatus: [503],
+      });
       if (opts.json) printJson(body);
       else {
         const b = body ?? {};
-        process.stdout.write(`${target.url}: ${String(b.status)} (version ${String(b.version)}, role ${String(b.role)}, database ${String(b.database)})\n`);
+        process.stdout.write(
+          `${target.url}: ${String(b.status)} (version ${String(b.version)}, role ${String(b.role)}, database ${String(b.database)})\n`,
+        );
       }
       if ((body as { status?: string })?.status !== 'ok') process.exitCode = 3;
     });
@@ -47,7 +52,7 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 function reportAndExit(e: unknown): never {
-  const msg = e instanceof AppError ? e.message : (e as Error)?.stack ?? String(e);
+  const msg = e instanceof AppError ? e.message : ((e as Error)?.stack ?? String(e));
   process.stderr.write(`portcullis: ${msg}\n`);
   process.exit(exitCodeOf(e));
 }

@@ -9,9 +9,7 @@ const port = z.coerce
   .min(1, 'must be between 1 and 65535')
   .max(65535, 'must be between 1 and 65535');
 
-const duration = z
-  .string()
-  .regex(/^\d+(ms|s|m|h|d)$/, 'must be a duration such as 90s, 30m, 24h or 7d');
+const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'must be a duration such as 90s, 30m, 24h or 7d');
 
 /**
  * Every setting: its environment variable, its key in the optional JSON config file, its schema and
@@ -70,6 +68,53 @@ export const SETTINGS = {
     default: '7d',
     doc: 'A listener not seen for this long becomes `gone`.',
   },
+  sessionIdleTimeout: {
+    env: 'PORTCULLIS_SESSION_IDLE_TIMEOUT',
+    schema: duration,
+    default: '30m',
+    doc: 'A browser session unused for this long ends.',
+  },
+  sessionMaxAge: {
+    env: 'PORTCULLIS_SESSION_MAX_AGE',
+    schema: duration,
+    default: '12h',
+    doc: 'A browser session ends this long after login, however active.',
+  },
+  loginLockoutThreshold: {
+    env: 'PORTCULLIS_LOGIN_LOCKOUT_THRESHOLD',
+    schema: z.coerce
+      .number({ error: 'must be a number' })
+      .int('must be a whole number')
+      .min(1, 'must be at least 1'),
+    default: 20,
+    doc: 'Consecutive wrong passwords that lock an account.',
+  },
+  loginLockoutDuration: {
+    env: 'PORTCULLIS_LOGIN_LOCKOUT_DURATION',
+    schema: duration,
+    default: '15m',
+    doc: 'How long a locked account stays locked.',
+  },
+  loginRateLimit: {
+    env: 'PORTCULLIS_LOGIN_RATE_LIMIT',
+    schema: z.coerce
+      .number({ error: 'must be a number' })
+      .int('must be a whole number')
+      .min(1, 'must be at least 1'),
+    default: 30,
+    doc: 'Login attempts allowed per client IP address per minute (more get HTTP 429).',
+  },
+  requireAdminTotp: {
+    env: 'PORTCULLIS_REQUIRE_ADMIN_TOTP',
+    schema: z
+      .union([
+        z.boolean(),
+        z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' }),
+      ])
+      .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes'),
+    default: false,
+    doc: 'If true, admins must sign in to the web UI with a TOTP code (an admin without one may only enrol).',
+  },
 } as const;
 
 type Settings = typeof SETTINGS;
@@ -120,7 +165,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const [key, s] of Object.entries(SETTINGS)) {
     const fromEnv = env[s.env];
     const raw = fromEnv !== undefined && fromEnv !== '' ? fromEnv : (fileValues[key] ?? s.default);
-    const where = fromEnv !== undefined && fromEnv !== '' ? s.env : key in fileValues ? `${configFile}: ${key}` : s.env;
+    const where =
+      fromEnv !== undefined && fromEnv !== '' ? s.env : key in fileValues ? `${configFile}: ${key}` : s.env;
     const r = (s.schema as z.ZodType).safeParse(raw);
     if (!r.success) {
       problems.push(`${where}=${JSON.stringify(raw)}: ${r.error.issues.map((i) => i.message).join('; ')}`);
@@ -139,6 +185,8 @@ export function parseDuration(text: string): number {
   const m = /^(\d+)(ms|s|m|h|d)$/.exec(text.trim());
   if (!m) throw new AppError('bad_duration', `"${text}" is not a duration such as 90s, 30m, 24h or 7d`);
   const n = Number(m[1]);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
+    m[2] as 'ms' | 's' | 'm' | 'h' | 'd'
+  ];
   return n * unit;
 }

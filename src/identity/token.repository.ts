@@ -24,6 +24,8 @@ export interface Principal {
   role: Role;
   tokenId: number | null;
   tokenKind: 'api' | 'hec' | null;
+  /** Set when the request came with a browser session cookie instead of a token. */
+  sessionId?: number | null;
 }
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -54,16 +56,35 @@ export async function createToken(
 }
 
 /** The principal for a presented token, or null if it is unknown, revoked, expired or disabled. */
-export async function findPrincipalByToken(db: Kysely<Database>, token: string): Promise<Principal | null> {
+export async function findPrincipalByToken(
+  db: Kysely<Database>,
+  token: string,
+  now: Date = new Date(),
+): Promise<Principal | null> {
   const row = await db
     .selectFrom('api_tokens as t')
     .innerJoin('users as u', 'u.id', 't.user_id')
-    .select(['t.id as token_id', 't.kind', 't.expires_at', 't.revoked_at', 'u.id as user_id', 'u.username', 'u.role', 'u.disabled'])
+    .select([
+      't.id as token_id',
+      't.kind',
+      't.expires_at',
+      't.revoked_at',
+      'u.id as user_id',
+      'u.username',
+      'u.role',
+      'u.disabled',
+    ])
     .where('t.token_hash', '=', hashToken(token))
     .executeTakeFirst();
   if (!row || row.revoked_at || row.disabled) return null;
-  if (row.expires_at && row.expires_at.getTime() <= Date.now()) return null;
-  return { userId: row.user_id, username: row.username, role: row.role, tokenId: row.token_id, tokenKind: row.kind };
+  if (row.expires_at && row.expires_at.getTime() <= now.getTime()) return null;
+  return {
+    userId: row.user_id,
+    username: row.username,
+    role: row.role,
+    tokenId: row.token_id,
+    tokenKind: row.kind,
+  };
 }
 
 export async function touchToken(db: Kysely<Database>, id: number): Promise<void> {
@@ -74,7 +95,18 @@ export async function listTokens(db: Kysely<Database>, opts: { userId?: number }
   let q = db
     .selectFrom('api_tokens as t')
     .innerJoin('users as u', 'u.id', 't.user_id')
-    .select(['t.id', 't.user_id', 'u.username', 't.name', 't.kind', 't.prefix', 't.created_at', 't.last_used_at', 't.expires_at', 't.revoked_at'])
+    .select([
+      't.id',
+      't.user_id',
+      'u.username',
+      't.name',
+      't.kind',
+      't.prefix',
+      't.created_at',
+      't.last_used_at',
+      't.expires_at',
+      't.revoked_at',
+    ])
     .orderBy('t.id');
   if (opts.userId !== undefined) q = q.where('t.user_id', '=', opts.userId);
   return q.execute();

@@ -92,7 +92,9 @@ async function openPostgres(url: string, opts: OpenStoreOptions): Promise<Store>
     );
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  const { rows } = await sql<{ v: number }>`select current_setting('server_version_num')::int as v`.execute(db);
+  const { rows } = await sql<{ v: number }>`select current_setting('server_version_num')::int as v`.execute(
+    db,
+  );
   if ((rows[0]?.v ?? 0) < 150000) {
     await db.destroy();
     throw new AppError('store_version', 'PORTCULLIS_DATABASE_URL: PostgreSQL 15 or later is required', {
@@ -104,7 +106,12 @@ async function openPostgres(url: string, opts: OpenStoreOptions): Promise<Store>
 }
 
 async function migrate(db: Kysely<Database>, logger?: Logger): Promise<void> {
-  const migrator = new Migrator({ db, provider, migrationTableName: 'schema_migrations', migrationLockTableName: 'schema_migrations_lock' });
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName: 'schema_migrations',
+    migrationLockTableName: 'schema_migrations_lock',
+  });
   const { error, results } = await migrator.migrateToLatest();
   for (const r of results ?? []) {
     if (r.status === 'Success') logger?.info({ migration: r.migrationName }, 'applied migration');

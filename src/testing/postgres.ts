@@ -31,7 +31,9 @@ export function freePort(): Promise<number> {
 const asRoot = process.getuid?.() === 0;
 
 function run(cmd: string, args: string[]): void {
-  const full = asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] as const : [cmd, args] as const;
+  const full = asRoot
+    ? (['runuser', ['-u', 'postgres', '--', cmd, ...args]] as const)
+    : ([cmd, args] as const);
   const r = spawnSync(full[0], [...full[1]], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr || r.stdout || r.error?.message}`);
 }
@@ -53,8 +55,21 @@ export async function startPostgres(): Promise<TestCluster> {
   const data = join(dir, 'data');
   run(join(PG_BIN, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
   const port = await freePort();
-  const args = ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'];
-  const full = asRoot ? ['runuser', ['-u', 'postgres', '--', join(PG_BIN, 'postgres'), ...args]] as const : [join(PG_BIN, 'postgres'), args] as const;
+  const args = [
+    '-D',
+    data,
+    '-p',
+    String(port),
+    '-k',
+    dir,
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'fsync=off',
+  ];
+  const full = asRoot
+    ? (['runuser', ['-u', 'postgres', '--', join(PG_BIN, 'postgres'), ...args]] as const)
+    : ([join(PG_BIN, 'postgres'), args] as const);
   const proc = spawn(full[0], [...full[1]], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   proc.stderr.on('data', (d: Buffer) => (log += d.toString()));

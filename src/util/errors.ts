@@ -44,8 +44,7 @@ export const unauthenticated = (message = 'authentication required: send a ph-au
   new AppError('unauthenticated', message, { status: 401 });
 export const forbidden = (message = 'your role does not allow this') =>
   new AppError('forbidden', message, { status: 403 });
-export const notFound = (what: string) =>
-  new AppError('not_found', `${what} not found`, { status: 404 });
+export const notFound = (what: string) => new AppError('not_found', `${what} not found`, { status: 404 });
 export const badRequest = (message: string, details?: Record<string, unknown>) =>
   new AppError('bad_request', message, { status: 400, ...(details ? { details } : {}) });
 export const conflict = (message: string, details?: Record<string, unknown>) =>
