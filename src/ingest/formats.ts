@@ -1,5 +1,7 @@
 import type { FormatName, Parser } from './observation.ts';
 import { parseNmapXml } from './nmap/index.ts';
+import { parseNetcat } from './netcat/index.ts';
+import { parseStream } from './stream/index.ts';
 
 /**
  * The parser of every input format. Each format's folder (`src/ingest/<format>/`) exports its parser,
@@ -7,6 +9,8 @@ import { parseNmapXml } from './nmap/index.ts';
  */
 export const PARSERS: Partial<Record<FormatName, Parser>> = {
   'nmap-xml': parseNmapXml,
+  netcat: parseNetcat,
+  stream: parseStream,
 };
 
 /** Every format name, for `--format` help and validation. */

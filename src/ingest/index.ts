@@ -15,3 +15,5 @@ export { readLines, fromChunks, type InputLine } from './common/lines.ts';
 export { canonicalIp, parsePort } from './common/address.ts';
 export { collectEvents, listenerKeys, type CollectedEvents } from './common/collect.ts';
 export { parseNmapXml } from './nmap/index.ts';
+export { parseNetcat } from './netcat/index.ts';
+export { parseStream, streamEventToEvents, jsonValues, type StreamEventWhere, type JsonItem } from './stream/index.ts';

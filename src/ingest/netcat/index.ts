@@ -1,0 +1,1 @@
+export { parseNetcat } from './netcat.parser.ts';

@@ -1,0 +1,249 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import fc from 'fast-check';
+import { canonicalIp } from '../common/address.ts';
+import { collectEvents, listenerKeys } from '../common/collect.ts';
+import { parseNetcat } from './netcat.parser.ts';
+
+const data = (name: string): Buffer => readFileSync(new URL(`./testdata/${name}`, import.meta.url));
+const parse = (input: string | Buffer | Array<string | Buffer>) =>
+  collectEvents(parseNetcat, Array.isArray(input) ? input : [input]);
+const run = promisify(execFile);
+
+describe('netcat parser on real tool output', () => {
+  it('OpenBSD nc -v -z: the four listeners of 198.18.0.2, port 21 refused', async () => {
+    const r = await parse(data('nc-openbsd.txt'));
+    assert.deepEqual(r.issues, []);
+    // Ground truth (real-tools README): 2222, 3306, 9090, 9443 listen on 198.18.0.2; 21 does not.
+    assert.deepEqual(listenerKeys(r.observations), [
+      '198.18.0.2 tcp/2222',
+      '198.18.0.2 tcp/3306',
+      '198.18.0.2 tcp/9090',
+      '198.18.0.2 tcp/9443',
+    ]);
+    assert.deepEqual(listenerKeys(r.observations, 'negative'), ['198.18.0.2 tcp/21']);
+    assert.equal(r.records, 5);
+    const o = r.observations.find((x) => x.port === 2222)!;
+    assert.equal(o.source, 'netcat');
+    assert.equal(o.reason, 'nc connect succeeded');
+    assert.equal(o.line, 2);
+    assert.equal(o.offset, 67); // the first line is 66 characters plus its newline
+    assert.equal(o.seenAt, null);
+  });
+
+  it('ncat -v -z: 2222 and 9090 listen; the refusal of 9999 names no port and is ignored', async () => {
+    const r = await parse(data('ncat.txt'));
+    assert.deepEqual(r.issues, []);
+    assert.deepEqual(listenerKeys(r.observations), ['198.18.0.2 tcp/2222', '198.18.0.2 tcp/9090']);
+    assert.equal(r.observations.length, 2);
+    assert.equal(r.observations[0]!.line, 2);
+  });
+
+  it('OpenBSD nc without -n: the address in parentheses is the host, the name is kept', async () => {
+    const r = await parse(data('nc-openbsd-names.txt'));
+    assert.deepEqual(r.issues, []);
+    assert.deepEqual(listenerKeys(r.observations), ['127.0.0.1 tcp/47001', '::1 tcp/47001']);
+    assert.deepEqual(listenerKeys(r.observations, 'negative'), ['127.0.0.1 tcp/47002', '::1 tcp/47002']);
+    assert.deepEqual(r.observations[0]!.hostnames, ['localhost']);
+    assert.equal(r.observations[2]!.hostnames, undefined);
+  });
+
+  it('traditional netcat: open and refused lines, names kept, summary lines ignored', async () => {
+    const r = await parse(data('nc-traditional.txt'));
+    assert.deepEqual(r.issues, []);
+    assert.deepEqual(listenerKeys(r.observations), ['127.0.0.1 tcp/47001']);
+    assert.equal(r.observations.filter((o) => o.grade === 'strong').length, 3);
+    assert.deepEqual(listenerKeys(r.observations, 'negative'), ['127.0.0.1 tcp/47002']);
+    assert.deepEqual(r.observations[1]!.hostnames, ['localhost']);
+  });
+
+  it('ncat -vv names the refused target; a UDP "connection" refused afterwards is a closed UDP port', async () => {
+    const r = await parse(data('ncat-vv.txt'));
+    assert.deepEqual(r.issues, []);
+    assert.deepEqual(listenerKeys(r.observations), ['::1 tcp/47001']);
+    assert.deepEqual(listenerKeys(r.observations, 'negative'), [
+      '127.0.0.1 tcp/47002',
+      '127.0.0.1 udp/47003',
+    ]);
+  });
+
+  it('a host name without an address is reported with its line, other lines kept', async () => {
+    const r = await parse(
+      'Connection to db.example 22 port [tcp/ssh] succeeded!\nConnection to 198.18.0.2 22 port [tcp/ssh] succeeded!\n',
+    );
+    assert.equal(r.issues.length, 1);
+    assert.equal(r.issues[0]!.line, 1);
+    assert.match(r.issues[0]!.message, /db\.example.*not an IP address/);
+    assert.deepEqual(listenerKeys(r.observations), ['198.18.0.2 tcp/22']);
+    assert.deepEqual(r.observations[0]!.service, { name: 'ssh', method: 'table' });
+  });
+
+  it('timeouts prove nothing; unknown lines and binary junk are reported by line', async () => {
+    const r = await parse([
+      'nc: connect to 198.18.0.2 port 80 (tcp) failed: Connection timed out\n',
+      'hello world\n',
+      Buffer.from([0x00, 0xff, 0xfe, 0x0a]),
+      'Connection to 198.18.0.2 99999 port [tcp/*] succeeded!\n',
+      'Connection to 198.18.0.2 2222 port [tcp/*] succeeded!',
+    ]);
+    assert.deepEqual(
+      r.issues.map((i) => i.line),
+      [2, 3, 4],
+    );
+    assert.deepEqual(listenerKeys(r.observations), ['198.18.0.2 tcp/2222']);
+    assert.equal(r.observations.length, 1);
+  });
+});
+
+// Real netcat runs against a listener this test opens on loopback (and a port it closed again).
+describe('netcat parser on output made during the test', () => {
+  const listen = (host: string): Promise<Server> =>
+    new Promise((resolve, reject) => {
+      const s = createServer((c) => c.destroy());
+      s.once('error', reject);
+      s.listen(0, host, () => resolve(s));
+    });
+  const portOf = (s: Server): number => (s.address() as { port: number }).port;
+  const closedPort = async (host: string): Promise<number> => {
+    const s = await listen(host);
+    const p = portOf(s);
+    await new Promise((r) => s.close(r));
+    return p;
+  };
+  const both = async (cmd: string, args: string[]): Promise<string> => {
+    try {
+      const { stdout, stderr } = await run(cmd, args, { timeout: 20_000 });
+      return stderr + stdout;
+    } catch (err) {
+      const e = err as { stdout?: string; stderr?: string };
+      return (e.stderr ?? '') + (e.stdout ?? '');
+    }
+  };
+
+  it('nc.openbsd, ncat and nc.traditional: the open port is strong, the closed one negative', async (t) => {
+    const server = await listen('127.0.0.1');
+    try {
+      const open = portOf(server);
+      const closed = await closedPort('127.0.0.1');
+      const outputs: Array<[string, string]> = [];
+      if (existsSync('/bin/nc.openbsd'))
+        outputs.push([
+          'nc.openbsd',
+          await both('nc.openbsd', ['-v', '-z', '-n', '-w', '2', '127.0.0.1', String(open), String(closed)]),
+        ]);
+      if (existsSync('/usr/bin/ncat')) {
+        outputs.push(['ncat', await both('ncat', ['-v', '-z', '-n', '-w', '2', '127.0.0.1', String(open)])]);
+        outputs.push([
+          'ncat -vv',
+          await both('ncat', ['-vv', '-z', '-n', '-w', '2', '127.0.0.1', String(closed)]),
+        ]);
+      }
+      if (existsSync('/bin/nc.traditional'))
+        outputs.push([
+          'nc.traditional',
+          await both('nc.traditional', [
+            '-vv',
+            '-z',
+            '-n',
+            '-w',
+            '2',
+            '127.0.0.1',
+            String(open),
+            String(closed),
+          ]),
+        ]);
+      if (outputs.length === 0) t.skip('no netcat installed');
+      for (const [name, out] of outputs) {
+        const r = await parse(out);
+        assert.deepEqual(r.issues, [], `${name}: ${out}`);
+        if (name === 'ncat -vv') {
+          assert.deepEqual(listenerKeys(r.observations), [], name);
+          assert.deepEqual(listenerKeys(r.observations, 'negative'), [`127.0.0.1 tcp/${closed}`], name);
+          continue;
+        }
+        assert.deepEqual(listenerKeys(r.observations), [`127.0.0.1 tcp/${open}`], `${name}: ${out}`);
+        if (name !== 'ncat')
+          assert.deepEqual(listenerKeys(r.observations, 'negative'), [`127.0.0.1 tcp/${closed}`], name);
+      }
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
+
+const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((a) => a.join('.'));
+const ipv6 = fc.ipV6().map((s) => canonicalIp(s) ?? '::1');
+const target = fc.record({ host: fc.oneof(ipv4, ipv6), port: fc.integer({ min: 1, max: 65535 }) });
+const line = fc.oneof(
+  target.map((t) => ({
+    text: `Connection to ${t.host} ${t.port} port [tcp/*] succeeded!`,
+    key: `${canonicalIp(t.host)} tcp/${t.port}`,
+  })),
+  target.map((t) => ({
+    text: `(UNKNOWN) [${t.host}] ${t.port} (?) open`,
+    key: `${canonicalIp(t.host)} tcp/${t.port}`,
+  })),
+  target.map((t) => ({
+    text: `Ncat: Version 7.93 ( https://nmap.org/ncat )\nNcat: Connected to ${t.host}:${t.port}.\nNcat: 0 bytes sent, 0 bytes received in 0.04 seconds.`,
+    key: `${canonicalIp(t.host)} tcp/${t.port}`,
+  })),
+);
+
+describe('netcat parser properties', () => {
+  it('arbitrary bytes never throw; observations are canonical addresses and valid ports', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.string({ maxLength: 200 }))),
+        async (chunks) => {
+          const r = await parse(chunks.map((c) => (typeof c === 'string' ? c : Buffer.from(c))));
+          for (const o of r.observations) {
+            assert.equal(canonicalIp(o.host), o.host);
+            assert.ok(Number.isInteger(o.port) && o.port >= 1 && o.port <= 65535);
+          }
+        },
+      ),
+    );
+  });
+
+  it('generated sweep lines round-trip, also mixed with garbage lines and split anywhere', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.oneof(
+            line.map((l) => ({ ...l, garbage: false })),
+            fc
+              .constantFrom('garbage here', '}{', '', 'Ncat: TIMEOUT.')
+              .map((g) => ({ text: g, key: '', garbage: true })),
+          ),
+        ),
+        fc.nat(),
+        async (lines, cut) => {
+          const text = lines.map((l) => l.text).join('\n');
+          const at = text.length ? cut % text.length : 0;
+          const r = await parse([text.slice(0, at), text.slice(at)]);
+          const want = [...new Set(lines.filter((l) => !l.garbage).map((l) => l.key))].sort();
+          assert.deepEqual(listenerKeys(r.observations), want);
+          assert.equal(
+            r.issues.length,
+            lines.filter((l) => l.text === 'garbage here' || l.text === '}{').length,
+          );
+        },
+      ),
+    );
+  });
+
+  it('truncation never invents a port', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(line, { minLength: 1 }), fc.nat(), async (lines, cut) => {
+        const text = lines.map((l) => l.text).join('\n');
+        const full = new Set(lines.map((l) => l.key));
+        const r = await parse(text.slice(0, cut % (text.length + 1)));
+        for (const k of listenerKeys(r.observations)) assert.ok(full.has(k), k);
+      }),
+    );
+  });
+});

@@ -1,0 +1,196 @@
+import { canonicalIp, parsePort } from '../common/address.ts';
+import { clip, dateFromEpochSeconds, excerpt } from '../common/text.ts';
+import type { EvidenceGrade, Observation, ParseEvent, Parser, ServiceDetail } from '../observation.ts';
+import { jsonValues } from './json-values.ts';
+
+/** Where one Stream event sits in its input, for issues and observations. */
+export interface StreamEventWhere {
+  /** 1-based line of the event (text inputs). */
+  line?: number;
+  /** Byte offset of the event. */
+  offset?: number;
+  /** JSON pointer of the event inside a bigger document (e.g. an HEC body's event index); default ''. */
+  pointer?: string;
+}
+
+/** The reason an observation from Stream carries, by grade. */
+export const STREAM_STRONG_REASON = 'tcp_status=0 ack_packets_out>0';
+export const STREAM_WEAK_REASON = 'ack_packets_in>0';
+
+type Obj = Record<string, unknown>;
+
+function isObject(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A non-negative integer from a number or a decimal string (Stream writes both); null if invalid. */
+function count(v: unknown): number | null {
+  if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? v : null;
+  if (typeof v === 'string' && /^\s*\d{1,15}\s*$/.test(v)) return Number(v);
+  return null;
+}
+
+// Flows repeat the same servers over and over: remembering recent canonical forms keeps address
+// validation off the hot path of million-event imports.
+const ipMemo = new Map<string, string | null>();
+function memoIp(text: string): string | null {
+  let v = ipMemo.get(text);
+  if (v === undefined) {
+    if (ipMemo.size >= 8192) ipMemo.clear();
+    v = canonicalIp(text);
+    ipMemo.set(text, v);
+  }
+  return v;
+}
+
+function isoDate(v: unknown): Date | null | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string') return null;
+  const t = Date.parse(v);
+  return Number.isFinite(t) ? new Date(t) : null;
+}
+
+function serviceOf(ev: Obj): ServiceDetail | undefined {
+  let name: string | undefined;
+  if (typeof ev.app === 'string' && ev.app !== '' && ev.app !== 'unknown') name = ev.app;
+  else if (typeof ev.protocol_stack === 'string') {
+    const last = ev.protocol_stack.slice(ev.protocol_stack.lastIndexOf(':') + 1);
+    if (last !== '' && last !== 'unknown' && last !== 'tcp' && last !== 'ip') name = last;
+  }
+  const n = clip(name, 64);
+  return n ? { name: n } : undefined;
+}
+
+/**
+ * Turns ONE Splunk Stream `stream:tcp` event — a bare event object or an HEC envelope
+ * (`{"time":…,"sourcetype":"stream:tcp","event":{…}}`) — into observations and issues.
+ * `dest_ip:dest_port` is the server; `src_port` is never a listener. Grades:
+ * `tcp_status=0` with `ack_packets_out>0` (the server answered) is strong; `ack_packets_in>0`
+ * alone is weak; `tcp_status` 1 (server reset the SYN) or 2 (SYN unanswered) is no evidence.
+ * `seenAt` is the event's `timestamp`, else its `endtime`, else the envelope's `time`.
+ * Never throws; problems come back as `issue` events naming `where` and a JSON pointer.
+ * Returns no `record` event (the caller counts records).
+ */
+export function streamEventToEvents(obj: unknown, where: StreamEventWhere = {}): ParseEvent[] {
+  const out: ParseEvent[] = [];
+  const base = where.pointer ?? '';
+  const issue = (message: string, pointer: string): void => {
+    const i: ParseEvent = { kind: 'issue', issue: { message, pointer } };
+    if (where.line !== undefined) i.issue.line = where.line;
+    if (where.offset !== undefined) i.issue.offset = where.offset;
+    out.push(i);
+  };
+  if (!isObject(obj)) {
+    issue('Stream event is not a JSON object', base);
+    return out;
+  }
+  let ev = obj;
+  let ptr = base;
+  let envelopeTime: Date | null = null;
+  if (isObject(obj.event) && ('sourcetype' in obj || 'time' in obj || 'host' in obj || 'source' in obj)) {
+    // An HEC envelope.
+    if (typeof obj.sourcetype === 'string' && obj.sourcetype !== 'stream:tcp') {
+      issue(`sourcetype ${excerpt(obj.sourcetype)} is not stream:tcp; event skipped`, `${base}/sourcetype`);
+      return out;
+    }
+    ev = obj.event;
+    ptr = `${base}/event`;
+    envelopeTime = dateFromEpochSeconds(obj.time);
+  } else if ('event' in obj && !('dest_ip' in obj)) {
+    issue('HEC envelope "event" is not a JSON object', `${base}/event`);
+    return out;
+  }
+  if (typeof ev.transport === 'string' && ev.transport !== 'tcp') {
+    issue(`transport ${excerpt(ev.transport)} is not tcp; event skipped`, `${ptr}/transport`);
+    return out;
+  }
+
+  const rawIp = ev.dest_ip;
+  const host = typeof rawIp === 'string' ? memoIp(rawIp) : null;
+  if (host === null) {
+    issue(
+      rawIp === undefined
+        ? 'dest_ip is missing'
+        : `dest_ip ${excerpt(String(JSON.stringify(rawIp)))} is not an IP address`,
+      `${ptr}/dest_ip`,
+    );
+  }
+  const port = parsePort(ev.dest_port);
+  if (port === null || port === 0) {
+    issue(
+      ev.dest_port === undefined
+        ? 'dest_port is missing'
+        : `dest_port ${excerpt(String(JSON.stringify(ev.dest_port)))} is not a port number 1-65535`,
+      `${ptr}/dest_port`,
+    );
+  }
+  let bad = host === null || port === null || port === 0;
+
+  const num = (key: string): number | undefined => {
+    const v = ev[key];
+    if (v === undefined || v === null || v === '') return undefined;
+    const n = count(v);
+    if (n === null) {
+      issue(`${key} ${excerpt(String(JSON.stringify(v)))} is not a count`, `${ptr}/${key}`);
+      bad = true;
+      return undefined;
+    }
+    return n;
+  };
+  const status = num('tcp_status');
+  const ackOut = num('ack_packets_out') ?? 0;
+  const ackIn = num('ack_packets_in') ?? 0;
+  if (bad) return out;
+
+  let grade: EvidenceGrade | undefined;
+  let reason = '';
+  if (status === 0 && ackOut > 0) {
+    grade = 'strong';
+    reason = STREAM_STRONG_REASON;
+  } else if ((status === undefined || status === 0) && ackIn > 0) {
+    grade = 'weak';
+    reason = STREAM_WEAK_REASON;
+  }
+  if (!grade) return out;
+
+  let seenAt = isoDate(ev.timestamp);
+  if (seenAt === null)
+    issue(`timestamp ${excerpt(String(JSON.stringify(ev.timestamp)))} is not a date`, `${ptr}/timestamp`);
+  if (!seenAt) {
+    const end = isoDate(ev.endtime);
+    if (end === null)
+      issue(`endtime ${excerpt(String(JSON.stringify(ev.endtime)))} is not a date`, `${ptr}/endtime`);
+    seenAt = end ?? envelopeTime;
+  }
+  const o: Observation = {
+    host: host!,
+    protocol: 'tcp',
+    port: port!,
+    source: 'stream',
+    grade,
+    reason,
+    seenAt: seenAt ?? null,
+  };
+  const service = serviceOf(ev);
+  if (service) o.service = service;
+  if (where.line !== undefined) o.line = where.line;
+  if (where.offset !== undefined) o.offset = where.offset;
+  out.push({ kind: 'observation', observation: o });
+  return out;
+}
+
+/**
+ * Parser for Splunk Stream `stream:tcp` events: NDJSON, bare JSON objects (concatenated or
+ * pretty-printed), a JSON array, or concatenated HEC envelopes. One `record` per event.
+ */
+export const parseStream: Parser = async function* (input) {
+  for await (const item of jsonValues(input)) {
+    yield { kind: 'record' };
+    if (item.kind === 'error') {
+      yield { kind: 'issue', issue: { message: item.message, line: item.line, offset: item.offset } };
+      continue;
+    }
+    const events = streamEventToEvents(item.value, { line: item.line, offset: item.offset });
+    for (const e of events) yield e;
+  }
+};
