@@ -1,7 +1,9 @@
 import type { FormatName, Parser } from './observation.ts';
-import { parseNmapXml } from './nmap/index.ts';
+import { parseNmapGrep, parseNmapXml } from './nmap/index.ts';
 import { parseNetcat } from './netcat/index.ts';
 import { parseStream } from './stream/index.ts';
+
+export { detectFormat, DETECT_HEAD_BYTES } from './detect.ts';
 
 /**
  * The parser of every input format. Each format's folder (`src/ingest/<format>/`) exports its parser,
@@ -9,6 +11,7 @@ import { parseStream } from './stream/index.ts';
  */
 export const PARSERS: Partial<Record<FormatName, Parser>> = {
   'nmap-xml': parseNmapXml,
+  'nmap-grep': parseNmapGrep,
   netcat: parseNetcat,
   stream: parseStream,
 };

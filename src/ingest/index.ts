@@ -10,10 +10,16 @@ export type {
   SourceKind,
   ServiceDetail,
 } from './observation.ts';
-export { PARSERS, FORMAT_NAMES } from './formats.ts';
+export { PARSERS, FORMAT_NAMES, detectFormat, DETECT_HEAD_BYTES } from './formats.ts';
 export { readLines, fromChunks, type InputLine } from './common/lines.ts';
 export { canonicalIp, parsePort } from './common/address.ts';
 export { collectEvents, listenerKeys, type CollectedEvents } from './common/collect.ts';
-export { parseNmapXml } from './nmap/index.ts';
+export { parseNmapXml, parseNmapGrep } from './nmap/index.ts';
 export { parseNetcat } from './netcat/index.ts';
-export { parseStream, streamEventToEvents, jsonValues, type StreamEventWhere, type JsonItem } from './stream/index.ts';
+export {
+  parseStream,
+  streamEventToEvents,
+  jsonValues,
+  type StreamEventWhere,
+  type JsonItem,
+} from './stream/index.ts';
