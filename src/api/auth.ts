@@ -125,13 +125,15 @@ export async function installAuth(app: FastifyInstance, ctx: AppContext): Promis
 
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (req) => {
-    const url = req.routeOptions.url;
+    const matched = req.is404 ? undefined : req.routeOptions.url;
+    const path = req.url.split('?')[0] ?? '';
+    const under = (u: string) => PROTECTED_PREFIXES.some((p) => u === p || u.startsWith(`${p}/`));
+    // API paths that only a catch-all (the web UI's fallback) or nothing matches ask for credentials
+    // first: nobody probes for what exists without signing in. Other unmatched paths fall through.
+    const url = matched !== undefined && (under(matched) || !under(path)) ? matched : undefined;
     let rule: Rule;
-    if (req.is404 || url === undefined) {
-      // Unknown API paths ask for credentials first (no probing for what exists); others fall
-      // through to the web UI's fallback or a 404.
-      const path = req.url.split('?')[0] ?? '';
-      if (!PROTECTED_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`))) return;
+    if (url === undefined) {
+      if (!under(path)) return;
       rule = ANY;
     } else rule = effectiveRule(req.method, url, req.routeOptions.config?.auth);
     if (rule === 'public' || rule === 'hec') return;

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from './context.ts';
 import { registerHealthRoutes } from './health.routes.ts';
 import { registerIdentityRoutes } from '../identity/index.ts';
+import { registerWebRoutes } from '../web/index.ts';
 
 /**
  * Every domain's routes, registered in one place. A domain exports `register…Routes(app, ctx)` from
@@ -10,4 +11,6 @@ import { registerIdentityRoutes } from '../identity/index.ts';
 export async function registerRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   registerHealthRoutes(app, ctx);
   registerIdentityRoutes(app, ctx);
+  // last: its GET /* fallback answers only paths no other route claims
+  await registerWebRoutes(app, ctx);
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerIdentityCommands } from '../identity/identity.commands.ts';
 
 /**
  * Registers every domain's CLI commands. A domain exports `register…Commands(program)` from its
@@ -6,4 +7,5 @@ import type { Command } from 'commander';
  */
 export function registerCommands(program: Command): void {
   void program;
+  registerIdentityCommands(program);
 }

@@ -1,0 +1,74 @@
+import { ROLES, type Role } from './identity.table.ts';
+
+/**
+ * Who may call a route:
+ * - `public`: anyone, no credentials (health, login, the web UI's static files);
+ * - `hec`: the route authenticates `Authorization: Splunk <token>` itself with `authenticateHecToken`;
+ * - a list of roles: a signed-in user (API token or browser session) whose role is in the list.
+ */
+export type Rule = 'public' | 'hec' | readonly Role[];
+
+export const PUBLIC = 'public' as const;
+export const HEC = 'hec' as const;
+/** Every signed-in user: read-only views and the user's own account. */
+export const ANY: readonly Role[] = ROLES;
+/** People and scripts that work on containers, services, imports and scans. */
+export const WORK: readonly Role[] = ['admin', 'analyst', 'automation'];
+/** Scripts and admins: automation-only operations (ingest, runs triggered by integrations). */
+export const SCRIPT: readonly Role[] = ['admin', 'automation'];
+/** Users, tokens of others, settings, scopes, assets and their secrets. */
+export const ADMIN: readonly Role[] = ['admin'];
+
+/**
+ * THE permission table: one line per route, `METHOD /fastify/route/path` → rule. A route that is not
+ * listed here cannot be registered (see `installRouteRules`). HEAD routes follow their GET route.
+ */
+export const PERMISSIONS: Readonly<Record<string, Rule>> = {
+  // health and HA
+  'GET /health': PUBLIC,
+  'GET /ha/check': PUBLIC,
+
+  // sessions and the signed-in user's own account
+  'POST /api/login': PUBLIC,
+  'POST /api/logout': ANY,
+  'POST /api/logout/all': ANY,
+  'GET /api/me': ANY,
+  'POST /api/me/password': ANY,
+  'POST /api/me/totp': ANY,
+  'POST /api/me/totp/confirm': ANY,
+  'DELETE /api/me/totp': ANY,
+
+  // users and tokens (non-admins see and revoke only their own tokens)
+  'GET /api/users': ADMIN,
+  'POST /api/users': ADMIN,
+  'GET /api/users/:user': ADMIN,
+  'PATCH /api/users/:user': ADMIN,
+  'DELETE /api/users/:user': ADMIN,
+  'PUT /api/users/:user/password': ADMIN,
+  'POST /api/users/:user/logout': ADMIN,
+  'GET /api/tokens': ANY,
+  'POST /api/tokens': ANY,
+  'DELETE /api/tokens/:id': ANY,
+  'GET /rest/ph_user': ANY,
+  'POST /rest/ph_user': ADMIN,
+  'GET /rest/ph_user/:id': ANY,
+
+  // web console: the built app (static files, deep links) and its live-update stream
+  'GET /': PUBLIC,
+  'GET /*': PUBLIC,
+  'GET /api/events': ANY,
+};
+
+/** The rule for a route, or undefined when the table has none. HEAD falls back to GET. */
+export function ruleFor(method: string, url: string, table: Readonly<Record<string, Rule>> = PERMISSIONS): Rule | undefined {
+  const m = method.toUpperCase();
+  const rule = table[`${m} ${url}`];
+  if (rule !== undefined) return rule;
+  if (m === 'HEAD') return table[`GET ${url}`];
+  return undefined;
+}
+
+/** Whether a signed-in user of `role` may call a route with this rule. */
+export function roleAllowed(rule: Rule, role: Role): boolean {
+  return rule === PUBLIC || (rule !== HEC && rule.includes(role));
+}
