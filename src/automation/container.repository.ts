@@ -1,5 +1,9 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { recordAudit } from '../audit/audit.repository.ts';
 import type { Database } from '../store/index.ts';
+import { AppError, badRequest, notFound } from '../util/errors.ts';
+import { emitAutomationEvent } from './events.ts';
+import { parseListQuery, runList, type ListEnvelope, type ListSpec } from './rest-list.ts';
 
 /** An artifact as given inline with a new container (Splunk SOAR's shape, no container_id). */
 export interface NewArtifact {
@@ -14,6 +18,8 @@ export interface NewArtifact {
   tags?: string[];
   start_time?: string | Date | null;
   end_time?: string | Date | null;
+  /** Run the container's playbooks once this artifact is added (to an existing container). */
+  run_automation?: boolean;
 }
 
 export interface NewContainer {
@@ -25,14 +31,22 @@ export interface NewContainer {
   status?: string;
   container_type?: string;
   source_data_identifier?: string | null;
-  owner_id?: number | null;
+  /** A user id, or a username. */
+  owner_id?: number | string | null;
   tags?: string[];
   custom_fields?: Record<string, unknown>;
   data?: Record<string, unknown>;
   start_time?: string | Date | null;
   end_time?: string | Date | null;
   due_time?: string | Date | null;
+  /** Whether playbooks for the label should run (default true); passed on in `container_created`. */
+  run_automation?: boolean;
   artifacts?: NewArtifact[];
+}
+
+/** Who makes a change, for the audit trail: a username, or e.g. `system` / `detection`. */
+export interface ChangeOptions {
+  actor?: string;
 }
 
 export type ArtifactResult = { id: number } | { existing_artifact_id: number } | { failed: true; message: string };
@@ -43,13 +57,105 @@ export type CreateContainerResult =
 
 type Db = Kysely<Database> | Transaction<Database>;
 
+/** Sensitivities (TLP colours) a container may have. */
+export const SENSITIVITIES = ['white', 'green', 'amber', 'red'] as const;
+
+export const SYSTEM_ACTOR = 'system';
+
+/** A container as the REST API returns it (Splunk SOAR's field names). */
+export interface ContainerRecord {
+  id: number;
+  name: string;
+  label: string;
+  description: string;
+  severity: string;
+  sensitivity: string;
+  status: string;
+  status_type: string | null;
+  container_type: string;
+  source_data_identifier: string | null;
+  owner_id: number | null;
+  owner_name: string | null;
+  tags: string[];
+  custom_fields: Record<string, unknown>;
+  data: Record<string, unknown>;
+  start_time: string | null;
+  end_time: string | null;
+  due_time: string | null;
+  close_time: string | null;
+  create_time: string;
+  container_update_time: string;
+  artifact_count: number;
+}
+
+const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
+
+/** Checks a severity against the configured ones (`low`, `medium`, `high` and custom). */
+export async function checkSeverity(db: Db, severity: string, field = 'severity'): Promise<void> {
+  const row = await db.selectFrom('severities').select('name').where('name', '=', severity).executeTakeFirst();
+  if (!row) {
+    const all = await db.selectFrom('severities').select('name').orderBy('position').execute();
+    throw badRequest(`${field}: unknown severity "${severity}" (known: ${all.map((r) => r.name).join(', ')})`, {
+      pointer: `/${field}`,
+    });
+  }
+}
+
+/** The type (`new`, `open`, `closed`) of a status; a user error naming the field if it is unknown. */
+export async function statusType(db: Db, status: string): Promise<'new' | 'open' | 'closed'> {
+  const row = await db
+    .selectFrom('container_statuses')
+    .select('status_type')
+    .where('name', '=', status)
+    .executeTakeFirst();
+  if (!row) {
+    const all = await db.selectFrom('container_statuses').select('name').orderBy('id').execute();
+    throw badRequest(`status: unknown status "${status}" (known: ${all.map((r) => r.name).join(', ')})`, {
+      pointer: '/status',
+    });
+  }
+  return row.status_type;
+}
+
+function checkSensitivity(s: string): void {
+  if (!(SENSITIVITIES as readonly string[]).includes(s))
+    throw badRequest(`sensitivity: must be one of ${SENSITIVITIES.join(', ')}, got "${s}"`, { pointer: '/sensitivity' });
+}
+
+/** Resolves an owner given as a user id or a username to a user id (null clears the owner). */
+export async function resolveOwner(db: Db, owner: number | string | null, field = 'owner_id'): Promise<number | null> {
+  if (owner === null || owner === '') return null;
+  const q = db.selectFrom('users').select('id');
+  const row =
+    typeof owner === 'number' || /^\d+$/.test(owner)
+      ? await q.where('id', '=', Number(owner)).executeTakeFirst()
+      : await q.where('username', '=', owner).executeTakeFirst();
+  if (!row) throw badRequest(`${field}: no user ${JSON.stringify(owner)}`, { pointer: `/${field}` });
+  return row.id;
+}
+
+function checkTime(v: string | Date | null | undefined, field: string): string | Date | null {
+  if (v === undefined || v === null) return null;
+  if (v instanceof Date) return v;
+  if (Number.isNaN(Date.parse(v)))
+    throw badRequest(`${field}: not an ISO-8601 time: ${JSON.stringify(v)}`, { pointer: `/${field}` });
+  return v;
+}
+
 /**
  * Creates a container with its inline artifacts in one transaction, deduplicated by
  * `source_data_identifier`: a second container with the same identifier is not created and the
- * existing id is returned instead.
+ * existing id is returned instead. Severity, status, sensitivity and owner are checked (user errors
+ * name the field); the creation is audited and, after commit, `container_created` is emitted.
  */
-export async function createContainer(db: Kysely<Database>, input: NewContainer): Promise<CreateContainerResult> {
-  return db.transaction().execute(async (tx) => {
+export async function createContainer(
+  db: Kysely<Database>,
+  input: NewContainer,
+  opts: ChangeOptions = {},
+): Promise<CreateContainerResult> {
+  const actor = opts.actor ?? SYSTEM_ACTOR;
+  if (typeof input.name !== 'string' || !input.name.trim()) throw badRequest('name: a container needs a name', { pointer: '/name' });
+  const result = await db.transaction().execute(async (tx) => {
     if (input.source_data_identifier) {
       const existing = await tx
         .selectFrom('containers')
@@ -58,6 +164,10 @@ export async function createContainer(db: Kysely<Database>, input: NewContainer)
         .executeTakeFirst();
       if (existing) return { created: false as const, existing_container_id: existing.id };
     }
+    if (input.severity !== undefined) await checkSeverity(tx, input.severity);
+    if (input.sensitivity !== undefined) checkSensitivity(input.sensitivity);
+    const type = input.status !== undefined ? await statusType(tx, input.status) : 'new';
+    const ownerId = input.owner_id !== undefined ? await resolveOwner(tx, input.owner_id) : null;
     const inserted = await tx
       .insertInto('containers')
       .values({
@@ -69,24 +179,55 @@ export async function createContainer(db: Kysely<Database>, input: NewContainer)
         ...(input.status !== undefined ? { status: input.status } : {}),
         ...(input.container_type !== undefined ? { container_type: input.container_type } : {}),
         source_data_identifier: input.source_data_identifier ?? null,
-        owner_id: input.owner_id ?? null,
+        owner_id: ownerId,
         tags: JSON.stringify(input.tags ?? []) as unknown as string[],
         custom_fields: JSON.stringify(input.custom_fields ?? {}) as unknown as Record<string, unknown>,
         data: JSON.stringify(input.data ?? {}) as unknown as Record<string, unknown>,
-        start_time: input.start_time ?? null,
-        end_time: input.end_time ?? null,
-        due_time: input.due_time ?? null,
+        start_time: checkTime(input.start_time, 'start_time'),
+        end_time: checkTime(input.end_time, 'end_time'),
+        due_time: checkTime(input.due_time, 'due_time'),
+        ...(type === 'closed' ? { close_time: sql<Date>`now()` } : {}),
       })
-      .returning('id')
+      .returning(['id', 'label'])
       .executeTakeFirstOrThrow();
+    await recordAudit(tx, {
+      category: 'container',
+      action: 'create',
+      actor,
+      object_type: 'container',
+      object_id: inserted.id,
+      container_id: inserted.id,
+      details: { name: input.name, label: inserted.label, source_data_identifier: input.source_data_identifier ?? null },
+    });
     const artifacts: ArtifactResult[] = [];
-    for (const a of input.artifacts ?? []) artifacts.push(await addArtifact(tx, inserted.id, a));
-    return { created: true as const, id: inserted.id, artifacts };
+    for (const [i, a] of (input.artifacts ?? []).entries()) {
+      // One bad inline artifact gets its own failure entry; the container and the others stay.
+      // Artifacts are validated before any write, so a failure leaves the transaction usable.
+      try {
+        artifacts.push(await addArtifact(tx, inserted.id, a, { actor }));
+      } catch (e) {
+        if (!(e instanceof AppError) || e.kind !== 'user') throw e;
+        artifacts.push({ failed: true, message: `artifacts/${i}: ${e.message}` });
+      }
+    }
+    return { created: true as const, id: inserted.id, label: inserted.label, artifacts };
   });
+  if (!result.created) return result;
+  emitAutomationEvent('container_created', {
+    containerId: result.id,
+    label: result.label,
+    runAutomation: input.run_automation ?? true,
+    artifactIds: result.artifacts.flatMap((a) => ('id' in a ? [a.id] : [])),
+  });
+  return { created: true, id: result.id, artifacts: result.artifacts };
 }
 
-/** Adds one artifact to a container, deduplicated by its source_data_identifier within the container. */
-export async function addArtifact(db: Db, containerId: number, a: NewArtifact): Promise<ArtifactResult> {
+/**
+ * Adds one artifact to a container inside the caller's transaction, deduplicated by its
+ * source_data_identifier within the container, and audits it. Emits nothing: callers emit
+ * `artifact_added` after their commit (see `addArtifacts`).
+ */
+export async function addArtifact(db: Db, containerId: number, a: NewArtifact, opts: ChangeOptions = {}): Promise<ArtifactResult> {
   if (a.source_data_identifier) {
     const existing = await db
       .selectFrom('artifacts')
@@ -96,6 +237,9 @@ export async function addArtifact(db: Db, containerId: number, a: NewArtifact): 
       .executeTakeFirst();
     if (existing) return { existing_artifact_id: existing.id };
   }
+  if (a.severity !== undefined) await checkSeverity(db, a.severity);
+  const start = checkTime(a.start_time, 'start_time');
+  const end = checkTime(a.end_time, 'end_time');
   const row = await db
     .insertInto('artifacts')
     .values({
@@ -109,10 +253,263 @@ export async function addArtifact(db: Db, containerId: number, a: NewArtifact): 
       cef_types: JSON.stringify(a.cef_types ?? {}) as unknown as Record<string, string[]>,
       data: JSON.stringify(a.data ?? {}) as unknown as Record<string, unknown>,
       tags: JSON.stringify(a.tags ?? []) as unknown as string[],
-      start_time: a.start_time ?? null,
-      end_time: a.end_time ?? null,
+      start_time: start,
+      end_time: end,
     })
     .returning('id')
     .executeTakeFirstOrThrow();
+  await recordAudit(db, {
+    category: 'container',
+    action: 'create',
+    actor: opts.actor ?? SYSTEM_ACTOR,
+    object_type: 'artifact',
+    object_id: row.id,
+    container_id: containerId,
+    details: { name: a.name ?? '', label: a.label ?? 'event' },
+  });
   return { id: row.id };
+}
+
+/** The container list's filterable and sortable fields. */
+export const CONTAINER_LIST: ListSpec = {
+  type: 'container',
+  fields: {
+    id: { column: 'c.id', kind: 'int' },
+    name: { column: 'c.name', kind: 'text' },
+    label: { column: 'c.label', kind: 'text' },
+    description: { column: 'c.description', kind: 'text' },
+    severity: { column: 'c.severity', kind: 'text' },
+    sensitivity: { column: 'c.sensitivity', kind: 'text' },
+    status: { column: 'c.status', kind: 'text' },
+    container_type: { column: 'c.container_type', kind: 'text' },
+    source_data_identifier: { column: 'c.source_data_identifier', kind: 'text' },
+    owner_id: { column: 'c.owner_id', kind: 'int' },
+    owner: { column: 'c.owner_id', kind: 'int' },
+    owner_name: { column: 'u.username', kind: 'text' },
+    tags: { column: 'c.tags', kind: 'jsonArray' },
+    custom_fields: { column: 'c.custom_fields', kind: 'json' },
+    data: { column: 'c.data', kind: 'json' },
+    start_time: { column: 'c.start_time', kind: 'time' },
+    end_time: { column: 'c.end_time', kind: 'time' },
+    due_time: { column: 'c.due_time', kind: 'time' },
+    close_time: { column: 'c.close_time', kind: 'time' },
+    create_time: { column: 'c.create_time', kind: 'time' },
+    container_update_time: { column: 'c.update_time', kind: 'time' },
+    update_time: { column: 'c.update_time', kind: 'time' },
+  },
+};
+
+function containerQuery(db: Db) {
+  return db
+    .selectFrom('containers as c')
+    .leftJoin('users as u', 'u.id', 'c.owner_id')
+    .leftJoin('container_statuses as s', 's.name', 'c.status');
+}
+
+function selectContainer(db: Db) {
+  return containerQuery(db).select([
+    'c.id',
+    'c.name',
+    'c.label',
+    'c.description',
+    'c.severity',
+    'c.sensitivity',
+    'c.status',
+    's.status_type',
+    'c.container_type',
+    'c.source_data_identifier',
+    'c.owner_id',
+    'u.username as owner_name',
+    'c.tags',
+    'c.custom_fields',
+    'c.data',
+    'c.start_time',
+    'c.end_time',
+    'c.due_time',
+    'c.close_time',
+    'c.create_time',
+    'c.update_time',
+    sql<number>`(select count(*) from artifacts a where a.container_id = c.id)`.as('artifact_count'),
+  ]);
+}
+
+type ContainerRow = Awaited<ReturnType<ReturnType<typeof selectContainer>['executeTakeFirstOrThrow']>>;
+
+export function toContainerRecord(r: ContainerRow): ContainerRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    label: r.label,
+    description: r.description,
+    severity: r.severity,
+    sensitivity: r.sensitivity,
+    status: r.status,
+    status_type: r.status_type,
+    container_type: r.container_type,
+    source_data_identifier: r.source_data_identifier,
+    owner_id: r.owner_id,
+    owner_name: r.owner_name,
+    tags: r.tags,
+    custom_fields: r.custom_fields,
+    data: r.data,
+    start_time: iso(r.start_time),
+    end_time: iso(r.end_time),
+    due_time: iso(r.due_time),
+    close_time: iso(r.close_time),
+    create_time: iso(r.create_time)!,
+    container_update_time: iso(r.update_time)!,
+    artifact_count: Number(r.artifact_count),
+  };
+}
+
+/** One container, or undefined. */
+export async function getContainer(db: Db, id: number): Promise<ContainerRecord | undefined> {
+  const r = await selectContainer(db).where('c.id', '=', id).executeTakeFirst();
+  return r ? toContainerRecord(r) : undefined;
+}
+
+/** Lists containers with Splunk SOAR list semantics over the raw query-string object. */
+export async function listContainers(db: Kysely<Database>, query: Record<string, unknown>): Promise<ListEnvelope<ContainerRecord>> {
+  const q = parseListQuery(query, CONTAINER_LIST);
+  return runList(q, CONTAINER_LIST, {
+    count: async (where) =>
+      Number((await containerQuery(db).select((eb) => eb.fn.countAll<number>().as('n')).where(where).executeTakeFirstOrThrow()).n),
+    fetch: (where, order, limit, offset) => {
+      let qb = selectContainer(db).where(where).orderBy(order).offset(offset);
+      if (limit !== null) qb = qb.limit(limit);
+      return qb.execute();
+    },
+    map: toContainerRecord,
+  });
+}
+
+/** Fields of a container that can be changed after creation. */
+export interface ContainerPatch {
+  name?: string;
+  label?: string;
+  description?: string;
+  severity?: string;
+  sensitivity?: string;
+  status?: string;
+  container_type?: string;
+  source_data_identifier?: string | null;
+  owner_id?: number | string | null;
+  tags?: string[];
+  custom_fields?: Record<string, unknown>;
+  data?: Record<string, unknown>;
+  start_time?: string | null;
+  end_time?: string | null;
+  due_time?: string | null;
+}
+
+/** One changed field, as audited and returned. */
+export interface FieldChange {
+  field: string;
+  old: unknown;
+  new: unknown;
+}
+
+const JSON_FIELDS = new Set(['tags', 'custom_fields', 'data']);
+const TIME_FIELDS = new Set(['start_time', 'end_time', 'due_time']);
+
+/**
+ * Changes fields of a container; each field that really changes gets an audit entry with its old
+ * and new value. Setting a status of type `closed` sets `close_time`; reopening clears it. Throws
+ * not_found for an unknown container and user errors naming the field for bad values.
+ */
+export async function updateContainer(
+  db: Kysely<Database>,
+  id: number,
+  patch: ContainerPatch,
+  opts: ChangeOptions = {},
+): Promise<FieldChange[]> {
+  const actor = opts.actor ?? SYSTEM_ACTOR;
+  const changes = await db.transaction().execute(async (tx) => {
+    const old = await tx.selectFrom('containers').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+    if (!old) throw notFound(`container ${id}`);
+    const set: Record<string, unknown> = {};
+    const changes: FieldChange[] = [];
+    for (const [field, raw] of Object.entries(patch) as Array<[keyof ContainerPatch, unknown]>) {
+      if (raw === undefined) continue;
+      let value: unknown = raw;
+      if (field === 'name' && (typeof raw !== 'string' || !raw.trim())) throw badRequest('name: must not be empty', { pointer: '/name' });
+      if (field === 'severity') await checkSeverity(tx, raw as string);
+      if (field === 'sensitivity') checkSensitivity(raw as string);
+      if (field === 'status') await statusType(tx, raw as string);
+      if (field === 'owner_id') value = await resolveOwner(tx, raw as number | string | null);
+      if (TIME_FIELDS.has(field)) value = checkTime(raw as string | null, field);
+      if (field === 'source_data_identifier' && raw) {
+        const clash = await tx
+          .selectFrom('containers')
+          .select('id')
+          .where('source_data_identifier', '=', raw as string)
+          .where('id', '<>', id)
+          .executeTakeFirst();
+        if (clash)
+          throw badRequest(`source_data_identifier: already used by container ${clash.id}`, {
+            pointer: '/source_data_identifier',
+            existing_container_id: clash.id,
+          });
+      }
+      const before = (old as Record<string, unknown>)[field];
+      const beforeCmp = before instanceof Date ? before.toISOString() : before;
+      const afterCmp = TIME_FIELDS.has(field) && value !== null ? new Date(value as string).toISOString() : value;
+      if (JSON.stringify(beforeCmp ?? null) === JSON.stringify(afterCmp ?? null)) continue;
+      changes.push({ field, old: beforeCmp ?? null, new: afterCmp ?? null });
+      set[field] = JSON_FIELDS.has(field) ? JSON.stringify(value) : value;
+    }
+    if (changes.length === 0) return changes;
+    if (set.status !== undefined) {
+      const before = await tx.selectFrom('container_statuses').select('status_type').where('name', '=', old.status).executeTakeFirst();
+      const after = await statusType(tx, set.status as string);
+      if (after === 'closed' && before?.status_type !== 'closed') {
+        set.close_time = sql`now()`;
+        changes.push({ field: 'close_time', old: iso(old.close_time), new: 'now' });
+      } else if (after !== 'closed' && old.close_time !== null) {
+        set.close_time = null;
+        changes.push({ field: 'close_time', old: iso(old.close_time), new: null });
+      }
+    }
+    set.update_time = sql`now()`;
+    await tx.updateTable('containers').set(set).where('id', '=', id).execute();
+    for (const c of changes) {
+      if (c.field === 'close_time') continue;
+      await recordAudit(tx, {
+        category: 'container',
+        action: 'update',
+        actor,
+        object_type: 'container',
+        object_id: id,
+        container_id: id,
+        details: { field: c.field, old: c.old, new: c.new },
+      });
+    }
+    return changes;
+  });
+  if (changes.length) emitAutomationEvent('container_updated', { containerId: id, changes });
+  return changes;
+}
+
+/** Deletes a container with its artifacts, notes and vault entries; audits it. False if unknown. */
+export async function deleteContainer(db: Kysely<Database>, id: number, opts: ChangeOptions = {}): Promise<boolean> {
+  return db.transaction().execute(async (tx) => {
+    const row = await tx.deleteFrom('containers').where('id', '=', id).returning(['name', 'label']).executeTakeFirst();
+    if (!row) return false;
+    await recordAudit(tx, {
+      category: 'container',
+      action: 'delete',
+      actor: opts.actor ?? SYSTEM_ACTOR,
+      object_type: 'container',
+      object_id: id,
+      container_id: id,
+      details: { name: row.name, label: row.label },
+    });
+    return true;
+  });
+}
+
+/** Throws not_found unless the container exists. */
+export async function requireContainer(db: Db, id: number): Promise<void> {
+  const row = await db.selectFrom('containers').select('id').where('id', '=', id).executeTakeFirst();
+  if (!row) throw notFound(`container ${id}`);
 }

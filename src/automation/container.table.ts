@@ -1,4 +1,6 @@
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+import type { DecidedListTables } from './decided-list.table.ts';
+import type { NoteTables } from './note.table.ts';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
@@ -45,7 +47,24 @@ export interface ArtifactTable {
   update_time: Timestamp;
 }
 
-export interface ContainerTables {
+/** A severity a container or artifact may have (`low`, `medium`, `high` and custom ones). */
+export interface SeverityTable {
+  id: Generated<number>;
+  name: string;
+  color: Generated<string>;
+  position: Generated<number>;
+}
+
+/** A container status; custom ones map to one of the three types `new`, `open`, `closed`. */
+export interface ContainerStatusTable {
+  id: Generated<number>;
+  name: string;
+  status_type: 'new' | 'open' | 'closed';
+}
+
+export interface ContainerTables extends NoteTables, DecidedListTables {
   containers: ContainerTable;
   artifacts: ArtifactTable;
+  severities: SeverityTable;
+  container_statuses: ContainerStatusTable;
 }

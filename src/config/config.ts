@@ -68,6 +68,15 @@ export const SETTINGS = {
     default: '7d',
     doc: 'A listener not seen for this long becomes `gone`.',
   },
+  vaultMaxBytes: {
+    env: 'PORTCULLIS_VAULT_MAX_BYTES',
+    schema: z.coerce
+      .number({ error: 'must be a number of bytes' })
+      .int('must be a whole number of bytes')
+      .min(1, 'must be at least 1 byte'),
+    default: 100 * 1024 * 1024,
+    doc: 'Largest file the vault accepts, in bytes (default 100 MiB); larger uploads are refused with 413.',
+  },
   sessionIdleTimeout: {
     env: 'PORTCULLIS_SESSION_IDLE_TIMEOUT',
     schema: duration,
