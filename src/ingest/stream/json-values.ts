@@ -1,4 +1,4 @@
-import { readLines } from '../common/lines.ts';
+import { isUtf8 } from 'node:buffer';
 
 /** Largest JSON record kept by default; a bigger one is reported and skipped. */
 export const JSON_MAX_RECORD_BYTES = 1024 * 1024;
@@ -39,8 +39,103 @@ function byteCol(text: string, col: number): number {
   return col === 0 ? 0 : Buffer.byteLength(text.slice(0, col), 'utf8');
 }
 
+/** One line of input with where it starts. */
+export interface JsonLine {
+  /** The line without its terminator; only the start of it when `tooLong`. */
+  text: string;
+  /** 1-based line number. */
+  line: number;
+  /** Byte offset of the line's first byte. */
+  offset: number;
+  tooLong: boolean;
+  /** Bytes that are not UTF-8, or NUL bytes. */
+  binary: boolean;
+}
+
+const NL = 0x0a;
+
 /**
- * Finds the top-level JSON values of a text input, streaming and in constant memory: NDJSON (one
+ * Splits byte chunks into lines, synchronously: Stream imports run at hundreds of thousands of
+ * events per second, where one promise per line (as an async line reader needs) costs as much as
+ * parsing the line. Constant memory: a line longer than `maxLineBytes` is cut and flagged.
+ */
+export class LineSplitter {
+  private parts: Buffer[] = [];
+  private partLen = 0;
+  private tooLong = false;
+  private lineNo = 1;
+  private lineStart = 0;
+  private pos = 0;
+
+  constructor(private readonly maxLineBytes: number = JSON_MAX_RECORD_BYTES) {}
+
+  /** The lines `chunk` completes. */
+  push(chunk: Buffer | string): JsonLine[] {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    const out: JsonLine[] = [];
+    const max = this.maxLineBytes;
+    let start = 0;
+    while (start < buf.length) {
+      const nl = buf.indexOf(NL, start);
+      if (nl === -1) {
+        this.keep(buf, start, buf.length);
+        this.pos += buf.length - start;
+        break;
+      }
+      if (this.partLen === 0 && !this.tooLong) {
+        out.push(
+          nl - start <= max
+            ? this.make(buf.subarray(start, nl), false)
+            : this.make(buf.subarray(start, start + max), true),
+        );
+      } else {
+        this.keep(buf, start, nl);
+        out.push(this.make(Buffer.concat(this.parts, this.partLen), this.tooLong));
+        this.parts = [];
+        this.partLen = 0;
+        this.tooLong = false;
+      }
+      this.pos += nl + 1 - start;
+      this.lineNo++;
+      this.lineStart = this.pos;
+      start = nl + 1;
+    }
+    return out;
+  }
+
+  /** The last line, when the input does not end with a line break. */
+  end(): JsonLine[] {
+    if (this.partLen === 0 && !this.tooLong) return [];
+    const l = this.make(Buffer.concat(this.parts, this.partLen), this.tooLong);
+    this.parts = [];
+    this.partLen = 0;
+    this.tooLong = false;
+    return [l];
+  }
+
+  private keep(buf: Buffer, a: number, b: number): void {
+    if (this.tooLong) return;
+    const room = this.maxLineBytes - this.partLen;
+    const take = Math.min(room, b - a);
+    // Copied: the caller may reuse its chunk's memory.
+    if (take > 0) {
+      this.parts.push(Buffer.from(buf.subarray(a, a + take)));
+      this.partLen += take;
+    }
+    if (b - a > room) this.tooLong = true;
+  }
+
+  private make(bytes: Buffer, tooLong: boolean): JsonLine {
+    let text = bytes.toString('utf8');
+    if (text.length > 0 && text.charCodeAt(text.length - 1) === 0x0d) text = text.slice(0, -1);
+    // U+FFFD in the text means bad UTF-8, unless the input really contained that character.
+    const binary = text.includes('\0') || (text.includes('\ufffd') && !isUtf8(bytes));
+    return { text, line: this.lineNo, offset: this.lineStart, tooLong, binary };
+  }
+}
+
+/**
+ * Finds the top-level JSON values of a text input, line by line and in constant memory: NDJSON (one
  * value per line), values concatenated with or without whitespace between them (HEC bodies), values
  * pretty-printed over several lines, and a top-level JSON array whose elements are the records.
  *
@@ -56,77 +151,93 @@ function byteCol(text: string, col: number): number {
  * or `[` where JSON cannot have one (not after `,` `:` `[`) abandons the broken value and starts a
  * new one there, and a raw line break inside a string ends a broken value.
  */
-export async function* jsonValues(
-  input: AsyncIterable<Buffer | string>,
-  opts: JsonValuesOptions = {},
-): AsyncGenerator<JsonItem> {
-  const maxRecord = opts.maxRecordBytes ?? JSON_MAX_RECORD_BYTES;
-  let index = 0;
-  // Pending value state.
-  let depth = 0;
-  let inString = false;
-  let escape = false;
-  let lastSig = 0;
-  let parts: string[] = [];
-  let size = 0;
-  let oversized = false;
-  let startLine = 0;
-  let startOffset = 0;
-  // Whole-input state.
-  let arrayWrapper = false;
+export class JsonSplitter {
+  private readonly maxRecord: number;
+  private index = 0;
+  // The value being read.
+  private depth = 0;
+  private inString = false;
+  private escape = false;
+  private lastSig = 0;
+  private parts: string[] = [];
+  private size = 0;
+  private oversized = false;
+  private startLine = 0;
+  private startOffset = 0;
+  // Inside a top-level array whose elements are the records.
+  private arrayWrapper = false;
 
-  const abandon = (message: string): JsonItem => {
-    const item: JsonItem = { kind: 'error', message, line: startLine, offset: startOffset, index: index++ };
-    depth = 0;
-    inString = false;
-    escape = false;
-    parts = [];
-    size = 0;
-    oversized = false;
+  constructor(opts: JsonValuesOptions = {}) {
+    this.maxRecord = opts.maxRecordBytes ?? JSON_MAX_RECORD_BYTES;
+  }
+
+  private abandon(message: string): JsonItem {
+    const item: JsonItem = {
+      kind: 'error',
+      message,
+      line: this.startLine,
+      offset: this.startOffset,
+      index: this.index++,
+    };
+    this.depth = 0;
+    this.inString = false;
+    this.escape = false;
+    this.parts = [];
+    this.size = 0;
+    this.oversized = false;
     return item;
-  };
+  }
 
-  const finish = (): JsonItem => {
-    if (oversized) return abandon(`record larger than ${maxRecord} bytes skipped`);
-    const text = parts.length === 1 ? parts[0]! : parts.join('\n');
-    parts = [];
-    size = 0;
+  private finish(): JsonItem {
+    if (this.oversized) return this.abandon(`record larger than ${this.maxRecord} bytes skipped`);
+    const text = this.parts.length === 1 ? this.parts[0]! : this.parts.join('\n');
+    this.parts = [];
+    this.size = 0;
     try {
-      return { kind: 'value', value: JSON.parse(text), line: startLine, offset: startOffset, index: index++ };
+      const value: unknown = JSON.parse(text);
+      return { kind: 'value', value, line: this.startLine, offset: this.startOffset, index: this.index++ };
     } catch (err) {
-      return abandon(`invalid JSON: ${(err as Error).message}`);
+      return this.abandon(`invalid JSON: ${(err as Error).message}`);
     }
-  };
+  }
 
-  for await (const ln of readLines(input, { maxLineBytes: maxRecord })) {
+  /** The values (and broken values) that `ln` completes. */
+  line(ln: JsonLine): JsonItem[] {
+    const out: JsonItem[] = [];
     const text = ln.text;
     if (ln.tooLong || ln.binary) {
-      if (depth > 0) yield abandon('record cut short by an unreadable line');
-      startLine = ln.line;
-      startOffset = ln.offset;
-      yield abandon(
-        ln.tooLong ? `line longer than ${maxRecord} bytes skipped` : 'binary data (not UTF-8 text) skipped',
+      if (this.depth > 0) out.push(this.abandon('record cut short by an unreadable line'));
+      this.startLine = ln.line;
+      this.startOffset = ln.offset;
+      out.push(
+        this.abandon(
+          ln.tooLong
+            ? `line longer than ${this.maxRecord} bytes skipped`
+            : 'binary data (not UTF-8 text) skipped',
+        ),
       );
-      continue;
+      return out;
     }
     // Fast path: a whole line (or an array element line) that is one JSON object.
-    if (depth === 0) {
+    if (this.depth === 0) {
       let a = 0;
       let b = text.length;
       while (a < b && isSpace(text.charCodeAt(a))) a++;
       while (b > a && isSpace(text.charCodeAt(b - 1))) b--;
-      if (arrayWrapper && b > a && text.charCodeAt(b - 1) === COMMA) b--;
+      if (this.arrayWrapper && b > a && text.charCodeAt(b - 1) === COMMA) b--;
       if (b - a >= 2 && text.charCodeAt(a) === OPEN_BRACE && text.charCodeAt(b - 1) === CLOSE_BRACE) {
-        let value: unknown;
-        let ok = true;
         try {
-          value = JSON.parse(a === 0 && b === text.length ? text : text.slice(a, b));
+          const value: unknown = JSON.parse(a === 0 && b === text.length ? text : text.slice(a, b));
+          out.push({
+            kind: 'value',
+            value,
+            line: ln.line,
+            offset: ln.offset + byteCol(text, a),
+            index: this.index++,
+          });
+          return out;
         } catch {
-          ok = false;
-        }
-        if (ok) {
-          yield { kind: 'value', value, line: ln.line, offset: ln.offset + byteCol(text, a), index: index++ };
-          continue;
+          // Several values on the line, or a broken one: scan it.
         }
       }
     }
@@ -135,89 +246,108 @@ export async function* jsonValues(
     const n = text.length;
     for (let i = 0; i < n; i++) {
       const c = text.charCodeAt(i);
-      if (depth > 0) {
-        if (inString) {
-          if (escape) escape = false;
-          else if (c === BACKSLASH) escape = true;
+      if (this.depth > 0) {
+        if (this.inString) {
+          if (this.escape) this.escape = false;
+          else if (c === BACKSLASH) this.escape = true;
           else if (c === QUOTE) {
-            inString = false;
-            lastSig = QUOTE;
+            this.inString = false;
+            this.lastSig = QUOTE;
           }
           continue;
         }
         if (c === QUOTE) {
-          inString = true;
+          this.inString = true;
           continue;
         }
         if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-          if (lastSig !== COMMA && lastSig !== COLON && lastSig !== OPEN_BRACKET) {
-            yield abandon('invalid JSON: record cut short (a new value starts inside it)');
-            // Start afresh on this bracket, below (a stray `[` outside an array is skipped).
-            if (c === OPEN_BRACKET && !arrayWrapper) continue;
-          } else {
-            depth++;
-            lastSig = c;
+          const l = this.lastSig;
+          if (l === COMMA || l === COLON || l === OPEN_BRACKET) {
+            this.depth++;
+            this.lastSig = c;
             continue;
           }
+          out.push(this.abandon('invalid JSON: record cut short (a new value starts inside it)'));
+          // Start afresh on this bracket, below (a stray `[` outside an array is skipped).
+          if (c === OPEN_BRACKET && !this.arrayWrapper) continue;
         } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
-          depth--;
-          lastSig = c;
-          if (depth === 0) {
+          this.depth--;
+          this.lastSig = c;
+          if (this.depth === 0) {
             const seg = text.slice(segStart, i + 1);
-            size += seg.length;
-            if (size > maxRecord) oversized = true;
-            if (!oversized) parts.push(seg);
-            yield finish();
+            this.size += seg.length;
+            if (this.size > this.maxRecord) this.oversized = true;
+            if (!this.oversized) this.parts.push(seg);
+            out.push(this.finish());
           }
           continue;
         } else {
-          if (!isSpace(c)) lastSig = c;
+          if (!isSpace(c)) this.lastSig = c;
           continue;
         }
       }
-      // depth === 0: between values.
+      // Between values.
       if (isSpace(c)) continue;
-      if (c === OPEN_BRACE || (c === OPEN_BRACKET && arrayWrapper)) {
-        depth = 1;
-        lastSig = c;
+      if (c === OPEN_BRACE || (c === OPEN_BRACKET && this.arrayWrapper)) {
+        this.depth = 1;
+        this.lastSig = c;
         segStart = i;
-        startLine = ln.line;
-        startOffset = ln.offset + byteCol(text, i);
-        parts = [];
-        size = 0;
-        oversized = false;
+        this.startLine = ln.line;
+        this.startOffset = ln.offset + byteCol(text, i);
+        this.parts = [];
+        this.size = 0;
+        this.oversized = false;
         continue;
       }
       if (c === OPEN_BRACKET) {
-        arrayWrapper = true;
+        this.arrayWrapper = true;
         continue;
       }
-      if (arrayWrapper && c === COMMA) continue;
-      if (arrayWrapper && c === CLOSE_BRACKET) {
-        arrayWrapper = false;
+      if (this.arrayWrapper && c === COMMA) continue;
+      if (this.arrayWrapper && c === CLOSE_BRACKET) {
+        this.arrayWrapper = false;
         continue;
       }
       if (!garbageReported) {
         garbageReported = true;
-        startLine = ln.line;
-        startOffset = ln.offset + byteCol(text, i);
-        yield abandon('text that is not a JSON object skipped');
+        this.startLine = ln.line;
+        this.startOffset = ln.offset + byteCol(text, i);
+        out.push(this.abandon('text that is not a JSON object skipped'));
       }
     }
-    if (depth > 0) {
-      if (inString) {
-        yield abandon('invalid JSON: line break inside a string (record cut short)');
-      } else if (startLine === ln.line && text.slice(segStart + 1).trim() !== '') {
+    if (this.depth > 0) {
+      if (this.inString) {
+        out.push(this.abandon('invalid JSON: line break inside a string (record cut short)'));
+      } else if (this.startLine === ln.line && text.slice(segStart + 1).trim() !== '') {
         // Compact JSON (content right after the opening bracket) never spans lines: only
         // pretty-printers break lines, and they break right after the opening bracket.
-        yield abandon('invalid JSON: record cut short at the end of its line');
+        out.push(this.abandon('invalid JSON: record cut short at the end of its line'));
       } else {
         const seg = text.slice(segStart);
-        size += seg.length + 1;
-        if (size > maxRecord) oversized = true;
-        if (!oversized) parts.push(seg);
+        this.size += seg.length + 1;
+        if (this.size > this.maxRecord) this.oversized = true;
+        if (!this.oversized) this.parts.push(seg);
       }
     }
+    return out;
   }
-  if (depth > 0) yield abandon('invalid JSON: input ends inside a record');
+
+  /** Call at the end of input: reports a value left open. */
+  end(): JsonItem[] {
+    return this.depth > 0 ? [this.abandon('invalid JSON: input ends inside a record')] : [];
+  }
+}
+
+/** The top-level JSON values of `input` (see `JsonSplitter`), as an async iterable. */
+export async function* jsonValues(
+  input: AsyncIterable<Buffer | string>,
+  opts: JsonValuesOptions = {},
+): AsyncGenerator<JsonItem> {
+  const lines = new LineSplitter(opts.maxRecordBytes ?? JSON_MAX_RECORD_BYTES);
+  const json = new JsonSplitter(opts);
+  for await (const chunk of input) {
+    for (const ln of lines.push(chunk)) yield* json.line(ln);
+  }
+  for (const ln of lines.end()) yield* json.line(ln);
+  yield* json.end();
 }

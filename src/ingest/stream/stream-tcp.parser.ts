@@ -1,7 +1,16 @@
 import { canonicalIp, parsePort } from '../common/address.ts';
 import { clip, dateFromEpochSeconds, excerpt } from '../common/text.ts';
-import type { EvidenceGrade, Observation, ParseEvent, Parser, ServiceDetail } from '../observation.ts';
-import { jsonValues } from './json-values.ts';
+import type {
+  EvidenceGrade,
+  Observation,
+  ParseEvent,
+  ParseIssue,
+  Parser,
+  ServiceDetail,
+} from '../observation.ts';
+import { JSON_MAX_RECORD_BYTES, JsonSplitter, LineSplitter, type JsonItem } from './json-values.ts';
+
+const RECORD: ParseEvent = Object.freeze({ kind: 'record' });
 
 /** Where one Stream event sits in its input, for issues and observations. */
 export interface StreamEventWhere {
@@ -74,80 +83,72 @@ function serviceOf(ev: Obj): ServiceDetail | undefined {
 export function streamEventToEvents(obj: unknown, where: StreamEventWhere = {}): ParseEvent[] {
   const out: ParseEvent[] = [];
   const base = where.pointer ?? '';
-  const issue = (message: string, pointer: string): void => {
-    const i: ParseEvent = { kind: 'issue', issue: { message, pointer } };
-    if (where.line !== undefined) i.issue.line = where.line;
-    if (where.offset !== undefined) i.issue.offset = where.offset;
-    out.push(i);
-  };
   if (!isObject(obj)) {
-    issue('Stream event is not a JSON object', base);
+    pushIssue(out, where, 'Stream event is not a JSON object', base);
     return out;
   }
   let ev = obj;
   let ptr = base;
   let envelopeTime: Date | null = null;
-  if (isObject(obj.event) && ('sourcetype' in obj || 'time' in obj || 'host' in obj || 'source' in obj)) {
+  if (
+    isObject(obj.event) &&
+    (obj.sourcetype !== undefined || obj.time !== undefined || obj.host !== undefined)
+  ) {
     // An HEC envelope.
     if (typeof obj.sourcetype === 'string' && obj.sourcetype !== 'stream:tcp') {
-      issue(`sourcetype ${excerpt(obj.sourcetype)} is not stream:tcp; event skipped`, `${base}/sourcetype`);
+      pushIssue(
+        out,
+        where,
+        `sourcetype ${excerpt(obj.sourcetype)} is not stream:tcp; event skipped`,
+        `${base}/sourcetype`,
+      );
       return out;
     }
     ev = obj.event;
     ptr = `${base}/event`;
     envelopeTime = dateFromEpochSeconds(obj.time);
-  } else if ('event' in obj && !('dest_ip' in obj)) {
-    issue('HEC envelope "event" is not a JSON object', `${base}/event`);
+  } else if (obj.event !== undefined && obj.dest_ip === undefined) {
+    pushIssue(out, where, 'HEC envelope "event" is not a JSON object', `${base}/event`);
     return out;
   }
   if (typeof ev.transport === 'string' && ev.transport !== 'tcp') {
-    issue(`transport ${excerpt(ev.transport)} is not tcp; event skipped`, `${ptr}/transport`);
+    pushIssue(out, where, `transport ${excerpt(ev.transport)} is not tcp; event skipped`, `${ptr}/transport`);
     return out;
   }
 
   const rawIp = ev.dest_ip;
   const host = typeof rawIp === 'string' ? memoIp(rawIp) : null;
   if (host === null) {
-    issue(
-      rawIp === undefined
-        ? 'dest_ip is missing'
-        : `dest_ip ${excerpt(String(JSON.stringify(rawIp)))} is not an IP address`,
+    pushIssue(
+      out,
+      where,
+      rawIp === undefined ? 'dest_ip is missing' : `dest_ip ${show(rawIp)} is not an IP address`,
       `${ptr}/dest_ip`,
     );
   }
   const port = parsePort(ev.dest_port);
   if (port === null || port === 0) {
-    issue(
+    pushIssue(
+      out,
+      where,
       ev.dest_port === undefined
         ? 'dest_port is missing'
-        : `dest_port ${excerpt(String(JSON.stringify(ev.dest_port)))} is not a port number 1-65535`,
+        : `dest_port ${show(ev.dest_port)} is not a port number 1-65535`,
       `${ptr}/dest_port`,
     );
   }
-  let bad = host === null || port === null || port === 0;
-
-  const num = (key: string): number | undefined => {
-    const v = ev[key];
-    if (v === undefined || v === null || v === '') return undefined;
-    const n = count(v);
-    if (n === null) {
-      issue(`${key} ${excerpt(String(JSON.stringify(v)))} is not a count`, `${ptr}/${key}`);
-      bad = true;
-      return undefined;
-    }
-    return n;
-  };
-  const status = num('tcp_status');
-  const ackOut = num('ack_packets_out') ?? 0;
-  const ackIn = num('ack_packets_in') ?? 0;
-  if (bad) return out;
+  const status = countField(ev, 'tcp_status', out, where, ptr);
+  const ackOut = countField(ev, 'ack_packets_out', out, where, ptr);
+  const ackIn = countField(ev, 'ack_packets_in', out, where, ptr);
+  if (host === null || port === null || port === 0 || status === null || ackOut === null || ackIn === null)
+    return out;
 
   let grade: EvidenceGrade | undefined;
   let reason = '';
-  if (status === 0 && ackOut > 0) {
+  if (status === 0 && ackOut !== undefined && ackOut > 0) {
     grade = 'strong';
     reason = STREAM_STRONG_REASON;
-  } else if ((status === undefined || status === 0) && ackIn > 0) {
+  } else if ((status === undefined || status === 0) && ackIn !== undefined && ackIn > 0) {
     grade = 'weak';
     reason = STREAM_WEAK_REASON;
   }
@@ -155,17 +156,16 @@ export function streamEventToEvents(obj: unknown, where: StreamEventWhere = {}):
 
   let seenAt = isoDate(ev.timestamp);
   if (seenAt === null)
-    issue(`timestamp ${excerpt(String(JSON.stringify(ev.timestamp)))} is not a date`, `${ptr}/timestamp`);
+    pushIssue(out, where, `timestamp ${show(ev.timestamp)} is not a date`, `${ptr}/timestamp`);
   if (!seenAt) {
     const end = isoDate(ev.endtime);
-    if (end === null)
-      issue(`endtime ${excerpt(String(JSON.stringify(ev.endtime)))} is not a date`, `${ptr}/endtime`);
+    if (end === null) pushIssue(out, where, `endtime ${show(ev.endtime)} is not a date`, `${ptr}/endtime`);
     seenAt = end ?? envelopeTime;
   }
   const o: Observation = {
-    host: host!,
+    host,
     protocol: 'tcp',
-    port: port!,
+    port,
     source: 'stream',
     grade,
     reason,
@@ -179,18 +179,59 @@ export function streamEventToEvents(obj: unknown, where: StreamEventWhere = {}):
   return out;
 }
 
+function show(v: unknown): string {
+  return excerpt(String(JSON.stringify(v)));
+}
+
+function pushIssue(out: ParseEvent[], where: StreamEventWhere, message: string, pointer: string): void {
+  const issue: ParseIssue = { message, pointer };
+  if (where.line !== undefined) issue.line = where.line;
+  if (where.offset !== undefined) issue.offset = where.offset;
+  out.push({ kind: 'issue', issue });
+}
+
+/** A count field: undefined when absent, null (and an issue) when not a count. */
+function countField(
+  ev: Obj,
+  key: string,
+  out: ParseEvent[],
+  where: StreamEventWhere,
+  ptr: string,
+): number | undefined | null {
+  const v = ev[key];
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = count(v);
+  if (n === null) pushIssue(out, where, `${key} ${show(v)} is not a count`, `${ptr}/${key}`);
+  return n;
+}
+
 /**
  * Parser for Splunk Stream `stream:tcp` events: NDJSON, bare JSON objects (concatenated or
  * pretty-printed), a JSON array, or concatenated HEC envelopes. One `record` per event.
  */
-export const parseStream: Parser = async function* (input) {
-  for await (const item of jsonValues(input)) {
-    yield { kind: 'record' };
+function handle(items: JsonItem[], out: ParseEvent[]): void {
+  for (const item of items) {
+    out.push(RECORD);
     if (item.kind === 'error') {
-      yield { kind: 'issue', issue: { message: item.message, line: item.line, offset: item.offset } };
-      continue;
+      out.push({ kind: 'issue', issue: { message: item.message, line: item.line, offset: item.offset } });
+    } else {
+      const events = streamEventToEvents(item.value, { line: item.line, offset: item.offset });
+      for (const e of events) out.push(e);
     }
-    const events = streamEventToEvents(item.value, { line: item.line, offset: item.offset });
-    for (const e of events) yield e;
   }
+}
+
+export const parseStream: Parser = async function* (input) {
+  const lines = new LineSplitter(JSON_MAX_RECORD_BYTES);
+  const json = new JsonSplitter();
+  // Events are gathered per chunk and yielded one by one: the scanning itself stays synchronous.
+  for await (const chunk of input) {
+    const out: ParseEvent[] = [];
+    for (const ln of lines.push(chunk)) handle(json.line(ln), out);
+    yield* out;
+  }
+  const out: ParseEvent[] = [];
+  for (const ln of lines.end()) handle(json.line(ln), out);
+  handle(json.end(), out);
+  yield* out;
 };
