@@ -1,5 +1,6 @@
 import type { FormatName, Parser } from './observation.ts';
 import { parseNmapGrep, parseNmapXml } from './nmap/index.ts';
+import { parseMasscanJson, parseMasscanList } from './masscan/index.ts';
 import { parseNetcat } from './netcat/index.ts';
 import { parseStream } from './stream/index.ts';
 
@@ -12,6 +13,8 @@ export { detectFormat, DETECT_HEAD_BYTES } from './detect.ts';
 export const PARSERS: Partial<Record<FormatName, Parser>> = {
   'nmap-xml': parseNmapXml,
   'nmap-grep': parseNmapGrep,
+  'masscan-json': parseMasscanJson,
+  'masscan-list': parseMasscanList,
   netcat: parseNetcat,
   stream: parseStream,
 };

@@ -15,6 +15,8 @@ export { readLines, fromChunks, type InputLine } from './common/lines.ts';
 export { canonicalIp, parsePort } from './common/address.ts';
 export { collectEvents, listenerKeys, type CollectedEvents } from './common/collect.ts';
 export { parseNmapXml, parseNmapGrep } from './nmap/index.ts';
+export { parseMasscanJson, parseMasscanList } from './masscan/index.ts';
+export { jsonObjects, type JsonObjectPiece } from './common/json-objects.ts';
 export { parseNetcat } from './netcat/index.ts';
 export {
   parseStream,

@@ -1,0 +1,281 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { canonicalIp } from '../common/address.ts';
+import { collectEvents, listenerKeys } from '../common/collect.ts';
+import { parseMasscanJson } from './masscan-json.parser.ts';
+import { parseMasscanList } from './masscan-list.parser.ts';
+
+const json = (input: string | Buffer | Array<string | Buffer>) =>
+  collectEvents(parseMasscanJson, Array.isArray(input) ? input : [input]);
+const list = (input: string | Buffer | Array<string | Buffer>) =>
+  collectEvents(parseMasscanList, Array.isArray(input) ? input : [input]);
+
+// Record shapes below follow masscan's writers in robertdavidgraham/masscan: src/out-json.c (-oJ; bare keys
+// and `{finished: 1}` in old versions, `},` after every record in 1.0.x, `,` before every record since),
+// src/out-ndjson.c (-oD) and src/out-text.c (-oL). Addresses and times are invented.
+const statusLine = (ip: string, port: number, status = 'open', proto = 'tcp', ts = 1700000000) =>
+  `{   "ip": "${ip}",   "timestamp": "${ts}", "ports": [ {"port": ${port}, "proto": "${proto}", "status": "${status}", "reason": "syn-ack", "ttl": 64} ] }`;
+const bannerLine = (ip: string, port: number, name: string, banner: string) =>
+  `{   "ip": "${ip}",   "timestamp": "1700000001", "ports": [ {"port": ${port}, "proto": "tcp", "service": {"name": "${name}", "banner": "${banner}"} } ] }`;
+
+describe('masscan -oJ parser', () => {
+  const records = [
+    statusLine('192.0.2.1', 80),
+    statusLine('192.0.2.1', 443),
+    statusLine('192.0.2.2', 22, 'closed'),
+    statusLine('2001:db8::5', 8080),
+    bannerLine('192.0.2.1', 80, 'http', 'HTTP/1.0 200 OK\\u000d\\u000aServer: nginx'),
+  ];
+  const want = ['192.0.2.1 tcp/443', '192.0.2.1 tcp/80', '2001:db8::5 tcp/8080'];
+
+  it('reads 1.0.x output: a trailing comma after every record, also the last one before ]', async () => {
+    const r = await json(`[\n${records.map((x) => `${x},\n`).join('')}]\n`);
+    assert.deepEqual(r.issues, []);
+    assert.equal(r.records, 5);
+    assert.deepEqual(listenerKeys(r.observations), want);
+    assert.deepEqual(listenerKeys(r.observations, 'negative'), ['192.0.2.2 tcp/22']);
+    const banner = r.observations.find((o) => o.reason === 'masscan banner');
+    assert.deepEqual(banner?.service, { name: 'http', banner: 'HTTP/1.0 200 OK\r\nServer: nginx' });
+    assert.equal(r.observations[0]?.seenAt?.getTime(), 1700000000000);
+    assert.equal(r.observations[0]?.reason, 'masscan open (syn-ack)');
+    assert.equal(r.observations[1]?.line, 3);
+  });
+
+  it('reads current output: a comma before every record but the first', async () => {
+    const r = await json(`[\n${records.join('\n,\n')}\n]\n`);
+    assert.deepEqual(r.issues, []);
+    assert.deepEqual(listenerKeys(r.observations), want);
+  });
+
+  it('reads old output with bare keys and the {finished: 1} trailer', async () => {
+    const r = await json(
+      '{   ip: "192.0.2.7",   ports: [ {port: 443, proto: "tcp", status: "open", reason: "syn-ack", ttl: 48} ] },\n{finished: 1}\n',
+    );
+    assert.deepEqual(r.issues, []);
+    assert.equal(r.records, 1);
+    assert.deepEqual(listenerKeys(r.observations), ['192.0.2.7 tcp/443']);
+    assert.equal(r.observations[0]?.seenAt, null);
+  });
+
+  it('reads -oD ndjson status and banner records', async () => {
+    const r = await json(
+      '{"ip":"192.0.2.8","timestamp":"1700000000","port":25,"proto":"tcp","rec_type":"status","data":{"status":"open","reason":"syn-ack","ttl":64}}\n' +
+        '{"ip":"192.0.2.8","timestamp":"1700000000","port":25,"proto":"tcp","rec_type":"banner","data":{"service_name":"smtp","banner":"220 mx ESMTP"}}\n' +
+        '{"ip":"192.0.2.8","timestamp":"1700000000","port":0,"proto":"icmp","rec_type":"status","data":{"status":"open","reason":"none","ttl":64}}\n',
+    );
+    assert.deepEqual(r.issues, []);
+    assert.deepEqual(listenerKeys(r.observations), ['192.0.2.8 tcp/25']);
+    assert.deepEqual(r.observations[1]?.service, { name: 'smtp', banner: '220 mx ESMTP' });
+  });
+
+  it('reads records split across chunks at every byte', async () => {
+    const doc = Buffer.from(`[\n${records.map((x) => `${x},\n`).join('')}]\n`);
+    const whole = await json(doc);
+    const bytes = await json([...doc].map((b) => Buffer.from([b])));
+    assert.deepEqual(bytes.events, whole.events);
+  });
+
+  it('reports bad records with line, byte offset and JSON pointer, keeping the rest', async () => {
+    const lines = [
+      '[',
+      statusLine('192.0.2.1', 80) + ',',
+      statusLine('192.0.2.300', 81) + ',',
+      '{ "ip": "192.0.2.3", "timestamp": "1", "ports": [ {"port": 70000, "proto": "tcp", "status": "open"} ] },',
+      '{ "ip": "192.0.2.3", "timestamp": "1", "ports": [ {"port": "x", "proto": "tcp", "status": "open"}, {"port": 1, "proto": 6, "status": "open"} ] },',
+      'this is not json',
+      '{ "ip": "192.0.2.4", "ports": [ {"port": 9, "proto": "tcp", "status": "open"',
+      '{ "ip": 5, "ports": [] },',
+      statusLine('192.0.2.5', 82) + ',',
+      '{ "ip": "192.0.2.6", "ports": [ {"port": 1, "proto": "tcp" "status": "open"} ] },',
+      ']',
+    ];
+    const r = await json(lines.join('\n'));
+    assert.deepEqual(listenerKeys(r.observations), ['192.0.2.1 tcp/80', '192.0.2.5 tcp/82']);
+    const offset = (n: number) => Buffer.byteLength(lines.slice(0, n - 1).join('\n')) + (n > 1 ? 1 : 0);
+    assert.deepEqual(
+      r.issues.map((i) => [i.line, i.offset, i.pointer]),
+      [
+        [3, offset(3), '/ip'],
+        [4, offset(4), '/ports/0/port'],
+        [5, offset(5), '/ports/0/port'],
+        [5, offset(5), '/ports/1/proto'],
+        [6, offset(6), undefined],
+        [7, offset(7), undefined],
+        [8, offset(8), '/ip'],
+        [10, offset(10), undefined],
+      ],
+    );
+    for (const i of r.issues) assert.match(i.message, new RegExp(`^line ${i.line}\\b`));
+    assert.match(r.issues[4]!.message, /text outside any JSON object: "this is not json"/);
+    assert.match(r.issues[5]!.message, /incomplete JSON object \(line 8 starts a new object/);
+  });
+
+  it('reports a truncated last record', async () => {
+    const doc = `[\n${statusLine('192.0.2.1', 80)},\n${statusLine('192.0.2.2', 81).slice(0, 50)}`;
+    const r = await json(doc);
+    assert.deepEqual(listenerKeys(r.observations), ['192.0.2.1 tcp/80']);
+    assert.equal(r.issues.length, 1);
+    assert.match(r.issues[0]!.message, /^line 3 .*truncated input: unexpected end inside a JSON object/);
+  });
+
+  it('skips a 10 MB record with an issue and keeps the records around it', async () => {
+    const big = `{ "ip": "192.0.2.9", "timestamp": "1", "ports": [ {"port": 1, "proto": "tcp", "service": {"name": "x", "banner": "${'A'.repeat(10 * 1024 * 1024)}"} } ] },\n`;
+    const r = await json([`${statusLine('192.0.2.1', 80)},\n`, big, `${statusLine('192.0.2.2', 81)},\n`]);
+    assert.deepEqual(listenerKeys(r.observations), ['192.0.2.1 tcp/80', '192.0.2.2 tcp/81']);
+    assert.equal(r.issues.length, 1);
+    assert.match(r.issues[0]!.message, /^line 2 .*longer than/);
+  });
+});
+
+describe('masscan -oL parser', () => {
+  it('reads status and banner lines', async () => {
+    const r = await list(
+      '#masscan\nopen tcp 80 192.0.2.1 1390953237\nopen udp 53 192.0.2.1 1390953238\nclosed tcp 23 192.0.2.1 1390953238\n' +
+        'open tcp 22 2001:db8::1 1390953239\nbanner tcp 80 192.0.2.1 1390953240 http HTTP/1.0 200 OK\nopen icmp 0 192.0.2.1 1390953241\n# end\n',
+    );
+    assert.deepEqual(r.issues, []);
+    assert.deepEqual(listenerKeys(r.observations), [
+      '192.0.2.1 tcp/80',
+      '192.0.2.1 udp/53',
+      '2001:db8::1 tcp/22',
+    ]);
+    assert.deepEqual(listenerKeys(r.observations, 'negative'), ['192.0.2.1 tcp/23']);
+    assert.equal(r.observations[0]?.seenAt?.getTime(), 1390953237000);
+    const b = r.observations.find((o) => o.reason === 'masscan banner');
+    assert.deepEqual(b?.service, { name: 'http', banner: 'HTTP/1.0 200 OK' });
+  });
+
+  it('reports bad lines with line and byte offset, keeping the rest', async () => {
+    const lines = [
+      '#masscan',
+      'open tcp 80 192.0.2.1 1390953237',
+      'open tcp 99999 192.0.2.1 1390953237',
+      'open tcp 81 192.0.2.999 1390953237',
+      'open tcp 82 192.0.2.1 yesterday',
+      'hello world',
+      'open tcp 83 192.0.2.1 1390953237',
+    ];
+    const r = await list(lines.join('\n'));
+    assert.deepEqual(listenerKeys(r.observations), ['192.0.2.1 tcp/80', '192.0.2.1 tcp/83']);
+    const offset = (n: number) => Buffer.byteLength(lines.slice(0, n - 1).join('\n')) + 1;
+    assert.deepEqual(
+      r.issues.map((i) => [i.line, i.offset]),
+      [3, 4, 5, 6].map((n) => [n, offset(n)]),
+    );
+    assert.match(r.issues[0]!.message, /line 3: invalid port "99999"/);
+    assert.match(r.issues[1]!.message, /line 4: invalid address "192\.0\.2\.999"/);
+  });
+});
+
+// Property tests: generated scans rendered in each masscan format parse back to the same set.
+const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((p) => p.join('.'));
+const ipv6 = fc
+  .array(fc.nat(0xffff), { minLength: 8, maxLength: 8 })
+  .map((p) => p.map((x) => x.toString(16)).join(':'));
+const rec = fc.record({
+  ip: fc.oneof(ipv4, ipv6),
+  port: fc.nat(65535),
+  proto: fc.constantFrom('tcp', 'udp', 'sctp'),
+  status: fc.constantFrom('open', 'closed'),
+  ts: fc.integer({ min: 1, max: 2_000_000_000 }),
+});
+type Rec = { ip: string; port: number; proto: string; status: string; ts: number };
+const renderJson = (rs: Rec[], style: number) => {
+  const objs = rs.map((r) => statusLine(r.ip, r.port, r.status, r.proto, r.ts));
+  if (style === 0) return `[\n${objs.map((o) => `${o},\n`).join('')}]\n`;
+  if (style === 1) return `[\n${objs.join('\n,\n')}\n]\n`;
+  return rs
+    .map(
+      (r) =>
+        `{"ip":"${r.ip}","timestamp":"${r.ts}","port":${r.port},"proto":"${r.proto}","rec_type":"status","data":{"status":"${r.status}","reason":"syn-ack","ttl":64}}\n`,
+    )
+    .join('');
+};
+const renderList = (rs: Rec[]) =>
+  `#masscan\n${rs.map((r) => `${r.status} ${r.proto} ${r.port} ${r.ip} ${r.ts}\n`).join('')}# end\n`;
+const expected = (rs: Rec[]) =>
+  [
+    ...new Set(
+      rs.map(
+        (r) => `${canonicalIp(r.ip)} ${r.proto}/${r.port} ${r.status === 'open' ? 'strong' : 'negative'}`,
+      ),
+    ),
+  ].sort();
+const got = (r: Awaited<ReturnType<typeof json>>) =>
+  [...new Set(r.observations.map((o) => `${o.host} ${o.protocol}/${o.port} ${o.grade}`))].sort();
+
+for (const [name, parse, render] of [
+  ['-oJ/-oD', json, (rs: Rec[], style: number) => renderJson(rs, style)],
+  ['-oL', list, (rs: Rec[]) => renderList(rs)],
+] as const) {
+  describe(`masscan ${name} properties`, () => {
+    it('never throws on arbitrary bytes; observations have canonical IPs and valid ports', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.uint8Array({ maxLength: 2000 }), async (bytes) => {
+          const r = await parse(Buffer.from(bytes));
+          for (const o of r.observations) {
+            assert.equal(canonicalIp(o.host), o.host);
+            assert.ok(Number.isInteger(o.port) && o.port >= 0 && o.port <= 65535);
+          }
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('round-trips generated records', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(rec, { maxLength: 20 }), fc.nat(2), async (rs, style) => {
+          const r = await parse(render(rs, style));
+          assert.deepEqual(r.issues, []);
+          assert.deepEqual(got(r), expected(rs));
+        }),
+        { numRuns: 200 },
+      );
+    });
+
+    it('keeps every valid record when garbage lines are mixed in', async () => {
+      const garbage = fc
+        .string({ minLength: 1, maxLength: 60 })
+        .filter(
+          (g) =>
+            !/[\n{}]/.test(g) &&
+            !g.trim().startsWith('#') &&
+            /[^\s,[\]]/.test(g) &&
+            g.trim().split(/ +/).length < 5,
+        );
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(rec, { maxLength: 10 }),
+          fc.array(garbage, { minLength: 11, maxLength: 11 }),
+          fc.nat(2),
+          async (rs, junk, style) => {
+            const lines = render(rs, style).split('\n');
+            const mixed = lines.flatMap((l, i) => (i % 2 === 1 ? [junk[i % 11]!, l] : [l]));
+            const r = await parse(mixed.join('\n'));
+            assert.deepEqual(got(r), expected(rs));
+            assert.ok(r.issues.length > 0 || lines.length < 2);
+          },
+        ),
+        { numRuns: 150 },
+      );
+    });
+
+    it('truncation at any byte never throws and never invents a port', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(rec, { maxLength: 10 }),
+          fc.nat(2),
+          fc.double({ min: 0, max: 1, noNaN: true }),
+          async (rs, style, frac) => {
+            const doc = Buffer.from(render(rs, style));
+            const r = await parse(doc.subarray(0, Math.floor(doc.length * frac)));
+            const all = new Set(expected(rs));
+            for (const k of got(r)) assert.ok(all.has(k), `invented ${k}`);
+          },
+        ),
+        { numRuns: 300 },
+      );
+    });
+  });
+}
