@@ -19,11 +19,14 @@ export interface ReadLinesOptions {
 
 const NL = 0x0a;
 
+// One decoder for every line: creating a TextDecoder per line costs more than decoding short lines.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
 function decode(buf: Buffer): { text: string; binary: boolean } {
   let binary = buf.includes(0);
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
+    text = strictUtf8.decode(buf);
   } catch {
     binary = true;
     text = buf.toString('utf8');
@@ -68,7 +71,7 @@ export async function* readLines(
         break;
       }
       pos += nl + 1 - start;
-      const { text, binary } = decode(Buffer.concat(parts, partLen));
+      const { text, binary } = decode(parts.length === 1 ? parts[0]! : Buffer.concat(parts, partLen));
       yield { text, line: lineNo, offset: lineStart, tooLong, binary };
       lineNo++;
       lineStart = pos;

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { canonicalIp, parsePort } from './address.ts';
+import { jsonObjects } from './json-objects.ts';
+import { fromChunks, readLines, type InputLine } from './lines.ts';
+
+async function lines(...chunks: Array<string | Buffer>): Promise<InputLine[]> {
+  const out: InputLine[] = [];
+  for await (const l of readLines(fromChunks(...chunks), { maxLineBytes: 16 })) out.push(l);
+  return out;
+}
+
+describe('readLines', () => {
+  it('gives text, 1-based line numbers and byte offsets across chunk boundaries', async () => {
+    const got = await lines('ab\r\nc', 'é\n\nlast');
+    assert.deepEqual(
+      got.map((l) => [l.text, l.line, l.offset, l.tooLong, l.binary]),
+      [
+        ['ab', 1, 0, false, false],
+        ['cé', 2, 4, false, false],
+        ['', 3, 8, false, false],
+        ['last', 4, 9, false, false],
+      ],
+    );
+  });
+
+  it('flags long lines without holding them and binary lines', async () => {
+    const got = await lines(
+      'x'.repeat(40),
+      'y'.repeat(40),
+      '\nok\n',
+      Buffer.from([0x61, 0xff, 0x0a, 0x00, 0x0a]),
+    );
+    assert.deepEqual(
+      got.map((l) => [l.text.length, l.line, l.offset, l.tooLong, l.binary]),
+      [
+        [16, 1, 0, true, false],
+        [2, 2, 81, false, false],
+        [2, 3, 84, false, true],
+        [1, 4, 87, false, true],
+      ],
+    );
+  });
+
+  it('splits any text into the same lines whatever the chunking', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.string({ maxLength: 200 }),
+        fc.array(fc.nat(200), { maxLength: 5 }),
+        async (text, cuts) => {
+          const buf = Buffer.from(text.replace(/\r/g, ''));
+          const points = [...new Set(cuts.map((c) => Math.min(c, buf.length)))].sort((a, b) => a - b);
+          const chunks = [0, ...points].map((p, i, all) => buf.subarray(p, all[i + 1] ?? buf.length));
+          const out: InputLine[] = [];
+          for await (const l of readLines(fromChunks(...chunks))) out.push(l);
+          const want = buf.toString().split('\n');
+          if (want[want.length - 1] === '') want.pop();
+          assert.deepEqual(
+            out.map((l) => l.text),
+            want,
+          );
+          for (const l of out)
+            assert.equal(buf.subarray(l.offset, l.offset + Buffer.byteLength(l.text)).toString(), l.text);
+        },
+      ),
+    );
+  });
+});
+
+describe('canonicalIp and parsePort', () => {
+  it('canonicalises addresses', () => {
+    assert.equal(canonicalIp('198.18.0.2'), '198.18.0.2');
+    assert.equal(canonicalIp('FD00:198:18:0:0:0:0:2'), 'fd00:198:18::2');
+    assert.equal(canonicalIp('[2001:db8::1]'), '2001:db8::1');
+    assert.equal(canonicalIp('::ffff:198.18.0.2'), '198.18.0.2');
+    assert.equal(canonicalIp('198.18.0.256'), null);
+    assert.equal(canonicalIp('010.1.1.1'), null);
+    assert.equal(canonicalIp('example.com'), null);
+    assert.equal(canonicalIp(''), null);
+  });
+
+  it('accepts ports 0–65535 only', () => {
+    assert.equal(parsePort(0), 0);
+    assert.equal(parsePort('65535'), 65535);
+    assert.equal(parsePort(65536), null);
+    assert.equal(parsePort(-1), null);
+    assert.equal(parsePort(1.5), null);
+    assert.equal(parsePort('1e3'), null);
+    assert.equal(parsePort(null), null);
+  });
+});
+
+describe('jsonObjects', () => {
+  async function pieces(...chunks: string[]) {
+    const out = [];
+    for await (const p of jsonObjects(fromChunks(...chunks))) out.push(p);
+    return out;
+  }
+
+  it('cuts objects out of arrays, ndjson and concatenations, following strings and nesting', async () => {
+    const got = await pieces('[{"a":"}{\\"","b":{"c":[1,{}]}},\n', '{"d":1}{"e":2}\n,{"f":"]"}\n]');
+    assert.deepEqual(
+      got.map((p) => (p.kind === 'object' ? JSON.parse(p.text) : p.message)),
+      [{ a: '}{"', b: { c: [1, {}] } }, { d: 1 }, { e: 2 }, { f: ']' }],
+    );
+    assert.deepEqual(
+      got.map((p) => [p.line, p.offset]),
+      [
+        [1, 1],
+        [2, 32],
+        [2, 39],
+        [3, 48],
+      ],
+    );
+  });
+
+  it('never throws and keeps objects on their own lines after damage', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ maxLength: 300 }), async (junk) => {
+        const safeJunk = junk.replace(/\n/g, ' ');
+        const got = await pieces(`${safeJunk}\n{"ok":1}\n`);
+        assert.ok(got.some((p) => p.kind === 'object' && p.text === '{"ok":1}'));
+      }),
+    );
+  });
+});
