@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { recordAudit } from '../audit/index.ts';
 import type { Database } from '../store/index.ts';
 
 /** A security event: who did what to which object. Never carries a password, token or secret. */
@@ -13,18 +14,14 @@ export interface SecurityEvent {
   details?: Record<string, unknown>;
 }
 
-/** Records a security event in the shared audit log (category `security`). */
+/** Records a security event in the shared audit log (category `security`, queryable at `/rest/audit`). */
 export async function recordSecurityEvent(db: Kysely<Database>, event: SecurityEvent): Promise<void> {
-  await db
-    .insertInto('audit_log')
-    .values({
-      category: 'security',
-      action: event.action,
-      actor: event.actor,
-      object_type: event.objectType ?? '',
-      object_id: event.objectId === undefined || event.objectId === null ? null : String(event.objectId),
-      container_id: null,
-      details: JSON.stringify(event.details ?? {}),
-    })
-    .execute();
+  await recordAudit(db, {
+    category: 'security',
+    action: event.action,
+    actor: event.actor,
+    object_type: event.objectType ?? '',
+    object_id: event.objectId ?? null,
+    details: event.details ?? {},
+  });
 }
