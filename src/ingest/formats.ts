@@ -3,6 +3,7 @@ import { parseNmapGrep, parseNmapXml } from './nmap/index.ts';
 import { parseMasscanJson, parseMasscanList } from './masscan/index.ts';
 import { parseNetcat } from './netcat/index.ts';
 import { parseStream } from './stream/index.ts';
+import { parseZeekConn } from './zeek/index.ts';
 
 export { detectFormat, DETECT_HEAD_BYTES } from './detect.ts';
 
@@ -17,6 +18,7 @@ export const PARSERS: Partial<Record<FormatName, Parser>> = {
   'masscan-list': parseMasscanList,
   netcat: parseNetcat,
   stream: parseStream,
+  'zeek-conn': parseZeekConn,
 };
 
 /** Every format name, for `--format` help and validation. */
