@@ -1,0 +1,280 @@
+import { useState, type FormEvent } from 'react';
+import { post } from '../api/client.ts';
+import { restPath } from '../api/endpoints.ts';
+import type { App, Asset, ListEnvelope } from '../api/types.ts';
+import {
+  ActionError,
+  Card,
+  DataTable,
+  Dialog,
+  EmptyState,
+  ErrorState,
+  Field,
+  Loading,
+  PageHeader,
+} from '../components/ui.tsx';
+import { useApi } from '../lib/hooks.ts';
+import { useSession } from '../lib/session.tsx';
+
+const isSecret = (name: string, dataType?: string) =>
+  dataType === 'password' || /secret|password|token|api_?key/i.test(name);
+
+/** Apps (connectors) and their configured assets. Secret settings can be set, never read back. */
+export function AppsPage() {
+  const session = useSession();
+  const apps = useApi<ListEnvelope<App>>(restPath('app', { pageSize: 0 }));
+  const assets = useApi<ListEnvelope<Asset>>(restPath('asset', { pageSize: 0 }));
+  const [editing, setEditing] = useState<{ app: App; asset?: Asset } | null>(null);
+  const appOf = (a: Asset) =>
+    apps.data?.data.find(
+      (x) => String(x.id) === String(a.app_id ?? a.app) || x.appid === String(a.app_id ?? a.app),
+    );
+  return (
+    <>
+      <PageHeader
+        title="Apps & assets"
+        subtitle="Connectors playbooks act through, and their configured instances."
+      />
+      <div className="stack">
+        <Card title="Assets">
+          {assets.error ? (
+            <ErrorState error={assets.error} what="Assets" />
+          ) : !assets.data ? (
+            <Loading />
+          ) : assets.data.data.length === 0 ? (
+            <EmptyState title="No assets configured.">
+              An asset is an app with its settings (a firewall host, an SMTP server, a webhook URL). Configure
+              one from an app below.
+            </EmptyState>
+          ) : (
+            <DataTable
+              label="Assets"
+              rows={assets.data.data}
+              rowKey={(a) => String(a.id)}
+              columns={[
+                { key: 'name', label: 'Name', render: (a) => <strong>{a.name}</strong> },
+                {
+                  key: 'app',
+                  label: 'App',
+                  render: (a) => appOf(a)?.name ?? a.product_name ?? String(a.app_id ?? a.app ?? ''),
+                },
+                { key: 'description', label: 'Description', render: (a) => a.description ?? '' },
+                {
+                  key: 'config',
+                  label: 'Settings',
+                  render: (a) => (
+                    <span className="small mono">
+                      {Object.entries(a.configuration ?? {})
+                        .map(([k, v]) => `${k}=${isSecret(k) ? '••••' : String(v)}`)
+                        .join('  ')}
+                    </span>
+                  ),
+                },
+                {
+                  key: 'edit',
+                  label: '',
+                  render: (a) => {
+                    const app = appOf(a);
+                    return session.isAdmin && app ? (
+                      <button
+                        type="button"
+                        onClick={() => setEditing({ app, asset: a })}
+                        aria-label={`Edit asset ${a.name}`}
+                      >
+                        Edit
+                      </button>
+                    ) : null;
+                  },
+                },
+              ]}
+            />
+          )}
+        </Card>
+        <Card title="Apps">
+          {apps.error ? (
+            <ErrorState error={apps.error} what="Apps" />
+          ) : !apps.data ? (
+            <Loading />
+          ) : apps.data.data.length === 0 ? (
+            <EmptyState title="No apps installed." />
+          ) : (
+            <DataTable
+              label="Apps"
+              rows={apps.data.data}
+              rowKey={(a) => String(a.id)}
+              columns={[
+                {
+                  key: 'name',
+                  label: 'App',
+                  render: (a) => (
+                    <>
+                      <strong>{a.name}</strong> <span className="muted small">{a.app_version}</span>
+                    </>
+                  ),
+                },
+                {
+                  key: 'product',
+                  label: 'Product',
+                  render: (a) => [a.product_vendor, a.product_name].filter(Boolean).join(' '),
+                },
+                {
+                  key: 'actions',
+                  label: 'Actions',
+                  render: (a) =>
+                    (a.actions ?? []).map((x) => {
+                      const n = typeof x === 'string' ? x : x.action;
+                      return (
+                        <span key={n} className="tag">
+                          {n}
+                        </span>
+                      );
+                    }),
+                },
+                {
+                  key: 'add',
+                  label: '',
+                  render: (a) =>
+                    session.isAdmin ? (
+                      <button
+                        type="button"
+                        onClick={() => setEditing({ app: a })}
+                        aria-label={`Configure an asset for ${a.name}`}
+                      >
+                        New asset…
+                      </button>
+                    ) : null,
+                },
+              ]}
+            />
+          )}
+        </Card>
+      </div>
+      {editing ? (
+        <AssetDialog
+          app={editing.app}
+          asset={editing.asset}
+          onClose={() => setEditing(null)}
+          onSaved={() => {
+            setEditing(null);
+            assets.reload();
+          }}
+        />
+      ) : null}
+    </>
+  );
+}
+
+function AssetDialog(props: { app: App; asset?: Asset; onClose: () => void; onSaved: () => void }) {
+  const fields = Object.entries(props.app.configuration ?? {}).sort(
+    (a, b) => (a[1].order ?? 0) - (b[1].order ?? 0),
+  );
+  const [name, setName] = useState(props.asset?.name ?? '');
+  const [description, setDescription] = useState(props.asset?.description ?? '');
+  const [values, setValues] = useState<Record<string, string>>(() => {
+    const v: Record<string, string> = {};
+    for (const [k, spec] of fields) {
+      // Secrets are write-only: the form never shows them, an empty field keeps the stored one.
+      if (isSecret(k, spec.data_type)) v[k] = '';
+      else
+        v[k] =
+          props.asset?.configuration?.[k] !== undefined
+            ? String(props.asset.configuration[k])
+            : spec.default !== undefined
+              ? String(spec.default)
+              : '';
+    }
+    return v;
+  });
+  const [error, setError] = useState<unknown>();
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(undefined);
+    const configuration: Record<string, unknown> = {};
+    for (const [k, spec] of fields) {
+      const v = values[k] ?? '';
+      if (isSecret(k, spec.data_type) && v === '') continue;
+      if (v === '') continue;
+      configuration[k] =
+        spec.data_type === 'numeric' ? Number(v) : spec.data_type === 'boolean' ? v === 'true' : v;
+    }
+    try {
+      const body = {
+        name,
+        description,
+        app_id: props.app.appid ?? props.app.id,
+        product_name: props.app.product_name,
+        configuration,
+      };
+      await post(props.asset ? `/rest/asset/${props.asset.id}` : '/rest/asset', body);
+      props.onSaved();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <Dialog
+      open
+      title={props.asset ? `Edit asset ${props.asset.name}` : `New ${props.app.name} asset`}
+      onClose={props.onClose}
+    >
+      <form onSubmit={submit}>
+        <Field label="Asset name">
+          <input
+            required
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            disabled={Boolean(props.asset)}
+          />
+        </Field>
+        <Field label="Description">
+          <input value={description} onChange={(e) => setDescription(e.target.value)} />
+        </Field>
+        {fields.map(([k, spec]) => {
+          const secret = isSecret(k, spec.data_type);
+          return (
+            <Field
+              key={k}
+              label={`${k}${spec.required ? ' (required)' : ''}`}
+              hint={[
+                spec.description,
+                secret
+                  ? props.asset
+                    ? 'Write-only: leave empty to keep the stored value.'
+                    : 'Write-only: stored encrypted, never shown again.'
+                  : '',
+              ]
+                .filter(Boolean)
+                .join(' ')}
+            >
+              {spec.data_type === 'boolean' ? (
+                <select value={values[k]} onChange={(e) => setValues({ ...values, [k]: e.target.value })}>
+                  <option value="">default</option>
+                  <option value="true">true</option>
+                  <option value="false">false</option>
+                </select>
+              ) : (
+                <input
+                  type={secret ? 'password' : spec.data_type === 'numeric' ? 'number' : 'text'}
+                  autoComplete={secret ? 'new-password' : 'off'}
+                  required={spec.required && !(secret && props.asset)}
+                  value={values[k]}
+                  placeholder={secret && props.asset ? '•••••• (unchanged)' : ''}
+                  onChange={(e) => setValues({ ...values, [k]: e.target.value })}
+                />
+              )}
+            </Field>
+          );
+        })}
+        <ActionError error={error} />
+        <div className="actions">
+          <button type="submit" className="primary">
+            Save asset
+          </button>
+          <button type="button" onClick={props.onClose}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,169 @@
+import { useRef, useState, type FormEvent } from 'react';
+import { importFile } from '../api/endpoints.ts';
+import type { ImportSummary, Token } from '../api/types.ts';
+import { ActionError, Card, ErrorState, Field, Loading, PageHeader } from '../components/ui.tsx';
+import { useApi } from '../lib/hooks.ts';
+import { Link } from '../lib/router.tsx';
+import { useSession } from '../lib/session.tsx';
+import { NewTokenForm, TokenTable } from './tokens.tsx';
+
+const FORMATS = [
+  ['', 'detect from content'],
+  ['nmap-xml', 'nmap XML (-oX)'],
+  ['nmap-gnmap', 'nmap greppable (-oG)'],
+  ['masscan-json', 'masscan JSON (-oJ)'],
+  ['masscan-list', 'masscan list (-oL)'],
+  ['netcat', 'netcat / ncat -v -z output'],
+  ['stream-tcp', 'Splunk Stream stream:tcp'],
+  ['zeek-conn', 'Zeek conn.log'],
+  ['osquery', 'osquery listening_ports'],
+  ['ss', 'ss / netstat -ltnu'],
+] as const;
+
+/** Evidence in: file upload with progress, and the HEC tokens senders use. */
+export function ImportsPage() {
+  const session = useSession();
+  const fileRef = useRef<HTMLInputElement>(null);
+  const [format, setFormat] = useState('');
+  const [host, setHost] = useState('');
+  const [learning, setLearning] = useState('');
+  const [progress, setProgress] = useState<number | null>(null);
+  const [summary, setSummary] = useState<ImportSummary>();
+  const [error, setError] = useState<unknown>();
+  const tokens = useApi<{ data: Token[] } | Token[]>('/api/tokens');
+  const tokenRows = tokens.data ? (Array.isArray(tokens.data) ? tokens.data : tokens.data.data) : [];
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const file = fileRef.current?.files?.[0];
+    if (!file) return;
+    setError(undefined);
+    setSummary(undefined);
+    setProgress(0);
+    try {
+      setSummary(await importFile(file, format, host.trim(), learning, setProgress));
+    } catch (err) {
+      setError(err);
+    } finally {
+      setProgress(null);
+    }
+  };
+  const errors = summary?.errors ?? [];
+  return (
+    <>
+      <PageHeader
+        title="Imports"
+        subtitle="Bring port evidence into the baseline: files here, live events through HEC."
+      />
+      <div className="grid two">
+        <Card title="Upload a file">
+          {session.canWork ? (
+            <form onSubmit={submit} aria-label="Upload evidence">
+              <Field
+                label="Evidence file"
+                hint="nmap XML or greppable, masscan, netcat output, Stream NDJSON, Zeek conn.log, osquery, ss/netstat."
+              >
+                <input ref={fileRef} type="file" name="file" required />
+              </Field>
+              <Field label="Format">
+                <select value={format} onChange={(e) => setFormat(e.target.value)}>
+                  {FORMATS.map(([v, l]) => (
+                    <option key={v} value={v}>
+                      {l}
+                    </option>
+                  ))}
+                </select>
+              </Field>
+              <Field
+                label="Reporting host"
+                hint="Only for host listings (ss, netstat, osquery) that do not name the host."
+              >
+                <input value={host} onChange={(e) => setHost(e.target.value)} placeholder="10.0.0.5" />
+              </Field>
+              <Field label="Alerting">
+                <select value={learning} onChange={(e) => setLearning(e.target.value)}>
+                  <option value="">default (first import into an empty baseline learns)</option>
+                  <option value="false">raise containers for new listeners</option>
+                  <option value="true">learning run: record only, no containers</option>
+                </select>
+              </Field>
+              <button type="submit" className="primary" disabled={progress !== null}>
+                {progress !== null ? 'Uploading…' : 'Import'}
+              </button>
+              {progress !== null ? (
+                <p>
+                  <progress className="progress" max={1} value={progress} aria-label="Upload progress" />{' '}
+                  {Math.round(progress * 100)}%{progress >= 1 ? ' — processing…' : ''}
+                </p>
+              ) : null}
+              <ActionError error={error} />
+            </form>
+          ) : (
+            <p className="muted">Your role may not import evidence.</p>
+          )}
+          {summary ? (
+            <div className="success" role="status" aria-label="Import summary">
+              <strong>Imported {summary.file ?? 'the file'}</strong>
+              {summary.format ? ` as ${summary.format}` : ''}
+              <dl className="kv">
+                <dt>Records read</dt>
+                <dd>{(summary.records_read ?? summary.records ?? 0).toLocaleString()}</dd>
+                <dt>Observations</dt>
+                <dd>{(summary.observations ?? 0).toLocaleString()}</dd>
+                <dt>New services</dt>
+                <dd>{(summary.new_services ?? 0).toLocaleString()}</dd>
+                {summary.containers !== undefined ? (
+                  <>
+                    <dt>Containers raised</dt>
+                    <dd>{summary.containers}</dd>
+                  </>
+                ) : null}
+                {summary.learning !== undefined ? (
+                  <>
+                    <dt>Learning run</dt>
+                    <dd>{summary.learning ? 'yes (no containers)' : 'no'}</dd>
+                  </>
+                ) : null}
+                <dt>Errors</dt>
+                <dd>{errors.length}</dd>
+              </dl>
+              {errors.length ? (
+                <ul className="small">
+                  {errors.slice(0, 20).map((e, i) => (
+                    <li key={i}>
+                      {e.location ??
+                        (e.line ? `line ${e.line}` : e.offset !== undefined ? `byte ${e.offset}` : '')}
+                      : {e.message}
+                    </li>
+                  ))}
+                </ul>
+              ) : null}
+              <p>
+                <Link href="/inventory?sort=first_seen&order=desc">See the services →</Link>
+              </p>
+            </div>
+          ) : null}
+        </Card>
+        <Card title="HEC tokens">
+          <p className="small">
+            Splunk Stream forwarders and any HTTP Event Collector sender can post to{' '}
+            <code>{location.origin}/services/collector/event</code> (or <code>/raw</code>) with{' '}
+            <code>Authorization: Splunk &lt;token&gt;</code>. HEC tokens can only ingest.
+          </p>
+          {session.canWork ? <NewTokenForm kind="hec" onCreated={tokens.reload} /> : null}
+          {tokens.error ? (
+            <ErrorState error={tokens.error} what="Tokens" />
+          ) : !tokens.data ? (
+            <Loading />
+          ) : (
+            <TokenTable
+              tokens={tokenRows.filter((t) => t.kind === 'hec')}
+              onChanged={tokens.reload}
+              canRevoke={session.canWork}
+            />
+          )}
+        </Card>
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,327 @@
+import { useEffect, useMemo, useState } from 'react';
+import { servicesPath } from '../api/endpoints.ts';
+import type { ListEnvelope, Service } from '../api/types.ts';
+import { ApproveDialog } from '../components/approve-dialog.tsx';
+import { fmtAgo, fmtNum, fmtTime } from '../components/format.ts';
+import {
+  Badge,
+  DataTable,
+  EmptyState,
+  ErrorState,
+  Field,
+  Loading,
+  PageHeader,
+  Pager,
+  type Column,
+} from '../components/ui.tsx';
+import { useApi, useDebounced, useLiveReload } from '../lib/hooks.ts';
+import { Link, setQuery, useLocation } from '../lib/router.tsx';
+import { useSession } from '../lib/session.tsx';
+
+const PAGE_SIZE = 50;
+export const serviceKey = (s: Pick<Service, 'host' | 'protocol' | 'port'>) =>
+  `${s.host}|${s.protocol}|${s.port}`;
+
+/** The services inventory: filters, search, sort and paging all happen on the server. */
+export function ServicesPage() {
+  const { query } = useLocation();
+  const session = useSession();
+  const f = {
+    host: query.get('host') ?? '',
+    port: query.get('port') ?? '',
+    protocol: query.get('protocol') ?? '',
+    state: query.get('state') ?? '',
+    source: query.get('source') ?? '',
+    seen_since: query.get('seen_since') ?? '',
+    q: query.get('q') ?? '',
+    sort: query.get('sort') ?? 'last_seen',
+    order: (query.get('order') === 'asc' ? 'asc' : 'desc') as 'asc' | 'desc',
+    page: Math.max(0, Number(query.get('page') ?? 0) || 0),
+  };
+  const [search, setSearch] = useState(f.q);
+  const debounced = useDebounced(search, 300);
+  useEffect(() => {
+    if (debounced !== f.q) setQuery({ q: debounced, page: null }, { replace: true });
+  }, [debounced]);
+
+  const path = servicesPath({ ...f, pageSize: PAGE_SIZE });
+  const list = useApi<ListEnvelope<Service>>(path);
+  useLiveReload(['service_new', 'service_updated', 'import_finished', 'scan_finished'], list.reload);
+
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [approving, setApproving] = useState<Service[] | null>(null);
+  const [flash, setFlash] = useState<string>();
+  useEffect(() => setSelected(new Set()), [path]);
+
+  const rows = list.data?.data ?? [];
+  const selectedRows = rows.filter((r) => selected.has(serviceKey(r)));
+  const onSort = (key: string) =>
+    setQuery({ sort: key, order: f.sort === key && f.order === 'desc' ? 'asc' : 'desc', page: null });
+  const setFilter = (k: string, v: string) => setQuery({ [k]: v, page: null });
+  const filtered = Boolean(f.host || f.port || f.protocol || f.state || f.source || f.seen_since || f.q);
+
+  const columns: Column<Service>[] = useMemo(
+    () => [
+      {
+        key: 'host',
+        label: 'Host',
+        sortable: true,
+        render: (s) => <Link href={`/hosts/${encodeURIComponent(s.host)}`}>{s.host}</Link>,
+      },
+      { key: 'port', label: 'Port', sortable: true, className: 'num', render: (s) => s.port },
+      { key: 'protocol', label: 'Proto', sortable: true, render: (s) => s.protocol },
+      { key: 'state', label: 'State', sortable: true, render: (s) => <Badge value={s.state} /> },
+      { key: 'evidence', label: 'Evidence', render: (s) => <Badge value={s.evidence} /> },
+      { key: 'service', label: 'Service', render: (s) => s.service ?? <span className="muted">—</span> },
+      {
+        key: 'sources',
+        label: 'Sources',
+        render: (s) =>
+          (s.sources ?? []).map((x) => (
+            <span key={x} className="tag">
+              {x}
+            </span>
+          )),
+      },
+      {
+        key: 'first_seen',
+        label: 'First seen',
+        sortable: true,
+        render: (s) => (
+          <time dateTime={s.first_seen} title={s.first_seen}>
+            {fmtTime(s.first_seen)}
+          </time>
+        ),
+      },
+      {
+        key: 'last_seen',
+        label: 'Last seen',
+        sortable: true,
+        render: (s) => (
+          <time dateTime={s.last_seen} title={fmtTime(s.last_seen)}>
+            {fmtAgo(s.last_seen)}
+          </time>
+        ),
+      },
+      {
+        key: 'observations',
+        label: 'Obs.',
+        sortable: true,
+        className: 'num',
+        render: (s) => fmtNum(s.observations),
+      },
+    ],
+    [],
+  );
+
+  return (
+    <>
+      <PageHeader
+        title="Services"
+        subtitle="Every listener on the network: one row per host, protocol and port."
+        actions={
+          list.data ? <span className="muted">{list.data.count.toLocaleString()} services</span> : null
+        }
+      />
+      <form
+        className="filters"
+        role="search"
+        aria-label="Filter services"
+        onSubmit={(e) => e.preventDefault()}
+      >
+        <Field label="Search">
+          <input
+            type="search"
+            name="q"
+            placeholder="host, port, service, banner…"
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
+          />
+        </Field>
+        <Field label="Host or CIDR">
+          <input
+            name="host"
+            defaultValue={f.host}
+            placeholder="10.0.0.0/8"
+            onBlur={(e) => setFilter('host', e.target.value.trim())}
+            onKeyDown={(e) => e.key === 'Enter' && setFilter('host', e.currentTarget.value.trim())}
+            size={16}
+          />
+        </Field>
+        <Field label="Port">
+          <input
+            name="port"
+            defaultValue={f.port}
+            inputMode="numeric"
+            placeholder="22"
+            size={6}
+            onBlur={(e) => setFilter('port', e.target.value.trim())}
+            onKeyDown={(e) => e.key === 'Enter' && setFilter('port', e.currentTarget.value.trim())}
+          />
+        </Field>
+        <Field label="Protocol">
+          <select name="protocol" value={f.protocol} onChange={(e) => setFilter('protocol', e.target.value)}>
+            <option value="">any</option>
+            <option value="tcp">tcp</option>
+            <option value="udp">udp</option>
+          </select>
+        </Field>
+        <Field label="State">
+          <select name="state" value={f.state} onChange={(e) => setFilter('state', e.target.value)}>
+            <option value="">any</option>
+            <option value="new">new</option>
+            <option value="unapproved">unapproved</option>
+            <option value="approved">approved</option>
+            <option value="gone">gone</option>
+          </select>
+        </Field>
+        <Field label="Source">
+          <select name="source" value={f.source} onChange={(e) => setFilter('source', e.target.value)}>
+            <option value="">any</option>
+            {['nmap', 'masscan', 'netcat', 'stream', 'zeek', 'netflow', 'scan', 'osquery', 'ss'].map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field label="Seen in the last">
+          <select
+            name="seen_since"
+            value={f.seen_since}
+            onChange={(e) => setFilter('seen_since', e.target.value)}
+          >
+            <option value="">any time</option>
+            <option value="-1h">hour</option>
+            <option value="-24h">24 hours</option>
+            <option value="-7d">7 days</option>
+            <option value="-30d">30 days</option>
+          </select>
+        </Field>
+        {filtered ? (
+          <button
+            type="button"
+            onClick={() => {
+              setSearch('');
+              setQuery({
+                host: null,
+                port: null,
+                protocol: null,
+                state: null,
+                source: null,
+                seen_since: null,
+                q: null,
+                page: null,
+              });
+            }}
+          >
+            Clear filters
+          </button>
+        ) : null}
+      </form>
+      {flash ? (
+        <p className="success" role="status">
+          {flash}
+        </p>
+      ) : null}
+      {selectedRows.length > 0 && session.canWork ? (
+        <div className="bulkbar" role="region" aria-label="Bulk actions">
+          <strong>{selectedRows.length} selected</strong>
+          <button type="button" className="primary" onClick={() => setApproving(selectedRows)}>
+            Approve selected…
+          </button>
+          <button type="button" onClick={() => setSelected(new Set())}>
+            Clear selection
+          </button>
+        </div>
+      ) : null}
+      {list.error ? (
+        <ErrorState error={list.error} what="The service inventory" />
+      ) : !list.data ? (
+        <Loading label="Loading services…" />
+      ) : list.data.count === 0 ? (
+        filtered ? (
+          <EmptyState title="No service matches these filters.">Widen the filters or clear them.</EmptyState>
+        ) : (
+          <EmptyState title="No services yet">
+            Upload an nmap XML on <Link href="/imports">Imports</Link>, or point a HEC sender at{' '}
+            <code>/services/collector</code>.
+          </EmptyState>
+        )
+      ) : (
+        <>
+          <DataTable
+            label="Services"
+            columns={
+              session.canWork
+                ? [
+                    ...columns,
+                    {
+                      key: 'act',
+                      label: 'Action',
+                      render: (s) =>
+                        s.state === 'approved' ? (
+                          <span className="muted small" title={s.justification ?? ''}>
+                            approved
+                          </span>
+                        ) : (
+                          <button
+                            type="button"
+                            onClick={() => setApproving([s])}
+                            aria-label={`Approve ${s.host} port ${s.port}/${s.protocol}`}
+                          >
+                            Approve
+                          </button>
+                        ),
+                    },
+                  ]
+                : columns
+            }
+            rows={rows}
+            rowKey={serviceKey}
+            rowHref={(s) => `/hosts/${encodeURIComponent(s.host)}`}
+            sort={{ key: f.sort, order: f.order }}
+            onSort={onSort}
+            selection={
+              session.canWork
+                ? {
+                    selected,
+                    toggle: (k) =>
+                      setSelected((old) => {
+                        const n = new Set(old);
+                        if (n.has(k)) n.delete(k);
+                        else n.add(k);
+                        return n;
+                      }),
+                    toggleAll: () =>
+                      setSelected((old) =>
+                        rows.every((r) => old.has(serviceKey(r))) ? new Set() : new Set(rows.map(serviceKey)),
+                      ),
+                  }
+                : undefined
+            }
+          />
+          <Pager
+            page={f.page}
+            pageSize={PAGE_SIZE}
+            count={list.data.count}
+            onPage={(p) => setQuery({ page: p || null })}
+          />
+        </>
+      )}
+      {approving ? (
+        <ApproveDialog
+          services={approving}
+          open
+          onClose={() => setApproving(null)}
+          onDone={(n) => {
+            setApproving(null);
+            setSelected(new Set());
+            setFlash(`Approved ${n} service${n === 1 ? '' : 's'}.`);
+            list.reload();
+          }}
+        />
+      ) : null}
+    </>
+  );
+}
