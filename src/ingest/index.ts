@@ -25,3 +25,4 @@ export {
   type StreamEventWhere,
   type JsonItem,
 } from './stream/index.ts';
+export { parseZeekConn, zeekEvidence } from './zeek/index.ts';

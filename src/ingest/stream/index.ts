@@ -5,4 +5,12 @@ export {
   STREAM_WEAK_REASON,
   type StreamEventWhere,
 } from './stream-tcp.parser.ts';
-export { jsonValues, JSON_MAX_RECORD_BYTES, type JsonItem, type JsonValuesOptions } from './json-values.ts';
+export {
+  jsonValues,
+  JsonSplitter,
+  LineSplitter,
+  JSON_MAX_RECORD_BYTES,
+  type JsonItem,
+  type JsonValuesOptions,
+  type TextLine,
+} from './json-values.ts';

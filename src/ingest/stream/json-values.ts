@@ -40,7 +40,7 @@ function byteCol(text: string, col: number): number {
 }
 
 /** One line of input with where it starts. */
-export interface JsonLine {
+export interface TextLine {
   /** The line without its terminator; only the start of it when `tooLong`. */
   text: string;
   /** 1-based line number. */
@@ -50,6 +50,8 @@ export interface JsonLine {
   tooLong: boolean;
   /** Bytes that are not UTF-8, or NUL bytes. */
   binary: boolean;
+  /** True for a last line with no line break after it: the input may have been cut short. */
+  unterminated?: boolean;
 }
 
 const NL = 0x0a;
@@ -70,9 +72,9 @@ export class LineSplitter {
   constructor(private readonly maxLineBytes: number = JSON_MAX_RECORD_BYTES) {}
 
   /** The lines `chunk` completes. */
-  push(chunk: Buffer | string): JsonLine[] {
+  push(chunk: Buffer | string): TextLine[] {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-    const out: JsonLine[] = [];
+    const out: TextLine[] = [];
     const max = this.maxLineBytes;
     let start = 0;
     while (start < buf.length) {
@@ -104,9 +106,10 @@ export class LineSplitter {
   }
 
   /** The last line, when the input does not end with a line break. */
-  end(): JsonLine[] {
+  end(): TextLine[] {
     if (this.partLen === 0 && !this.tooLong) return [];
     const l = this.make(Buffer.concat(this.parts, this.partLen), this.tooLong);
+    l.unterminated = true;
     this.parts = [];
     this.partLen = 0;
     this.tooLong = false;
@@ -125,7 +128,7 @@ export class LineSplitter {
     if (b - a > room) this.tooLong = true;
   }
 
-  private make(bytes: Buffer, tooLong: boolean): JsonLine {
+  private make(bytes: Buffer, tooLong: boolean): TextLine {
     let text = bytes.toString('utf8');
     if (text.length > 0 && text.charCodeAt(text.length - 1) === 0x0d) text = text.slice(0, -1);
     // U+FFFD in the text means bad UTF-8, unless the input really contained that character.
@@ -202,7 +205,7 @@ export class JsonSplitter {
   }
 
   /** The values (and broken values) that `ln` completes. */
-  line(ln: JsonLine): JsonItem[] {
+  line(ln: TextLine): JsonItem[] {
     const out: JsonItem[] = [];
     const text = ln.text;
     if (ln.tooLong || ln.binary) {

@@ -1,0 +1,1 @@
+export { parseZeekConn, zeekEvidence, type ZeekConnFields, type ZeekEvidence } from './zeek-conn.parser.ts';
