@@ -124,6 +124,33 @@ export const SETTINGS = {
     default: false,
     doc: 'If true, admins must sign in to the web UI with a TOTP code (an admin without one may only enrol).',
   },
+  secretKey: {
+    env: 'PORTCULLIS_SECRET_KEY',
+    schema: z
+      .string()
+      .regex(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$/, 'must be 32 bytes as 64 hex characters or base64')
+      .optional(),
+    default: undefined,
+    doc: 'Key that encrypts asset secrets (AES-256-GCM). Unset: `<data dir>/secret.key`, generated on first start (mode 0600).',
+  },
+  actionTimeout: {
+    env: 'PORTCULLIS_ACTION_TIMEOUT',
+    schema: duration,
+    default: '2m',
+    doc: "Default time limit of one action (an app's manifest or the request may set its own).",
+  },
+  playbookTimeLimit: {
+    env: 'PORTCULLIS_PLAYBOOK_TIME_LIMIT',
+    schema: duration,
+    default: '1h',
+    doc: "Default working-time limit of a playbook run (waiting for a prompt does not count); a playbook may set its own.",
+  },
+  automationConcurrency: {
+    env: 'PORTCULLIS_AUTOMATION_CONCURRENCY',
+    schema: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(10000),
+    default: 64,
+    doc: 'Playbook runs and queued actions one node executes at once.',
+  },
 } as const;
 
 type Settings = typeof SETTINGS;

@@ -1,0 +1,62 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AppError } from '../util/errors.ts';
+
+/** File under the data dir holding the key that encrypts asset secrets. */
+export const SECRET_KEY_FILE = 'secret.key';
+
+/**
+ * The 32-byte key for asset secrets: `PORTCULLIS_SECRET_KEY` (64 hex characters or base64 of 32
+ * bytes) if given, else `<dataDir>/secret.key` (mode 0600), generated on first use.
+ */
+export function loadSecretKey(dataDir: string, fromEnv?: string): Buffer {
+  if (fromEnv) return parseKey(fromEnv, 'PORTCULLIS_SECRET_KEY');
+  const path = join(dataDir, SECRET_KEY_FILE);
+  if (existsSync(path)) {
+    const mode = statSync(path).mode & 0o777;
+    if (mode & 0o077) chmodSync(path, 0o600);
+    return parseKey(readFileSync(path, 'utf8').trim(), path);
+  }
+  const key = randomBytes(32);
+  writeFileSync(path, `${key.toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+  return key;
+}
+
+function parseKey(text: string, where: string): Buffer {
+  const t = text.trim();
+  const key = /^[0-9a-f]{64}$/i.test(t) ? Buffer.from(t, 'hex') : Buffer.from(t, 'base64');
+  if (key.length !== 32)
+    throw new AppError('secret_key_invalid', `${where}: the secret key must be 32 bytes, as 64 hex characters or base64`, {
+      kind: 'operational',
+    });
+  return key;
+}
+
+/** Encrypts one secret value with AES-256-GCM: `v1.<iv>.<tag>.<ciphertext>` in base64url. */
+export function encryptSecret(key: Buffer, plaintext: string, aad: string): string {
+  const iv = randomBytes(12);
+  const c = createCipheriv('aes-256-gcm', key, iv);
+  c.setAAD(Buffer.from(aad));
+  const ct = Buffer.concat([c.update(plaintext, 'utf8'), c.final()]);
+  return ['v1', iv.toString('base64url'), c.getAuthTag().toString('base64url'), ct.toString('base64url')].join('.');
+}
+
+/** Decrypts a value made by `encryptSecret`; the same `aad` (asset and field) must be given. */
+export function decryptSecret(key: Buffer, sealed: string, aad: string): string {
+  const parts = sealed.split('.');
+  if (parts.length !== 4 || parts[0] !== 'v1')
+    throw new AppError('secret_corrupt', 'an asset secret is not in the expected format', { kind: 'operational' });
+  try {
+    const d = createDecipheriv('aes-256-gcm', key, Buffer.from(parts[1]!, 'base64url'));
+    d.setAAD(Buffer.from(aad));
+    d.setAuthTag(Buffer.from(parts[2]!, 'base64url'));
+    return Buffer.concat([d.update(Buffer.from(parts[3]!, 'base64url')), d.final()]).toString('utf8');
+  } catch (e) {
+    throw new AppError(
+      'secret_undecryptable',
+      'an asset secret cannot be decrypted: the secret key (PORTCULLIS_SECRET_KEY or <data dir>/secret.key) is not the one it was stored with',
+      { kind: 'operational', cause: e },
+    );
+  }
+}
