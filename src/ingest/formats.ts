@@ -4,6 +4,7 @@ import { parseMasscanJson, parseMasscanList } from './masscan/index.ts';
 import { parseNetcat } from './netcat/index.ts';
 import { parseStream } from './stream/index.ts';
 import { parseZeekConn } from './zeek/index.ts';
+import { parseOsquery } from './osquery/index.ts';
 
 export { detectFormat, DETECT_HEAD_BYTES } from './detect.ts';
 
@@ -19,6 +20,7 @@ export const PARSERS: Partial<Record<FormatName, Parser>> = {
   netcat: parseNetcat,
   stream: parseStream,
   'zeek-conn': parseZeekConn,
+  osquery: parseOsquery,
 };
 
 /** Every format name, for `--format` help and validation. */

@@ -26,3 +26,4 @@ export {
   type JsonItem,
 } from './stream/index.ts';
 export { parseZeekConn, zeekEvidence } from './zeek/index.ts';
+export { parseOsquery } from './osquery/index.ts';

@@ -1,0 +1,1 @@
+export { parseOsquery, isLoopback, isWildcard } from './osquery.parser.ts';

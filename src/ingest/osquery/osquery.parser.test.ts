@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { canonicalIp } from '../common/address.ts';
+import { collectEvents, listenerKeys } from '../common/collect.ts';
+import type { ParseOptions } from '../observation.ts';
+import { parseOsquery } from './osquery.parser.ts';
+
+const data = (name: string): string => readFileSync(new URL(`./testdata/${name}`, import.meta.url), 'utf8');
+const parse = (input: string | Buffer | Array<string | Buffer>, opts: ParseOptions = {}) =>
+  collectEvents(parseOsquery, Array.isArray(input) ? input : [input], opts);
+
+describe('osquery listening_ports parser', () => {
+  it('osqueryi --json with --host: wildcard binds belong to the host, loopback and port 0 skipped', async () => {
+    const r = await parse(data('osqueryi-listening-ports.json'), { host: '198.18.0.2' });
+    assert.deepEqual(r.issues, []);
+    assert.equal(r.records, 11);
+    // Ground truth in testdata/README.md.
+    assert.deepEqual(listenerKeys(r.observations), [
+      '198.18.0.2 tcp/22',
+      '198.18.0.2 tcp/3306',
+      '198.18.0.2 tcp/9090',
+      '198.18.0.2 udp/514',
+      'fd00:198:18::2 tcp/11211',
+    ]);
+    assert.equal(r.observations.length, 6); // 0.0.0.0:22 and [::]:22 both
+    assert.ok(r.observations.every((o) => o.source === 'osquery' && o.seenAt === null));
+    assert.equal(r.observations[0]!.line, 2);
+  });
+
+  it('osqueryi --json without a host: specific binds kept, one issue for the wildcard ones', async () => {
+    const r = await parse(data('osqueryi-listening-ports.json'));
+    assert.deepEqual(listenerKeys(r.observations), [
+      '198.18.0.2 tcp/3306',
+      '198.18.0.2 tcp/9090',
+      'fd00:198:18::2 tcp/11211',
+    ]);
+    assert.equal(r.issues.length, 1);
+    assert.match(r.issues[0]!.message, /^3 wildcard listener\(s\).*--host/);
+    assert.equal(r.issues[0]!.line, 2);
+    assert.equal(r.issues[0]!.pointer, '/address');
+  });
+
+  it('osqueryd result logs: event, snapshot and batch formats; reporter from hostIdentifier or decorations', async () => {
+    const r = await parse(data('osqueryd-results.log'));
+    assert.deepEqual(listenerKeys(r.observations), [
+      '198.18.0.2 tcp/22',
+      '198.18.0.3 tcp/443',
+      '198.18.0.4 tcp/25',
+      '198.18.0.4 udp/123',
+    ]);
+    assert.deepEqual(listenerKeys(r.observations, 'negative'), ['198.18.0.3 tcp/8080']);
+    // cache-01 names no address: its two rows need --host.
+    assert.equal(r.issues.length, 1);
+    assert.equal(r.issues[0]!.line, 6);
+    assert.equal(r.issues[0]!.pointer, '/diffResults/added/0/address');
+    assert.equal(r.records, 8);
+    const ssh = r.observations[0]!;
+    assert.equal(ssh.seenAt?.getTime(), 1795618800 * 1000);
+    assert.deepEqual(ssh.hostnames, ['web-01']);
+    assert.equal(r.observations.find((o) => o.port === 443)?.seenAt?.getTime(), 1795619100 * 1000);
+  });
+
+  it('--host overrides the envelope; an invalid --host is reported once', async () => {
+    const r = await parse(data('osqueryd-results.log'), { host: '198.18.0.9' });
+    assert.deepEqual(r.issues, []);
+    assert.ok(listenerKeys(r.observations).includes('198.18.0.9 tcp/6379'));
+    const bad = await parse(data('osqueryd-results.log'), { host: 'web-01' });
+    assert.match(bad.issues[0]!.message, /--host "web-01" is not an IP address/);
+  });
+
+  it('bad rows are named by line and JSON pointer; the rest is kept', async () => {
+    const r = await parse(
+      [
+        '{"address":"198.18.0.2","family":"2","port":"99999","protocol":"6"}',
+        '{"address":"999.1.1.1","family":"2","port":"80","protocol":"6"}',
+        '{"snapshot":"x","hostIdentifier":"198.18.0.2"}',
+        '{"address":"198.18.0.2","family":"2","port":"443","pro',
+        '[1,2]',
+        '{"address":"198.18.0.2","family":"2","port":443,"protocol":6}',
+      ].join('\n'),
+    );
+    assert.deepEqual(listenerKeys(r.observations), ['198.18.0.2 tcp/443']);
+    assert.deepEqual(
+      r.issues.map((i) => [i.line, i.pointer ?? null]),
+      [
+        [1, '/port'],
+        [2, '/address'],
+        [3, '/snapshot'],
+        [4, null],
+        [5, null],
+      ],
+    );
+  });
+});
+
+const ip = fc.oneof(
+  fc.tuple(fc.nat(1), fc.nat(255), fc.nat(255)).map(([a, b, c]) => `198.${18 + a}.${b}.${c}`),
+  fc
+    .tuple(fc.nat(0xffff), fc.nat(0xffff))
+    .map(([a, b]) => canonicalIp(`fd00::${a.toString(16)}:${b.toString(16)}`)!),
+);
+const row = fc.record({
+  address: ip,
+  port: fc.integer({ min: 1, max: 65535 }),
+  protocol: fc.constantFrom('6', '17'),
+  pid: fc.nat(99999).map(String),
+});
+const fullRow = (r: { address: string; port: number; protocol: string; pid: string }) => ({
+  address: r.address,
+  family: r.address.includes(':') ? '10' : '2',
+  fd: '3',
+  net_namespace: '0',
+  path: '',
+  pid: r.pid,
+  port: String(r.port),
+  protocol: r.protocol,
+  socket: '1',
+});
+const key = (r: { address: string; port: number; protocol: string }) =>
+  `${canonicalIp(r.address)} ${r.protocol === '6' ? 'tcp' : 'udp'}/${r.port}`;
+
+describe('osquery parser properties', () => {
+  it('arbitrary bytes never throw; observations are canonical addresses and valid ports', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.string({ maxLength: 200 }), fc.json())),
+        async (chunks) => {
+          const r = await parse(
+            chunks.map((c) => (typeof c === 'string' ? c : Buffer.from(c))),
+            { host: '198.18.0.1' },
+          );
+          for (const o of r.observations) {
+            assert.equal(canonicalIp(o.host), o.host);
+            assert.ok(Number.isInteger(o.port) && o.port >= 1 && o.port <= 65535);
+          }
+        },
+      ),
+    );
+  });
+
+  it('generated rows round-trip as osqueryi arrays and as event logs, with garbage lines', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.oneof(row, fc.constantFrom('garbage', '{"a":', '[1]'))),
+        fc.nat(),
+        async (items, cut) => {
+          const rows = items.filter((i) => typeof i !== 'string');
+          const want = [...new Set(rows.map(key))].sort();
+          const array = `[\n${rows.map((r) => `  ${JSON.stringify(fullRow(r))}`).join(',\n')}\n]\n`;
+          const a = await parse(array);
+          assert.deepEqual(a.issues, []);
+          assert.deepEqual(listenerKeys(a.observations), want);
+          const log = items
+            .map((i) =>
+              typeof i === 'string'
+                ? i
+                : JSON.stringify({
+                    name: 'lp',
+                    hostIdentifier: 'h',
+                    unixTime: 1795600000,
+                    columns: fullRow(i),
+                    action: 'added',
+                  }),
+            )
+            .join('\n');
+          const at = log.length ? cut % log.length : 0;
+          const b = await parse([log.slice(0, at), log.slice(at)]);
+          assert.deepEqual(listenerKeys(b.observations), want);
+          assert.equal(b.issues.length, items.length - rows.length);
+        },
+      ),
+    );
+  });
+
+  it('truncation never invents a port', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(row, { minLength: 1 }), fc.nat(), async (rows, cut) => {
+        const text = `[\n${rows.map((r) => `  ${JSON.stringify(fullRow(r))}`).join(',\n')}\n]\n`;
+        const full = new Set(rows.map(key));
+        const r = await parse(text.slice(0, cut % (text.length + 1)));
+        for (const k of listenerKeys(r.observations)) assert.ok(full.has(k), k);
+      }),
+    );
+  });
+});
