@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from './context.ts';
 import { registerHealthRoutes } from './health.routes.ts';
+import { registerServiceRoutes } from '../baseline/index.ts';
+import { registerHecRoutes, registerImportRoutes } from '../ingest/index.ts';
 import { registerIdentityRoutes } from '../identity/index.ts';
 import { registerWebRoutes } from '../web/index.ts';
 
@@ -11,6 +13,9 @@ import { registerWebRoutes } from '../web/index.ts';
 export async function registerRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   registerHealthRoutes(app, ctx);
   registerIdentityRoutes(app, ctx);
+  registerServiceRoutes(app, ctx);
+  await registerImportRoutes(app, ctx);
+  await registerHecRoutes(app, ctx);
   // last: its GET /* fallback answers only paths no other route claims
   await registerWebRoutes(app, ctx);
 }

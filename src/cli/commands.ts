@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { registerIdentityCommands } from '../identity/identity.commands.ts';
+import { registerServiceCommands } from '../baseline/cli/services.commands.ts';
+import { registerIngestCommands } from '../ingest/cli/ingest.commands.ts';
 
 /**
  * Registers every domain's CLI commands. A domain exports `register…Commands(program)` from its
@@ -8,4 +10,6 @@ import { registerIdentityCommands } from '../identity/identity.commands.ts';
 export function registerCommands(program: Command): void {
   void program;
   registerIdentityCommands(program);
+  registerIngestCommands(program);
+  registerServiceCommands(program);
 }

@@ -68,6 +68,18 @@ export const SETTINGS = {
     default: '7d',
     doc: 'A listener not seen for this long becomes `gone`.',
   },
+  importMaxBytes: {
+    env: 'PORTCULLIS_IMPORT_MAX_BYTES',
+    schema: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1024, 'must be at least 1024'),
+    default: 2 * 1024 * 1024 * 1024,
+    doc: 'Largest file accepted by `POST /api/imports` and `portcullis ingest`, in bytes (default 2 GiB).',
+  },
+  hecMaxBytes: {
+    env: 'PORTCULLIS_HEC_MAX_BYTES',
+    schema: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1024, 'must be at least 1024'),
+    default: 100 * 1024 * 1024,
+    doc: 'Largest HEC request body (`/services/collector/*`), in bytes (default 100 MiB).',
+  },
   vaultMaxBytes: {
     env: 'PORTCULLIS_VAULT_MAX_BYTES',
     schema: z.coerce

@@ -27,3 +27,15 @@ export {
 } from './stream/index.ts';
 export { parseZeekConn, zeekEvidence } from './zeek/index.ts';
 export { parseOsquery } from './osquery/index.ts';
+export {
+  ingestStream,
+  IngestSink,
+  isFormatName,
+  type IngestSummary,
+  type IngestIssue,
+  type IngestOptions,
+} from './ingest.service.ts';
+export { ingestHecEvents, formatOfSourcetype, HEC, type HecResult } from './hec.ingest.ts';
+export { registerImportRoutes } from './imports.routes.ts';
+export { registerHecRoutes } from './hec.routes.ts';
+export { listImports, type ImportView } from './import.repository.ts';

@@ -5,7 +5,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .createTable('services')
     .addColumn('id', 'bigserial', (c) => c.primaryKey())
     .addColumn('host', 'text', (c) => c.notNull())
-    .addColumn('addr', 'inet', (c) => c.notNull())
+    .addColumn('addr', sql`inet`, (c) => c.notNull())
     .addColumn('protocol', 'text', (c) => c.notNull().check(sql`protocol in ('tcp','udp','sctp')`))
     .addColumn('port', 'integer', (c) => c.notNull().check(sql`port between 0 and 65535`))
     .addColumn('state', 'text', (c) =>

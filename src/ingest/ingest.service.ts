@@ -1,0 +1,215 @@
+import { BaselineWriter, type BaselineContext } from '../baseline/index.ts';
+import { AppError } from '../util/errors.ts';
+import { detectFormat, DETECT_HEAD_BYTES, FORMAT_NAMES, PARSERS } from './formats.ts';
+import type { FormatName, ParseEvent, ParseIssue } from './observation.ts';
+
+/** A problem in the input, located. */
+export interface IngestIssue extends ParseIssue {
+  /** The input's name (file name or HEC source), when known. */
+  file?: string;
+}
+
+/** What one import did. */
+export interface IngestSummary {
+  format: FormatName | null;
+  file: string | null;
+  /** Input records read (hosts, lines, events), whatever they produced. */
+  records: number;
+  /** Observations recorded into the baseline (strong, weak and negative). */
+  observations: number;
+  /** Rows the import created. */
+  new_services: number;
+  /** Existing rows whose record changed (last seen, count, state…). */
+  updated_services: number;
+  /** Containers raised (first sightings, reopened listeners). */
+  containers: number;
+  /** True when nothing alerted because this was a learning run. */
+  learning: boolean;
+  /** The first issues (at most `maxIssues`). */
+  issues: IngestIssue[];
+  /** Every issue, counted. */
+  issues_total: number;
+  /** Bytes read from the input. */
+  bytes: number;
+}
+
+export interface IngestOptions {
+  /** The input's format; detected from its first bytes when absent. */
+  format?: FormatName;
+  /** Shown in issues. */
+  file?: string;
+  /** Reporting host for host listings (ss, netstat, osquery). */
+  host?: string;
+  /** Learning run (no containers). Default: when the baseline is empty at the start. */
+  learning?: boolean;
+  /** Time for records that carry none (e.g. the file's modification time). Default: now. */
+  observedAt?: Date;
+  /** Largest input accepted, in bytes; more is refused with HTTP 413. */
+  maxBytes?: number;
+  /** How many issues are listed (all are counted). Default 100. */
+  maxIssues?: number;
+  /** Observations merged per transaction. Default 5000. */
+  batchSize?: number;
+}
+
+/** Collects parse events into a baseline writer and a summary; shared by file imports and HEC. */
+export class IngestSink {
+  readonly writer: BaselineWriter;
+  readonly summary: IngestSummary;
+  readonly #maxIssues: number;
+
+  constructor(ctx: BaselineContext, opts: Omit<IngestOptions, 'format'> & { format: FormatName | null }) {
+    this.writer = new BaselineWriter(ctx, {
+      ...(opts.learning !== undefined ? { learning: opts.learning } : {}),
+      ...(opts.observedAt ? { defaultSeenAt: opts.observedAt } : {}),
+      ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
+    });
+    this.#maxIssues = opts.maxIssues ?? 100;
+    this.summary = {
+      format: opts.format,
+      file: opts.file ?? null,
+      records: 0,
+      observations: 0,
+      new_services: 0,
+      updated_services: 0,
+      containers: 0,
+      learning: false,
+      issues: [],
+      issues_total: 0,
+      bytes: 0,
+    };
+  }
+
+  async start(): Promise<void> {
+    await this.writer.start();
+  }
+
+  issue(issue: ParseIssue, file = this.summary.file): void {
+    this.summary.issues_total++;
+    if (this.summary.issues.length < this.#maxIssues) this.summary.issues.push(file ? { ...issue, file } : { ...issue });
+  }
+
+  /** Takes one parse event. */
+  async event(e: ParseEvent, file?: string | null): Promise<void> {
+    if (e.kind === 'record') this.summary.records++;
+    else if (e.kind === 'issue') this.issue(e.issue, file ?? this.summary.file);
+    else {
+      const problem = await this.writer.add(e.observation);
+      if (problem) {
+        const o = e.observation;
+        this.issue(
+          {
+            message: `observation refused: ${problem}`,
+            ...(o.line !== undefined ? { line: o.line } : {}),
+            ...(o.offset !== undefined ? { offset: o.offset } : {}),
+          },
+          file ?? this.summary.file,
+        );
+      }
+    }
+  }
+
+  /** Writes what is pending and completes the summary. */
+  async finish(): Promise<IngestSummary> {
+    await this.writer.flush();
+    const w = this.writer.summary;
+    this.summary.observations = w.observations;
+    this.summary.new_services = w.new_services;
+    this.summary.updated_services = w.updated_services;
+    this.summary.containers = w.containers;
+    this.summary.learning = w.learning;
+    for (const msg of w.errors) this.issue({ message: msg });
+    w.errors.length = 0;
+    return this.summary;
+  }
+}
+
+/** Reads the first bytes of an input (for format detection) and gives back the whole input. */
+async function peek(
+  input: AsyncIterable<Buffer | string>,
+  bytes: number,
+): Promise<{ head: Buffer; rest: AsyncIterable<Buffer> }> {
+  const it = input[Symbol.asyncIterator]();
+  const first: Buffer[] = [];
+  let len = 0;
+  let done = false;
+  while (len < bytes) {
+    const r = await it.next();
+    if (r.done) {
+      done = true;
+      break;
+    }
+    const b = typeof r.value === 'string' ? Buffer.from(r.value, 'utf8') : r.value;
+    first.push(b);
+    len += b.length;
+  }
+  const head = Buffer.concat(first, len);
+  async function* rest(): AsyncGenerator<Buffer> {
+    for (const b of first) yield b;
+    if (done) return;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield typeof r.value === 'string' ? Buffer.from(r.value, 'utf8') : r.value;
+    }
+  }
+  return { head, rest: rest() };
+}
+
+async function* counted(input: AsyncIterable<Buffer>, summary: IngestSummary, maxBytes: number | undefined): AsyncGenerator<Buffer> {
+  for await (const b of input) {
+    summary.bytes += b.length;
+    if (maxBytes !== undefined && summary.bytes > maxBytes)
+      throw new AppError('input_too_large', `input larger than the limit of ${maxBytes} bytes (PORTCULLIS_IMPORT_MAX_BYTES); what was read before is kept`, {
+        status: 413,
+      });
+    yield b;
+  }
+}
+
+/**
+ * Imports one input into the baseline: detects its format from the first bytes (unless given),
+ * streams it through the format's parser, and records the observations in batches (constant memory
+ * on gigabyte inputs). Bad records become located issues and never stop the import; an input whose
+ * format is unknown, or that is empty, is refused with a 400 error. When reading the input fails
+ * half-way, what was read is still recorded before the error is rethrown.
+ */
+export async function ingestStream(
+  ctx: BaselineContext,
+  input: AsyncIterable<Buffer | string>,
+  opts: IngestOptions = {},
+): Promise<IngestSummary> {
+  const { head, rest } = await peek(input, DETECT_HEAD_BYTES);
+  const where = opts.file ? `${opts.file}: ` : '';
+  if (head.length === 0 || head.toString('utf8').trim() === '') throw new AppError('no_data', `${where}the input is empty`, { status: 400 });
+  let format = opts.format ?? null;
+  if (!format) {
+    format = detectFormat(head);
+    if (!format)
+      throw new AppError(
+        'unknown_format',
+        `${where}cannot tell the format of this input from its first ${Math.min(head.length, DETECT_HEAD_BYTES)} bytes; name it with --format (one of ${FORMAT_NAMES.join(', ')})`,
+        { status: 400 },
+      );
+  }
+  const parser = PARSERS[format];
+  if (!parser)
+    throw new AppError('unsupported_format', `${where}format ${format} is not supported by this server (supported: ${Object.keys(PARSERS).join(', ')})`, {
+      status: 400,
+    });
+  const sink = new IngestSink(ctx, { ...opts, format });
+  await sink.start();
+  const parseOpts = { ...(opts.file ? { file: opts.file } : {}), ...(opts.host ? { host: opts.host } : {}) };
+  try {
+    for await (const e of parser(counted(rest, sink.summary, opts.maxBytes), parseOpts)) await sink.event(e);
+  } catch (e) {
+    await sink.finish().catch(() => {});
+    throw e;
+  }
+  return sink.finish();
+}
+
+/** True when `name` is a format Portcullis knows. */
+export function isFormatName(name: string): name is FormatName {
+  return (FORMAT_NAMES as readonly string[]).includes(name);
+}
