@@ -134,19 +134,25 @@ describe('detectFormat', () => {
   });
 
   it('names the test data of every parser folder by its format', () => {
-    const folders: Array<[string, FormatName]> = [['nmap', 'nmap-xml']];
-    for (const [folder, fmt] of folders) {
+    const byExtension: Record<string, FormatName | null> = {
+      xml: 'nmap-xml',
+      gnmap: 'nmap-grep',
+      nmap: null,
+      json: 'masscan-json',
+      ndjson: 'masscan-json',
+      list: 'masscan-list',
+      md: null,
+    };
+    for (const folder of ['nmap', 'masscan']) {
       const dir = new URL(`./${folder}/testdata/`, import.meta.url);
       for (const name of readdirSync(dir)) {
-        const want = name.endsWith('.xml')
-          ? fmt
-          : name.endsWith('.gnmap')
-            ? 'nmap-grep'
-            : name.endsWith('.nmap')
-              ? null
-              : fmt;
+        const want = byExtension[name.slice(name.lastIndexOf('.') + 1)];
         assert.equal(detectFormat(readFileSync(new URL(name, dir))), want, `${folder}/${name}`);
       }
+    }
+    // `ss -ltnu` and `netstat -ltnu` printed by the real tools in a namespace with listeners.
+    for (const name of ['ss-ltnu.txt', 'netstat-ltnu.txt']) {
+      assert.equal(detectFormat(readFileSync(new URL(`./testdata/${name}`, import.meta.url))), 'ss', name);
     }
   });
 

@@ -7,7 +7,7 @@ const LINES_LOOKED_AT = 60;
 
 // Line shapes of the line-oriented formats, from the tools' own output (see the tests for samples).
 const NMAP_GREP_HOST =
-  /^Host: \S+ \([^)\t]*\)\t(?:Status|Ports|Port|Protocols|Ignored State|OS|Seq Index|IP ID Seq):/;
+  /^(?:Timestamp: \d+\t)?Host: \S+ \([^)\t]*\)\t(?:Status|Ports|Port|Protocols|Ignored State|OS|Seq Index|IP ID Seq):/;
 const NMAP_HEADER = /^# (?:Nmap|Masscan) \S+ scan initiated /;
 const NMAP_NORMAL = /^(?:Nmap scan report for |PORT\s+STATE\s+SERVICE|Not shown: )/;
 const MASSCAN_LIST = /^(?:open|closed|banner) (?:tcp|udp|sctp|icmp) \d+ \S+ \d+/;

@@ -1,15 +1,57 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { canonicalIp } from '../common/address.ts';
 import { collectEvents, listenerKeys } from '../common/collect.ts';
 import { parseMasscanJson } from './masscan-json.parser.ts';
 import { parseMasscanList } from './masscan-list.parser.ts';
+import { parseNmapGrep } from '../nmap/index.ts';
 
 const json = (input: string | Buffer | Array<string | Buffer>) =>
   collectEvents(parseMasscanJson, Array.isArray(input) ? input : [input]);
 const list = (input: string | Buffer | Array<string | Buffer>) =>
   collectEvents(parseMasscanList, Array.isArray(input) ? input : [input]);
+
+const data = (name: string): Buffer => readFileSync(new URL(`./testdata/${name}`, import.meta.url));
+
+// Ground truth of the namespace the real masscan runs scanned (testdata/README.md).
+const LISTENERS = [
+  '198.19.213.2 tcp/2222',
+  '198.19.213.2 tcp/3306',
+  '198.19.213.2 tcp/9090',
+  '198.19.213.2 tcp/9443',
+];
+const CLOSED = ['198.19.213.2 tcp/21', '198.19.213.2 tcp/9999'];
+const SSH_BANNER = { name: 'ssh', banner: 'SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3' };
+
+describe('masscan parsers on real masscan 1.3.2 output', () => {
+  for (const [file, parser] of [
+    ['masscan-banners.json', parseMasscanJson],
+    ['masscan-banners.ndjson', parseMasscanJson],
+    ['masscan-banners.list', parseMasscanList],
+    ['masscan.gnmap', parseNmapGrep],
+  ] as const) {
+    it(`${file}: exactly the listeners, closed ports negative, banners kept`, async () => {
+      const r = await collectEvents(parser, [data(file)]);
+      assert.deepEqual(r.issues, []);
+      assert.deepEqual(listenerKeys(r.observations), LISTENERS);
+      assert.deepEqual(listenerKeys(r.observations, 'negative'), CLOSED);
+      assert.ok(r.observations.every((o) => o.source === 'masscan'));
+      assert.ok(r.observations.every((o) => o.seenAt !== null && o.seenAt.getUTCFullYear() === 2026));
+      // masscan.gnmap: `Timestamp: 1795535452` on every line, later than its header's start (15:50:52 UTC).
+      if (file === 'masscan.gnmap')
+        assert.ok(r.observations.every((o) => o.seenAt?.getTime() === 1795535452000));
+      if (file !== 'masscan.gnmap') {
+        const banners = r.observations.filter((o) => o.reason === 'masscan banner');
+        assert.deepEqual(
+          banners.map((o) => [o.port, o.service]),
+          [[2222, SSH_BANNER]],
+        );
+      }
+    });
+  }
+});
 
 // Record shapes below follow masscan's writers in robertdavidgraham/masscan: src/out-json.c (-oJ; bare keys
 // and `{finished: 1}` in old versions, `},` after every record in 1.0.x, `,` before every record since),

@@ -1,6 +1,6 @@
 import { canonicalIp, parsePort } from '../common/address.ts';
 import { readLines } from '../common/lines.ts';
-import { clip, excerpt } from '../common/text.ts';
+import { clip, dateFromEpochSeconds, excerpt } from '../common/text.ts';
 import type { Observation, ParseEvent, Parser, Protocol, ServiceDetail, SourceKind } from '../observation.ts';
 import { gradeNmapState } from './nmap-xml.parser.ts';
 
@@ -67,6 +67,11 @@ export const parseNmapGrep: Parser = async function* (input, _opts) {
       continue;
     }
     const fields = text.split('\t');
+    // masscan 1.3 puts `Timestamp: <epoch>` before `Host:`.
+    let lineTime: Date | null = null;
+    if (fields[0]!.startsWith('Timestamp: ') && fields.length > 1) {
+      lineTime = dateFromEpochSeconds(fields.shift()!.slice(11));
+    }
     const hm = HOST.exec(fields[0]!);
     if (!hm) {
       yield issue(`line ${l.line}: expected "Host: <address> (<name>)", got ${excerpt(text)}`, where);
@@ -82,7 +87,7 @@ export const parseNmapGrep: Parser = async function* (input, _opts) {
     const base = {
       host,
       source: scanner,
-      seenAt: start,
+      seenAt: lineTime ?? start,
       ...where,
       ...(hostname ? { hostnames: [hostname] } : {}),
     };
