@@ -39,7 +39,7 @@ describe('masscan parsers on real masscan 1.3.2 output', () => {
       assert.deepEqual(listenerKeys(r.observations, 'negative'), CLOSED);
       assert.ok(r.observations.every((o) => o.source === 'masscan'));
       assert.ok(r.observations.every((o) => o.seenAt !== null && o.seenAt.getUTCFullYear() === 2026));
-      // masscan.gnmap: `Timestamp: 1795535452` on every line, later than its header's start (15:50:52 UTC).
+      // masscan.gnmap: `Timestamp: 1795535452` on every line, the same second as its header (15:50:52 UTC).
       if (file === 'masscan.gnmap')
         assert.ok(r.observations.every((o) => o.seenAt?.getTime() === 1795535452000));
       if (file !== 'masscan.gnmap') {
