@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
@@ -148,6 +148,21 @@ describe('detectFormat', () => {
       for (const name of readdirSync(dir)) {
         const want = byExtension[name.slice(name.lastIndexOf('.') + 1)];
         assert.equal(detectFormat(readFileSync(new URL(name, dir))), want, `${folder}/${name}`);
+      }
+    }
+    // The other parsers' test data: every data file is of its folder's format.
+    const folders: Array<[string, FormatName]> = [
+      ['netcat', 'netcat'],
+      ['stream', 'stream'],
+      ['zeek', 'zeek-conn'],
+      ['osquery', 'osquery'],
+      ['ss', 'ss'],
+    ];
+    for (const [folder, fmt] of folders) {
+      const dir = new URL(`./${folder}/testdata/`, import.meta.url);
+      if (!existsSync(dir)) continue;
+      for (const name of readdirSync(dir).filter((n) => !/\.(md|py)$/.test(n))) {
+        assert.equal(detectFormat(readFileSync(new URL(name, dir))), fmt, `${folder}/${name}`);
       }
     }
     // `ss -ltnu` and `netstat -ltnu` printed by the real tools in a namespace with listeners.
