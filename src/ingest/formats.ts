@@ -5,6 +5,7 @@ import { parseNetcat } from './netcat/index.ts';
 import { parseStream } from './stream/index.ts';
 import { parseZeekConn } from './zeek/index.ts';
 import { parseOsquery } from './osquery/index.ts';
+import { parseSs } from './ss/index.ts';
 
 export { detectFormat, DETECT_HEAD_BYTES } from './detect.ts';
 
@@ -21,6 +22,7 @@ export const PARSERS: Partial<Record<FormatName, Parser>> = {
   stream: parseStream,
   'zeek-conn': parseZeekConn,
   osquery: parseOsquery,
+  ss: parseSs,
 };
 
 /** Every format name, for `--format` help and validation. */

@@ -27,6 +27,7 @@ export {
 } from './stream/index.ts';
 export { parseZeekConn, zeekEvidence } from './zeek/index.ts';
 export { parseOsquery } from './osquery/index.ts';
+export { parseSs } from './ss/index.ts';
 export {
   ingestStream,
   IngestSink,

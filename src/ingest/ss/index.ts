@@ -1,0 +1,1 @@
+export { parseSs } from './ss.parser.ts';
