@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { buildServer, loadTls, type AppContext } from './api/index.ts';
 import type { Config } from './config/index.ts';
-import { bootstrapAdmin } from './identity/index.ts';
+import { auditConfigChanges, bootstrapAdmin } from './identity/index.ts';
 import type { Logger } from './logging/index.ts';
 import { lockDataDir, openStore, redactUrl } from './store/index.ts';
 
@@ -31,6 +31,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, logger });
     shutdownHooks.push(() => store.close());
     await bootstrapAdmin(store.db, config.dataDir, logger);
+    await auditConfigChanges(store.db, config);
     const ctx: AppContext = {
       config,
       store,

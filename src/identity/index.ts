@@ -27,3 +27,4 @@ export { createUser, getUser, listUsers, setPassword, updateUser, deleteUser, ty
 export { hashPassword, verifyPassword, checkPasswordPolicy } from './password.ts';
 export { login, type LoginResult } from './login.service.ts';
 export { registerIdentityRoutes, toPhUser } from './identity.routes.ts';
+export { auditConfigChanges, auditableConfig } from './config-audit.ts';
