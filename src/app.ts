@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { buildServer, loadTls, type AppContext } from './api/index.ts';
+import { startAutomation } from './automation/index.ts';
 import type { Config } from './config/index.ts';
 import { auditConfigChanges, bootstrapAdmin } from './identity/index.ts';
 import type { Logger } from './logging/index.ts';
@@ -44,6 +45,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     if (tls.generated) logger.info({ cert: tls.certPath }, 'generated a self-signed TLS certificate');
     const app = await buildServer(ctx, { https: { cert: tls.cert, key: tls.key } });
     await app.listen({ port: config.port, host: config.host });
+    await startAutomation(ctx);
     const shownHost = config.host.includes(':') ? `[${config.host}]` : config.host;
     const url = `https://${shownHost}:${config.port}`;
     logger.info({ url, database: store.kind }, 'Portcullis is serving');

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from './context.ts';
 import { registerHealthRoutes } from './health.routes.ts';
+import { registerAutomationRoutes } from '../automation/index.ts';
 import { registerServiceRoutes } from '../baseline/index.ts';
 import { registerHecRoutes, registerImportRoutes } from '../ingest/index.ts';
 import { registerIdentityRoutes } from '../identity/index.ts';
@@ -13,6 +14,7 @@ import { registerWebRoutes } from '../web/index.ts';
 export async function registerRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   registerHealthRoutes(app, ctx);
   registerIdentityRoutes(app, ctx);
+  await registerAutomationRoutes(app, ctx);
   registerServiceRoutes(app, ctx);
   await registerImportRoutes(app, ctx);
   await registerHecRoutes(app, ctx);

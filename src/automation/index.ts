@@ -90,3 +90,12 @@ export {
   type Lookup,
 } from './rest-list.ts';
 export { recordAudit, type AuditEntry } from '../audit/index.ts';
+export { registerAutomationRoutes } from './playbook.routes.ts';
+export { startAutomation, automationRuntime, type AutomationRuntime, type AutomationHost } from './run.service.ts';
+export { startPlaybookRun, triggerPlaybooksForLabel, queueActionRun, syncPlaybooks, type PlaybookDeps } from './playbook.engine.ts';
+export { PlaybookRegistry, type PlaybookDefinition } from './playbook.types.ts';
+export { AppRegistry } from './app.registry.ts';
+export { parseAppManifest, appManifestSchema, type AppManifest } from './app.manifest.ts';
+export type { ActionContext, ActionOutcome, AppDefinition } from './app.types.ts';
+export type { PlaybookSdk, ActResult, PromptAnswer, PromptOptions } from './sdk.ts';
+export { startAutomationWorker, type AutomationWorker, type WorkerOptions } from './worker.ts';
