@@ -7,3 +7,4 @@ export {
   type AuditEntry,
   type AuditRecord,
 } from './audit.repository.ts';
+export { registerAuditRoutes } from './audit.routes.ts';

@@ -169,17 +169,17 @@ export async function listArtifacts(
 
 /** Fields of an artifact that can be changed. */
 export interface ArtifactPatch {
-  name?: string;
-  label?: string;
-  type?: string;
-  severity?: string;
-  source_data_identifier?: string | null;
-  cef?: Record<string, unknown>;
-  cef_types?: Record<string, string[]>;
-  data?: Record<string, unknown>;
-  tags?: string[];
-  start_time?: string | null;
-  end_time?: string | null;
+  name?: string | undefined;
+  label?: string | undefined;
+  type?: string | undefined;
+  severity?: string | undefined;
+  source_data_identifier?: string | null | undefined;
+  cef?: Record<string, unknown> | undefined;
+  cef_types?: Record<string, string[]> | undefined;
+  data?: Record<string, unknown> | undefined;
+  tags?: string[] | undefined;
+  start_time?: string | null | undefined;
+  end_time?: string | null | undefined;
 }
 
 const JSON_FIELDS = new Set(['cef', 'cef_types', 'data', 'tags']);

@@ -7,41 +7,41 @@ import { parseListQuery, runList, type ListEnvelope, type ListSpec } from './res
 
 /** An artifact as given inline with a new container (Splunk SOAR's shape, no container_id). */
 export interface NewArtifact {
-  name?: string;
-  label?: string;
-  type?: string;
-  severity?: string;
-  source_data_identifier?: string | null;
-  cef?: Record<string, unknown>;
-  cef_types?: Record<string, string[]>;
-  data?: Record<string, unknown>;
-  tags?: string[];
-  start_time?: string | Date | null;
-  end_time?: string | Date | null;
+  name?: string | undefined;
+  label?: string | undefined;
+  type?: string | undefined;
+  severity?: string | undefined;
+  source_data_identifier?: string | null | undefined;
+  cef?: Record<string, unknown> | undefined;
+  cef_types?: Record<string, string[]> | undefined;
+  data?: Record<string, unknown> | undefined;
+  tags?: string[] | undefined;
+  start_time?: string | Date | null | undefined;
+  end_time?: string | Date | null | undefined;
   /** Run the container's playbooks once this artifact is added (to an existing container). */
-  run_automation?: boolean;
+  run_automation?: boolean | undefined;
 }
 
 export interface NewContainer {
   name: string;
-  label?: string;
-  description?: string;
-  severity?: string;
-  sensitivity?: string;
-  status?: string;
-  container_type?: string;
-  source_data_identifier?: string | null;
+  label?: string | undefined;
+  description?: string | undefined;
+  severity?: string | undefined;
+  sensitivity?: string | undefined;
+  status?: string | undefined;
+  container_type?: string | undefined;
+  source_data_identifier?: string | null | undefined;
   /** A user id, or a username. */
-  owner_id?: number | string | null;
-  tags?: string[];
-  custom_fields?: Record<string, unknown>;
-  data?: Record<string, unknown>;
-  start_time?: string | Date | null;
-  end_time?: string | Date | null;
-  due_time?: string | Date | null;
+  owner_id?: number | string | null | undefined;
+  tags?: string[] | undefined;
+  custom_fields?: Record<string, unknown> | undefined;
+  data?: Record<string, unknown> | undefined;
+  start_time?: string | Date | null | undefined;
+  end_time?: string | Date | null | undefined;
+  due_time?: string | Date | null | undefined;
   /** Whether playbooks for the label should run (default true); passed on in `container_created`. */
-  run_automation?: boolean;
-  artifacts?: NewArtifact[];
+  run_automation?: boolean | undefined;
+  artifacts?: NewArtifact[] | undefined;
 }
 
 /** Who makes a change, for the audit trail: a username, or e.g. `system` / `detection`. */
@@ -385,21 +385,21 @@ export async function listContainers(db: Kysely<Database>, query: Record<string,
 
 /** Fields of a container that can be changed after creation. */
 export interface ContainerPatch {
-  name?: string;
-  label?: string;
-  description?: string;
-  severity?: string;
-  sensitivity?: string;
-  status?: string;
-  container_type?: string;
-  source_data_identifier?: string | null;
-  owner_id?: number | string | null;
-  tags?: string[];
-  custom_fields?: Record<string, unknown>;
-  data?: Record<string, unknown>;
-  start_time?: string | null;
-  end_time?: string | null;
-  due_time?: string | null;
+  name?: string | undefined;
+  label?: string | undefined;
+  description?: string | undefined;
+  severity?: string | undefined;
+  sensitivity?: string | undefined;
+  status?: string | undefined;
+  container_type?: string | undefined;
+  source_data_identifier?: string | null | undefined;
+  owner_id?: number | string | null | undefined;
+  tags?: string[] | undefined;
+  custom_fields?: Record<string, unknown> | undefined;
+  data?: Record<string, unknown> | undefined;
+  start_time?: string | null | undefined;
+  end_time?: string | null | undefined;
+  due_time?: string | null | undefined;
 }
 
 /** One changed field, as audited and returned. */

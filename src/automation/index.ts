@@ -90,6 +90,7 @@ export {
   type Lookup,
 } from './rest-list.ts';
 export { recordAudit, type AuditEntry } from '../audit/index.ts';
+export { registerSoarObjectRoutes } from './rest/index.ts';
 export { registerAutomationRoutes } from './playbook.routes.ts';
 export { startAutomation, automationRuntime, type AutomationRuntime, type AutomationHost } from './run.service.ts';
 export { startPlaybookRun, triggerPlaybooksForLabel, queueActionRun, syncPlaybooks, type PlaybookDeps } from './playbook.engine.ts';

@@ -8,12 +8,12 @@ import { parseListQuery, runList, type ListEnvelope, type ListSpec } from './res
 /** A new note on a container (`POST /rest/note`). */
 export interface NewNote {
   container_id: number;
-  title?: string;
-  content?: string;
+  title?: string | undefined;
+  content?: string | undefined;
   /** `general` (default), `artifact` (then `artifact_id`) or `task`. */
-  note_type?: string;
-  note_format?: string;
-  artifact_id?: number | null;
+  note_type?: string | undefined;
+  note_format?: string | undefined;
+  artifact_id?: number | null | undefined;
 }
 
 /** A note as the REST API returns it (`container` and `author` are ids, as in Splunk SOAR). */

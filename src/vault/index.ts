@@ -10,3 +10,4 @@ export {
   type VaultObject,
 } from './vault.store.ts';
 export { addVaultFile, listVaultInfo, getVaultFile, type VaultInfo } from './vault.repository.ts';
+export { registerVaultRoutes } from './vault.routes.ts';

@@ -1,0 +1,89 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { AppContext } from '../../api/context.ts';
+import { recordAudit } from '../../audit/audit.repository.ts';
+import { parseListQuery, runList, type ListSpec } from '../rest-list.ts';
+import { badRequest } from '../../util/errors.ts';
+import { actorOf, parseBody } from './rest-body.ts';
+
+const SEVERITY_LIST: ListSpec = {
+  type: 'severity',
+  fields: {
+    id: { column: 'id', kind: 'int' },
+    name: { column: 'name', kind: 'text' },
+    color: { column: 'color', kind: 'text' },
+    position: { column: 'position', kind: 'int' },
+  },
+  defaultSort: 'position',
+};
+const STATUS_LIST: ListSpec = {
+  type: 'container_status',
+  fields: {
+    id: { column: 'id', kind: 'int' },
+    name: { column: 'name', kind: 'text' },
+    status_type: { column: 'status_type', kind: 'text' },
+  },
+};
+
+const name = z.string().trim().min(1).max(64).regex(/^[\w .-]+$/, 'letters, digits, space, "_", "." or "-"');
+const newSeverity = z.object({ name, color: z.string().optional() });
+const newStatus = z.object({ name, status_type: z.enum(['new', 'open', 'closed']) });
+
+/** `/rest/severity` and `/rest/container_status`: the severities and statuses containers may have. */
+export function registerSeverityStatusRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const db = ctx.db;
+
+  app.get('/rest/severity', async (req) => {
+    const q = parseListQuery(req.query as Record<string, unknown>, SEVERITY_LIST);
+    return runList(q, SEVERITY_LIST, {
+      count: async (where) => Number((await db.selectFrom('severities').select((eb) => eb.fn.countAll<number>().as('n')).where(where).executeTakeFirstOrThrow()).n),
+      fetch: (where, order, limit, offset) => {
+        let qb = db.selectFrom('severities').selectAll().where(where).orderBy(order).offset(offset);
+        if (limit !== null) qb = qb.limit(limit);
+        return qb.execute();
+      },
+      map: (r) => r,
+    });
+  });
+
+  app.post('/rest/severity', async (req) => {
+    const body = parseBody(newSeverity, req.body);
+    return db.transaction().execute(async (tx) => {
+      if (await tx.selectFrom('severities').select('id').where('name', '=', body.name).executeTakeFirst())
+        throw badRequest(`name: severity "${body.name}" exists`, { pointer: '/name' });
+      const max = await tx.selectFrom('severities').select((eb) => eb.fn.max('position').as('m')).executeTakeFirst();
+      const row = await tx
+        .insertInto('severities')
+        .values({ name: body.name, color: body.color ?? 'white', position: Number(max?.m ?? -1) + 1 })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await recordAudit(tx, { category: 'container', action: 'create', actor: actorOf(req), object_type: 'severity', object_id: row.id, details: body });
+      return { id: row.id, success: true };
+    });
+  });
+
+  app.get('/rest/container_status', async (req) => {
+    const q = parseListQuery(req.query as Record<string, unknown>, STATUS_LIST);
+    return runList(q, STATUS_LIST, {
+      count: async (where) =>
+        Number((await db.selectFrom('container_statuses').select((eb) => eb.fn.countAll<number>().as('n')).where(where).executeTakeFirstOrThrow()).n),
+      fetch: (where, order, limit, offset) => {
+        let qb = db.selectFrom('container_statuses').selectAll().where(where).orderBy(order).offset(offset);
+        if (limit !== null) qb = qb.limit(limit);
+        return qb.execute();
+      },
+      map: (r) => r,
+    });
+  });
+
+  app.post('/rest/container_status', async (req) => {
+    const body = parseBody(newStatus, req.body);
+    return db.transaction().execute(async (tx) => {
+      if (await tx.selectFrom('container_statuses').select('id').where('name', '=', body.name).executeTakeFirst())
+        throw badRequest(`name: status "${body.name}" exists`, { pointer: '/name' });
+      const row = await tx.insertInto('container_statuses').values(body).returning('id').executeTakeFirstOrThrow();
+      await recordAudit(tx, { category: 'container', action: 'create', actor: actorOf(req), object_type: 'container_status', object_id: row.id, details: body });
+      return { id: row.id, success: true };
+    });
+  });
+}
