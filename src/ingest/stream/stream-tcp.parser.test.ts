@@ -128,6 +128,13 @@ describe('streamEventToEvents (one event, as the HEC endpoint gets it)', () => {
     assert.equal(ok[0]!.kind === 'observation' && ok[0]!.observation.port, 443);
   });
 
+  it('an HEC event given as JSON text is read like an object', () => {
+    const event = JSON.stringify({ ...base, tcp_status: 0, ack_packets_out: 2 });
+    const out = streamEventToEvents({ time: 1795600000, sourcetype: 'stream:tcp', event });
+    assert.equal(out.length, 1);
+    assert.equal(out[0]!.kind === 'observation' && out[0]!.observation.host, '10.0.0.2');
+  });
+
   it('other sourcetypes, non-objects and missing fields are issues, never exceptions', () => {
     assert.match(
       (streamEventToEvents({ sourcetype: 'stream:udp', event: {} })[0] as { issue: { message: string } })

@@ -80,12 +80,22 @@ function serviceOf(ev: Obj): ServiceDetail | undefined {
  * Never throws; problems come back as `issue` events naming `where` and a JSON pointer.
  * Returns no `record` event (the caller counts records).
  */
-export function streamEventToEvents(obj: unknown, where: StreamEventWhere = {}): ParseEvent[] {
+export function streamEventToEvents(input: unknown, where: StreamEventWhere = {}): ParseEvent[] {
   const out: ParseEvent[] = [];
   const base = where.pointer ?? '';
-  if (!isObject(obj)) {
+  if (!isObject(input)) {
     pushIssue(out, where, 'Stream event is not a JSON object', base);
     return out;
+  }
+  let obj = input;
+  if (typeof obj.event === 'string' && obj.event.trimStart().startsWith('{')) {
+    // Some HEC senders put the event's JSON text in `event` rather than the object itself.
+    try {
+      const inner: unknown = JSON.parse(obj.event);
+      if (isObject(inner)) obj = { ...obj, event: inner };
+    } catch {
+      // Reported below as an event that is not an object.
+    }
   }
   let ev = obj;
   let ptr = base;
