@@ -99,12 +99,30 @@ export function registerIdentityRoutes(app: FastifyInstance, ctx: AppContext): v
   };
 
   // ---- sessions ----
+  const throttledAt = new Map<string, number>();
   app.post(
     '/api/login',
     {
       schema: { body: LoginBody },
       bodyLimit: 16 * 1024,
-      config: { auth: 'public', rateLimit: { max: ctx.config.loginRateLimit, timeWindow: 60_000 } },
+      config: {
+        auth: 'public',
+        rateLimit: {
+          max: ctx.config.loginRateLimit,
+          timeWindow: 60_000,
+          // Throttled attempts are audited too, once a minute per address (a flood must not flood the log).
+          onExceeded: (req: FastifyRequest) => {
+            const at = ctx.now().getTime();
+            const key = ip(req) ?? '?';
+            if ((throttledAt.get(key) ?? 0) > at - 60_000) return;
+            throttledAt.set(key, at);
+            if (throttledAt.size > 10_000) throttledAt.clear();
+            void audit(req, 'login.throttled', 'user', null, { limit_per_minute: ctx.config.loginRateLimit }).catch((e: unknown) =>
+              ctx.logger.warn({ err: e }, 'could not audit a throttled login'),
+            );
+          },
+        },
+      },
     },
     async (req, reply) => {
       const body = req.body as z.infer<typeof LoginBody>;

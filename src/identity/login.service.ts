@@ -4,7 +4,7 @@ import type { Database } from '../store/index.ts';
 import { AppError } from '../util/errors.ts';
 import { verifyPassword } from './password.ts';
 import { recordSecurityEvent } from './security-audit.ts';
-import { createSession, csrfTokenFor } from './session.repository.ts';
+import { createSession, csrfTokenFor, pruneSessions } from './session.repository.ts';
 import { verifyTotp } from './totp.ts';
 import type { Role } from './identity.table.ts';
 
@@ -87,6 +87,7 @@ export async function login(
     throw refused();
   }
   await db.updateTable('users').set({ failed_logins: 0, locked_until: null, last_login_at: now }).where('id', '=', user.id).execute();
+  await pruneSessions(db, now);
   const restricted = config.requireAdminTotp && user.role === 'admin' && !user.totp_enabled;
   const session = await createSession(db, {
     userId: user.id,

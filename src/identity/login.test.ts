@@ -184,6 +184,8 @@ describe('browser sessions', () => {
       const codes: number[] = [];
       for (let i = 0; i < 5; i++) codes.push((await signIn(srv, 'nobody')).statusCode);
       assert.deepEqual(codes, [401, 401, 401, 429, 429]);
+      const audit = await listAudit(srv.store.db, { _filter_action: '"login.throttled"', page_size: '0' });
+      assert.equal(audit.count, 1);
     } finally {
       await srv.close();
     }

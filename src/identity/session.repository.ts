@@ -79,3 +79,9 @@ export async function revokeUserSessions(db: Kysely<Database>, userId: number, n
 export const SESSION_COOKIE = '__Host-portcullis_session';
 export const CSRF_COOKIE = '__Host-portcullis_csrf';
 export const CSRF_HEADER = 'x-csrf-token';
+
+/** Deletes sessions that ended more than a day ago (kept that long for the audit trail's sake). */
+export async function pruneSessions(db: Kysely<Database>, now: Date): Promise<void> {
+  const cutoff = new Date(now.getTime() - 86_400_000);
+  await db.deleteFrom('sessions').where((eb) => eb.or([eb('expires_at', '<', cutoff), eb('revoked_at', '<', cutoff)])).execute();
+}
