@@ -91,8 +91,8 @@ function sameText(a: string, b: string): boolean {
 }
 
 /** The rule that applies to a route: the table's, or (until REQUIRE_ROUTE_RULES) the legacy hint. */
-function effectiveRule(method: string, url: string, hint: RouteAuth | undefined): Rule {
-  const rule = ruleFor(method, url, PERMISSIONS);
+function effectiveRule(method: string, url: string, hint: RouteAuth | undefined, table: Readonly<Record<string, Rule>>): Rule {
+  const rule = ruleFor(method, url, table);
   if (rule !== undefined) return rule;
   if (hint === 'public' || hint === 'hec') return hint;
   return ANY;
@@ -104,7 +104,13 @@ function effectiveRule(method: string, url: string, hint: RouteAuth | undefined)
  * Basic) or browser session cookie (with CSRF check on writes); then the route's rule from the
  * permission table decides (401 without credentials, 403 for a role not allowed).
  */
-export async function installAuth(app: FastifyInstance, ctx: AppContext): Promise<void> {
+export async function installAuth(
+  app: FastifyInstance,
+  ctx: AppContext,
+  opts: { requireRouteRules?: boolean; permissions?: Readonly<Record<string, Rule>> } = {},
+): Promise<void> {
+  const requireRules = opts.requireRouteRules ?? REQUIRE_ROUTE_RULES;
+  const table = opts.permissions ?? PERMISSIONS;
   await app.register(cookie);
   await app.register(rateLimit, { global: false });
   const routes: RegisteredRoute[] = [];
@@ -114,11 +120,11 @@ export async function installAuth(app: FastifyInstance, ctx: AppContext): Promis
   app.addHook('onRoute', (opts: RouteOptions) => {
     const methods = Array.isArray(opts.method) ? opts.method : [opts.method];
     for (const method of methods) {
-      const rule = ruleFor(method, opts.url, PERMISSIONS);
+      const rule = ruleFor(method, opts.url, table);
       routes.push({ method, url: opts.url, rule });
       if (rule !== undefined || method === 'HEAD' || method === 'OPTIONS') continue;
       const message = `route ${method} ${opts.url} has no entry in the permission table (src/identity/permissions.ts): add one line naming who may call it`;
-      if (REQUIRE_ROUTE_RULES) throw new AppError('route_without_rule', message, { kind: 'bug' });
+      if (requireRules) throw new AppError('route_without_rule', message, { kind: 'bug' });
       ctx.logger.warn({ method, url: opts.url }, message);
     }
   });
@@ -135,7 +141,7 @@ export async function installAuth(app: FastifyInstance, ctx: AppContext): Promis
     if (url === undefined) {
       if (!under(path)) return;
       rule = ANY;
-    } else rule = effectiveRule(req.method, url, req.routeOptions.config?.auth);
+    } else rule = effectiveRule(req.method, url, req.routeOptions.config?.auth, table);
     if (rule === 'public' || rule === 'hec') return;
 
     const principal = await authenticate(req, ctx, idleMs);
