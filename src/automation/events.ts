@@ -34,8 +34,8 @@ export interface AutomationEventMap {
 
 /**
  * In-process notifications for automation (playbook triggers): emitted after the change commits, so
- * a listener always finds the rows. Listeners must not throw; an error thrown by one is logged by
- * the emitter's `error` handling of the caller and does not undo the change.
+ * a listener always finds the rows. Listeners run synchronously in the request: they should only
+ * queue work. A listener that throws is reported as a process warning and never undoes the change.
  */
 export const automationEvents = new EventEmitter<AutomationEventMap>();
 automationEvents.setMaxListeners(50);
