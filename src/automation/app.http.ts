@@ -21,6 +21,7 @@ export function parseAllowlist(input: unknown): Allowlist {
   const cidrs: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]> = [];
   const names: string[] = [];
   for (const e of entries) {
+    if (e.includes('://')) throw new AppError('bad_allowlist', `allowlist entry "${e}" is not a host name, address or CIDR (give the host without a scheme)`);
     if (e.includes('/')) {
       try {
         cidrs.push(ipaddr.parseCIDR(e));
