@@ -6,6 +6,7 @@ import { registerIdentityRoutes } from '../identity/index.ts';
 import { registerWebRoutes } from '../web/index.ts';
 import { registerServiceRoutes } from '../baseline/index.ts';
 import { registerHecRoutes, registerImportRoutes } from '../ingest/index.ts';
+import { registerScanRoutes } from '../scan/index.ts';
 
 /**
  * Every domain's routes, registered in one place. A domain exports `register…Routes(app, ctx)` from
@@ -19,6 +20,7 @@ export async function registerRoutes(app: FastifyInstance, ctx: AppContext): Pro
   registerServiceRoutes(app, ctx);
   await registerImportRoutes(app, ctx);
   await registerHecRoutes(app, ctx);
+  registerScanRoutes(app, ctx);
   // last: its GET /* fallback answers only paths no other route claims
   await registerWebRoutes(app, ctx);
 }

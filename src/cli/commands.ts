@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
+import { registerContainerCommands } from '../automation/container.commands.ts';
 import { registerIdentityCommands } from '../identity/identity.commands.ts';
 import { registerServiceCommands } from '../baseline/cli/services.commands.ts';
 import { registerIngestCommands } from '../ingest/cli/ingest.commands.ts';
+import { registerScanCommands } from '../scan/cli/scan.commands.ts';
 
 /**
  * Registers every domain's CLI commands. A domain exports `register…Commands(program)` from its
@@ -12,4 +14,6 @@ export function registerCommands(program: Command): void {
   registerIdentityCommands(program);
   registerIngestCommands(program);
   registerServiceCommands(program);
+  registerScanCommands(program);
+  registerContainerCommands(program);
 }

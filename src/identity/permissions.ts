@@ -112,6 +112,21 @@ export const PERMISSIONS: Readonly<Record<string, Rule>> = {
   'GET /rest/audit': ADMIN,
   'GET /api/audit/export': ADMIN,
 
+  // the built-in scanner: scopes decide what may be scanned (admins only); scans and schedules
+  'GET /api/scopes': ANY,
+  'POST /api/scopes': ADMIN,
+  'DELETE /api/scopes/:ref': ADMIN,
+  'GET /api/scans': ANY,
+  'POST /api/scans': WORK,
+  'GET /api/scans/:id': ANY,
+  'GET /api/scans/:id/results': ANY,
+  'POST /api/scans/:id/cancel': WORK,
+  'GET /api/scans/schedules': ANY,
+  'POST /api/scans/schedules': WORK,
+  'DELETE /api/scans/schedules/:ref': WORK,
+  'PATCH /api/scans/schedules/:ref': WORK,
+  'POST /api/scans/schedules/:ref/run': WORK,
+
   // web console: the built app (static files, deep links) and its live-update stream
   'GET /': PUBLIC,
   'GET /*': PUBLIC,

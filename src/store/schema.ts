@@ -3,6 +3,7 @@ import type { BaselineTables } from '../baseline/service.table.ts';
 import type { ContainerTables } from '../automation/container.table.ts';
 import type { AutomationRunTables } from '../automation/run.table.ts';
 import type { IdentityTables } from '../identity/identity.table.ts';
+import type { ScanTables } from '../scan/scan.table.ts';
 import type { VaultTables } from '../vault/vault.table.ts';
 
 /** Key/value settings kept in the database (e.g. the instance's identity). */
@@ -16,6 +17,7 @@ export interface SettingTable {
  * interface here and its migrations to `migrations/index.ts`.
  */
 export interface Database
-  extends BaselineTables, IdentityTables, ContainerTables, AuditTables, VaultTables, AutomationRunTables {
+  extends BaselineTables, IdentityTables, ContainerTables, AuditTables, VaultTables, AutomationRunTables,
+    ScanTables {
   settings: SettingTable;
 }

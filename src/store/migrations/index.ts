@@ -2,6 +2,8 @@ import type { Migration } from 'kysely';
 import * as m0001 from './0001-foundation.ts';
 import * as m0002 from './0002-sessions.ts';
 import * as m0100 from './0100-baseline.ts';
+import * as m0101 from './0101-service-gone-reason.ts';
+import * as m0200 from './0200-scan.ts';
 import * as m0300 from './0300-containers.ts';
 import * as m0301 from './0301-notes-lists-statuses.ts';
 import * as m0302 from './0302-vault-audit.ts';
@@ -16,6 +18,8 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0001-foundation': m0001,
   '0002-sessions': m0002,
   '0100-baseline': m0100,
+  '0101-service-gone-reason': m0101,
+  '0200-scan': m0200,
   '0300-containers': m0300,
   '0301-notes-lists-statuses': m0301,
   '0302-vault-audit': m0302,

@@ -1,0 +1,247 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { AppError } from '../../util/errors.ts';
+
+/** nmap's port states for a connect scan. */
+export type PortState = 'open' | 'closed' | 'filtered';
+
+/** Why a port got its state, in nmap's words where nmap has one. */
+export type ProbeReason = 'syn-ack' | 'conn-refused' | 'no-response' | 'host-unreach' | 'net-unreach' | 'admin-prohibited' | 'error';
+
+const STATES: Array<PortState | undefined> = [undefined, 'open', 'closed', 'filtered'];
+const REASONS: Array<ProbeReason | undefined> = [
+  undefined,
+  'syn-ack',
+  'conn-refused',
+  'no-response',
+  'host-unreach',
+  'net-unreach',
+  'admin-prohibited',
+  'error',
+];
+
+/** Tuning of one connect scan; every field has a default. */
+export interface ConnectScanOptions {
+  /** Most connects in flight at once, over all workers (default 512). */
+  concurrency?: number;
+  /** Most new connects per second (0 = unlimited, the default). */
+  rate?: number;
+  /** Longest wait for an answer, and the timeout before the first RTT sample (ms, default 1000). */
+  timeoutMs?: number;
+  /** Shortest adaptive timeout (ms, default 100). */
+  minTimeoutMs?: number;
+  /** Extra tries for a port that did not answer (default 2). */
+  retries?: number;
+  /** Worker threads (default: one per core, at most 4). */
+  workers?: number;
+  /** Which states to return as rows (default all); every state is still counted. */
+  keep?: (state: PortState) => boolean;
+}
+
+/** One host to probe: its address and address family. */
+export interface ScanHost {
+  address: string;
+  family: 4 | 6;
+}
+
+/** The outcome of one probed (host, port). `rttMs` is 0 when no answer came. */
+export interface ProbeResult {
+  host: string;
+  port: number;
+  state: PortState;
+  reason: ProbeReason;
+  rttMs: number;
+}
+
+/** Counts reported while a scan runs. */
+export interface ScanProgress {
+  done: number;
+  total: number;
+}
+
+/** The outcome of a connect scan: every probed port (unprobed ones are missing when cancelled). */
+export interface ConnectScanResult {
+  results: ProbeResult[];
+  counts: Record<PortState, number>;
+  total: number;
+  done: number;
+  cancelled: boolean;
+  durationMs: number;
+  /** Set when descriptors or ports ran out and the scan slowed down to cope. */
+  backoff?: { errno: number };
+}
+
+interface WorkerDone {
+  type: 'done';
+  id: number;
+  done: number;
+  cancelled: boolean;
+  state: Uint8Array;
+  reason: Uint8Array;
+  rtt: Float32Array;
+}
+type WorkerMessage =
+  | { type: 'progress'; id: number; done: number }
+  | { type: 'backoff'; id: number; errno: number; inflight: number }
+  | { type: 'failed'; id: number; message: string }
+  | WorkerDone;
+
+interface PoolWorker {
+  worker: Worker;
+  listeners: Map<number, (m: WorkerMessage) => void>;
+  dead: boolean;
+}
+
+const WORKER_URL = new URL('./probe.worker.js', import.meta.url);
+let pool: PoolWorker[] = [];
+let nextJobId = 1;
+
+function defaultWorkers(): number {
+  return Math.max(1, Math.min(4, availableParallelism()));
+}
+
+function spawn(): PoolWorker {
+  const pw: PoolWorker = { worker: new Worker(WORKER_URL), listeners: new Map(), dead: false };
+  pw.worker.unref();
+  pw.worker.on('message', (m: WorkerMessage) => pw.listeners.get(m.id)?.(m));
+  const die = (message: string) => {
+    if (pw.dead) return;
+    pw.dead = true;
+    for (const [id, fn] of pw.listeners) fn({ type: 'failed', id, message });
+    pw.listeners.clear();
+  };
+  pw.worker.on('error', (e) => die(`scan worker failed: ${e.message}`));
+  pw.worker.on('exit', (code) => die(`scan worker exited (code ${code})`));
+  return pw;
+}
+
+/** Starts the probe workers ahead of the first scan (they start in a few milliseconds anyway). */
+export function warmScanWorkers(count = defaultWorkers()): void {
+  pool = pool.filter((w) => !w.dead);
+  while (pool.length < count) pool.push(spawn());
+}
+
+/** Stops the probe workers; the next scan starts new ones. */
+export async function stopScanWorkers(): Promise<void> {
+  const old = pool;
+  pool = [];
+  await Promise.all(old.map((w) => w.worker.terminate().catch(() => 0)));
+}
+
+/**
+ * TCP connect scan of every port on every host, spread over worker threads. Each (host, port) ends
+ * `open` (handshake completed), `closed` (refused) or `filtered` (no answer after the retries, or
+ * unreachable). Aborting the signal stops launching and closes the connects in flight; what was probed
+ * so far is returned with `cancelled: true`. Socket errors never throw: they become states.
+ */
+export async function connectScan(
+  hosts: readonly ScanHost[],
+  ports: readonly number[],
+  opts: ConnectScanOptions = {},
+  hooks: { signal?: AbortSignal; onProgress?: (p: ScanProgress) => void; onBackoff?: (errno: number) => void } = {},
+): Promise<ConnectScanResult> {
+  const started = performance.now();
+  const total = hosts.length * ports.length;
+  const workerCount = Math.max(1, Math.min(opts.workers ?? defaultWorkers(), Math.ceil(total / 256) || 1));
+  const concurrency = Math.max(1, opts.concurrency ?? 512);
+  const timeoutMs = Math.max(1, opts.timeoutMs ?? 1000);
+  const minTimeoutMs = Math.min(timeoutMs, Math.max(1, opts.minTimeoutMs ?? 100));
+  const retries = Math.max(0, Math.min(10, opts.retries ?? 2));
+  const rate = Math.max(0, opts.rate ?? 0);
+  const counts: Record<PortState, number> = { open: 0, closed: 0, filtered: 0 };
+  const keep = opts.keep ?? (() => true);
+  if (total === 0) return { results: [], counts, total: 0, done: 0, cancelled: false, durationMs: 0 };
+  if (hooks.signal?.aborted) return { results: [], counts, total, done: 0, cancelled: true, durationMs: 0 };
+
+  warmScanWorkers(Math.max(workerCount, pool.filter((w) => !w.dead).length));
+  const workers = pool.filter((w) => !w.dead).slice(0, workerCount);
+
+  // Port-major order spreads the load over hosts; probe k goes to worker k % W.
+  const hostFamilies = Uint8Array.from(hosts, (h) => h.family);
+  const hostList = hosts.map((h) => h.address);
+  const parts = workers.map(() => ({ hostIdx: [] as number[], ports: [] as number[] }));
+  let k = 0;
+  for (const port of ports) {
+    for (let h = 0; h < hosts.length; h++) {
+      const part = parts[k++ % workers.length]!;
+      part.hostIdx.push(h);
+      part.ports.push(port);
+    }
+  }
+
+  const doneBy = new Array<number>(workers.length).fill(0);
+  let backoff: { errno: number } | undefined;
+  const progressTimer = hooks.onProgress
+    ? setInterval(() => hooks.onProgress!({ done: doneBy.reduce((a, b) => a + b, 0), total }), 200)
+    : undefined;
+  const jobs = workers.map((pw, w) => {
+    const id = nextJobId++;
+    const part = parts[w]!;
+    return {
+      pw,
+      id,
+      result: new Promise<WorkerDone>((resolve, reject) => {
+        pw.listeners.set(id, (m) => {
+          if (m.type === 'progress') doneBy[w] = m.done;
+          else if (m.type === 'backoff') {
+            backoff ??= { errno: m.errno };
+            hooks.onBackoff?.(m.errno);
+          } else if (m.type === 'failed') {
+            pw.listeners.delete(id);
+            reject(new AppError('scan_worker_failed', m.message, { kind: 'bug' }));
+          } else {
+            pw.listeners.delete(id);
+            doneBy[w] = m.done;
+            resolve(m);
+          }
+        });
+        pw.worker.postMessage({
+          type: 'scan',
+          id,
+          hosts: hostList,
+          families: hostFamilies,
+          hostIdx: Uint32Array.from(part.hostIdx),
+          ports: Uint16Array.from(part.ports),
+          concurrency: Math.max(1, Math.ceil(concurrency / workers.length)),
+          rate: rate / workers.length,
+          timeoutMs,
+          minTimeoutMs,
+          retries,
+        });
+      }),
+    };
+  });
+  const onAbort = () => {
+    for (const j of jobs) if (!j.pw.dead) j.pw.worker.postMessage({ type: 'cancel', id: j.id });
+  };
+  hooks.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const outs = await Promise.all(jobs.map((j) => j.result));
+    const results: ProbeResult[] = [];
+    let cancelled = false;
+    let done = 0;
+    outs.forEach((out, w) => {
+      cancelled ||= out.cancelled;
+      done += out.done;
+      const part = parts[w]!;
+      for (let i = 0; i < out.state.length; i++) {
+        const state = STATES[out.state[i]!];
+        if (!state) continue;
+        counts[state]++;
+        if (!keep(state)) continue;
+        results.push({
+          host: hostList[part.hostIdx[i]!]!,
+          port: part.ports[i]!,
+          state,
+          reason: REASONS[out.reason[i]!] ?? 'error',
+          rttMs: Math.round(out.rtt[i]! * 1000) / 1000,
+        });
+      }
+    });
+    hooks.onProgress?.({ done, total });
+    return { results, counts, total, done, cancelled, durationMs: performance.now() - started, ...(backoff ? { backoff } : {}) };
+  } finally {
+    if (progressTimer) clearInterval(progressTimer);
+    hooks.signal?.removeEventListener('abort', onAbort);
+  }
+}

@@ -1,0 +1,256 @@
+// @ts-check
+// The hot loop of the TCP connect scan, run in worker threads (one per core) so the kernel work of many
+// connects spreads over all cores. It is plain JavaScript on purpose: a worker starts without the
+// TypeScript loader, in a few milliseconds. It talks to libuv's TCP handle directly (one handle and one
+// connect request per probe, no stream machinery): that is what makes a connect scan as cheap here as
+// in nmap. Messages follow the types in ./probe-protocol.ts.
+import { parentPort } from 'node:worker_threads';
+import { constants as osConstants } from 'node:os';
+
+// @ts-expect-error process.binding is typed as deprecated and unknown
+const tcpWrap = /** @type {any} */ (process.binding('tcp_wrap'));
+const { TCP, TCPConnectWrap, constants: tcpConstants } = tcpWrap;
+const E = osConstants.errno;
+
+const STATE_OPEN = 1;
+const STATE_CLOSED = 2;
+const STATE_FILTERED = 3;
+
+// Reason codes (see REASONS in probe-protocol.ts).
+const R_SYN_ACK = 1;
+const R_CONN_REFUSED = 2;
+const R_NO_RESPONSE = 3;
+const R_HOST_UNREACH = 4;
+const R_NET_UNREACH = 5;
+const R_ADMIN_PROHIBITED = 6;
+const R_ERROR = 7;
+
+const port = parentPort;
+if (!port) throw new Error('probe.worker.js runs only as a worker thread');
+
+/** @type {Map<number, Job>} */
+const jobs = new Map();
+
+/**
+ * @typedef {{ id: number, hosts: string[], families: Uint8Array, hostIdx: Uint32Array, ports: Uint16Array,
+ *   concurrency: number, rate: number, timeoutMs: number, minTimeoutMs: number, retries: number }} JobRequest
+ */
+
+class Job {
+  /** @param {JobRequest} req */
+  constructor(req) {
+    this.req = req;
+    const n = req.ports.length;
+    this.state = new Uint8Array(n);
+    this.reason = new Uint8Array(n);
+    this.rtt = new Float32Array(n);
+    this.tries = new Uint8Array(n);
+    // Pending probe indices (first tries, then retries appended); qHead is the next to launch.
+    /** @type {number[]} */
+    this.queue = new Array(n);
+    for (let i = 0; i < n; i++) this.queue[i] = i;
+    this.qHead = 0;
+    this.done = 0;
+    this.inflight = 0;
+    this.cap = req.concurrency;
+    this.pausedUntil = 0;
+    this.cancelled = false;
+    this.finished = false;
+    /** @type {Set<Probe>} */
+    this.active = new Set();
+    const h = req.hosts.length;
+    this.srtt = new Float64Array(h).fill(-1);
+    this.rttvar = new Float64Array(h);
+    this.tokens = req.rate > 0 ? Math.min(req.rate, 1) : Infinity;
+    this.lastRefill = performance.now();
+    this.timer = setInterval(() => this.tick(), 20);
+    this.progressTimer = setInterval(() => port.postMessage({ type: 'progress', id: req.id, done: this.done }), 100);
+  }
+
+  /** Timeout of a probe to host h: RTT-adaptive like nmap's (srtt + 4 rttvar), clamped. */
+  timeoutFor(h, attempt) {
+    const { timeoutMs, minTimeoutMs } = this.req;
+    const s = this.srtt[h];
+    let t = s === undefined || s < 0 ? timeoutMs : Math.min(timeoutMs, Math.max(minTimeoutMs, s + 4 * (this.rttvar[h] ?? 0)));
+    // Each retry waits longer, as nmap does after drops.
+    return Math.min(timeoutMs * 2, t * (1 + attempt));
+  }
+
+  sample(h, rtt) {
+    const s = this.srtt[h] ?? -1;
+    if (s < 0) {
+      this.srtt[h] = rtt;
+      this.rttvar[h] = rtt / 2;
+    } else {
+      const err = rtt - s;
+      this.srtt[h] = s + err / 8;
+      this.rttvar[h] = (this.rttvar[h] ?? 0) + (Math.abs(err) - (this.rttvar[h] ?? 0)) / 4;
+    }
+  }
+
+  launch() {
+    const req = this.req;
+    const now = performance.now();
+    if (now < this.pausedUntil) return;
+    if (this.tokens !== Infinity) {
+      this.tokens = Math.min(Math.max(1, req.rate / 20), this.tokens + ((now - this.lastRefill) * req.rate) / 1000);
+      this.lastRefill = now;
+    }
+    while (!this.cancelled && this.inflight < this.cap && this.qHead < this.queue.length && this.tokens >= 1) {
+      const i = /** @type {number} */ (this.queue[this.qHead++]);
+      const h = /** @type {number} */ (req.hostIdx[i]);
+      const handle = new TCP(tcpConstants.SOCKET);
+      const creq = new TCPConnectWrap();
+      const probe = new Probe(this, i, handle, now + this.timeoutFor(h, this.tries[i] ?? 0));
+      creq.oncomplete = (/** @type {number} */ status) => probe.complete(status);
+      const host = /** @type {string} */ (req.hosts[h]);
+      const err = req.families[h] === 6 ? handle.connect6(creq, host, req.ports[i]) : handle.connect(creq, host, req.ports[i]);
+      if (err) {
+        handle.close();
+        if (this.resourceError(err)) {
+          this.qHead--;
+          this.queue[this.qHead] = i;
+          return;
+        }
+        this.settle(i, STATE_FILTERED, reasonOf(err), 0);
+        continue;
+      }
+      if (this.tokens !== Infinity) this.tokens -= 1;
+      probe.start = now;
+      this.inflight++;
+      this.active.add(probe);
+    }
+    this.maybeFinish();
+  }
+
+  /** Out of descriptors, ports or buffers: shrink the window and pause briefly instead of failing. */
+  resourceError(err) {
+    if (err === -E.EMFILE || err === -E.ENFILE || err === -E.EADDRNOTAVAIL || err === -E.ENOBUFS || err === -E.EAGAIN) {
+      this.cap = Math.max(1, Math.floor(this.inflight * 0.8));
+      this.pausedUntil = performance.now() + 50;
+      if (!this.resourceWarned) {
+        this.resourceWarned = true;
+        port.postMessage({ type: 'backoff', id: this.req.id, errno: -err, inflight: this.inflight });
+      }
+      return true;
+    }
+    return false;
+  }
+
+  settle(i, state, reason, rtt) {
+    this.state[i] = state;
+    this.reason[i] = reason;
+    this.rtt[i] = rtt;
+    this.done++;
+  }
+
+  tick() {
+    const now = performance.now();
+    for (const p of this.active) if (now >= p.deadline) p.expire();
+    this.launch();
+  }
+
+  cancel() {
+    this.cancelled = true;
+    for (const p of this.active) p.abandon();
+    this.maybeFinish();
+  }
+
+  maybeFinish() {
+    if (this.finished || this.inflight > 0) return;
+    if (!this.cancelled && this.qHead < this.queue.length) return;
+    this.finished = true;
+    clearInterval(this.timer);
+    clearInterval(this.progressTimer);
+    jobs.delete(this.req.id);
+    port.postMessage(
+      { type: 'done', id: this.req.id, done: this.done, cancelled: this.cancelled, state: this.state, reason: this.reason, rtt: this.rtt },
+      [this.state.buffer, this.reason.buffer, this.rtt.buffer],
+    );
+  }
+}
+
+class Probe {
+  /**
+   * @param {Job} job @param {number} index @param {any} handle @param {number} deadline
+   */
+  constructor(job, index, handle, deadline) {
+    this.job = job;
+    this.index = index;
+    this.handle = handle;
+    this.deadline = deadline;
+    this.start = 0;
+    this.over = false;
+  }
+
+  /** @param {number} status */
+  complete(status) {
+    if (this.over) return;
+    const job = this.job;
+    this.end();
+    const i = this.index;
+    const rtt = performance.now() - this.start;
+    if (status === 0 || status === -E.ECONNREFUSED || status === -E.ECONNRESET) {
+      job.sample(/** @type {number} */ (job.req.hostIdx[i]), rtt);
+      if (status === 0) job.settle(i, STATE_OPEN, R_SYN_ACK, rtt);
+      else job.settle(i, STATE_CLOSED, R_CONN_REFUSED, rtt);
+    } else if (status === -E.ETIMEDOUT) {
+      this.retryOrFilter();
+    } else if (job.resourceError(status)) {
+      job.queue.push(i);
+    } else {
+      job.settle(i, STATE_FILTERED, reasonOf(status), rtt);
+    }
+    if (job.cap < job.req.concurrency) job.cap++;
+    job.launch();
+  }
+
+  expire() {
+    if (this.over) return;
+    this.end();
+    this.retryOrFilter();
+  }
+
+  abandon() {
+    if (this.over) return;
+    this.end();
+  }
+
+  retryOrFilter() {
+    const job = this.job;
+    const i = this.index;
+    const tries = (job.tries[i] ?? 0) + 1;
+    job.tries[i] = tries;
+    if (tries <= job.req.retries && !job.cancelled) job.queue.push(i);
+    else job.settle(i, STATE_FILTERED, R_NO_RESPONSE, 0);
+  }
+
+  end() {
+    this.over = true;
+    this.job.inflight--;
+    this.job.active.delete(this);
+    this.handle.close();
+  }
+}
+
+/** @param {number} err */
+function reasonOf(err) {
+  if (err === -E.EHOSTUNREACH) return R_HOST_UNREACH;
+  if (err === -E.ENETUNREACH) return R_NET_UNREACH;
+  if (err === -E.EACCES || err === -E.EPERM) return R_ADMIN_PROHIBITED;
+  return R_ERROR;
+}
+
+port.on('message', (/** @type {any} */ msg) => {
+  try {
+    if (msg.type === 'scan') {
+      const job = new Job(msg);
+      jobs.set(msg.id, job);
+      job.launch();
+    } else if (msg.type === 'cancel') {
+      jobs.get(msg.id)?.cancel();
+    }
+  } catch (e) {
+    port.postMessage({ type: 'failed', id: msg.id, message: e instanceof Error ? e.message : String(e) });
+  }
+});
