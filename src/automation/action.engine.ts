@@ -117,11 +117,13 @@ export async function planAction(deps: ActionDeps, req: ActionRequest): Promise<
         throw badRequest(`${where}/assets/${ai}: asset "${a.name}" belongs to another app than "${app.manifest.name}"`);
     let useAssets: Array<AssetRow | null> = assets;
     if (useAssets.length === 0) {
-      if (needsAsset(app)) {
-        useAssets = await listAssetRows(deps.db, app.manifest.appid);
-        if (useAssets.length === 0)
-          throw badRequest(`${where}: app "${app.manifest.name}" needs an asset and none is configured`);
-      } else useAssets = [null];
+      // No assets named: use the app's configured assets; an app that needs no settings also runs
+      // without one.
+      useAssets = await listAssetRows(deps.db, app.manifest.appid);
+      if (useAssets.length === 0) {
+        if (needsAsset(app)) throw badRequest(`${where}: app "${app.manifest.name}" needs an asset and none is configured`);
+        useAssets = [null];
+      }
     }
     const params = t.parameters && t.parameters.length ? t.parameters : [{}];
     const timeoutMs = req.timeout_ms ?? (action.timeout ? action.timeout * 1000 : deps.actionTimeoutMs);
