@@ -33,18 +33,18 @@ describe('a standalone server started with `portcullis serve`', () => {
   });
 
   it('refuses any other route without a token with a JSON 401, and accepts the admin token', async () => {
-    for (const path of ['/rest/container', '/api/services', '/no/such/route']) {
+    for (const path of ['/rest/container', '/api/services', '/api/no/such/route']) {
       const res = await request(`${srv.url}${path}`, { dispatcher: insecureAgent });
       assert.equal(res.statusCode, 401, path);
       const body = (await res.body.json()) as Record<string, unknown>;
       assert.equal(body.failed, true);
       assert.equal(body.code, 'unauthenticated');
     }
-    const bad = await srv.api('GET', '/no/such/route', undefined, {
+    const bad = await srv.api('GET', '/api/no/such/route', undefined, {
       'ph-auth-token': 'pct_not-a-real-token',
     });
     assert.equal(bad.status, 401);
-    const ok = await srv.api('GET', '/no/such/route');
+    const ok = await srv.api('GET', '/api/no/such/route');
     assert.equal(ok.status, 404);
   });
 
@@ -145,7 +145,7 @@ describe('restarts', () => {
       try {
         assert.equal(readFileSync(join(second.dataDir, 'tls', 'cert.pem'), 'utf8'), cert);
         assert.equal(second.token, first.token);
-        assert.equal((await second.api('GET', '/no/such')).status, 404);
+        assert.equal((await second.api('GET', '/api/no/such')).status, 404);
       } finally {
         await second.stop();
       }
