@@ -1,11 +1,19 @@
 import ipaddr from 'ipaddr.js';
 
+const CANONICAL_V4 = /^(?:(?:[1-9]\d{0,2}|0)\.){3}(?:[1-9]\d{0,2}|0)$/;
+
 /**
  * The canonical text of an IP address — IPv4 dotted quad, IPv6 RFC 5952 (compressed, lowercase) —
  * or null if `text` is not an address. IPv4-mapped IPv6 (`::ffff:198.18.0.2`) becomes the IPv4
  * address; zone ids (`fe80::1%eth0`) and surrounding brackets are accepted and the brackets dropped.
  */
 export function canonicalIp(text: string): string | null {
+  // Fast path for the common case, a canonical dotted quad (no leading zeros, each part ≤ 255).
+  if (CANONICAL_V4.test(text)) {
+    let ok = true;
+    for (const part of text.split('.')) if (part.length === 3 && part > '255') ok = false;
+    if (ok) return text;
+  }
   let s = text.trim();
   if (s.startsWith('[') && s.endsWith(']')) s = s.slice(1, -1);
   let zone = '';

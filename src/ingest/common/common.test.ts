@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
 import { canonicalIp, parsePort } from './address.ts';
 import { jsonObjects } from './json-objects.ts';
 import { fromChunks, readLines, type InputLine } from './lines.ts';
@@ -78,6 +79,24 @@ describe('canonicalIp and parsePort', () => {
     assert.equal(canonicalIp('010.1.1.1'), null);
     assert.equal(canonicalIp('example.com'), null);
     assert.equal(canonicalIp(''), null);
+  });
+
+  it('takes the IPv4 fast path only for addresses ipaddr.js agrees are canonical', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.nat(300), fc.constantFrom('00', '01', '007', '', ' 1')), {
+          minLength: 3,
+          maxLength: 5,
+        }),
+        (parts) => {
+          const text = parts.join('.');
+          const t = text.trim();
+          const viaIpaddr = ipaddr.IPv4.isValidFourPartDecimal(t) ? ipaddr.IPv4.parse(t).toString() : null;
+          assert.equal(canonicalIp(text), viaIpaddr, text);
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 
   it('accepts ports 0–65535 only', () => {

@@ -154,7 +154,18 @@ function portEvent(
       `${pointer}/proto`,
     );
   }
-  const base = { host, protocol: proto as Protocol, port, source: 'masscan' as const, seenAt, ...where };
+  // Object literals, not spreads: this runs once per record of files with millions of them.
+  const make = (grade: EvidenceGrade, reason: string): Observation => ({
+    host,
+    protocol: proto as Protocol,
+    port,
+    source: 'masscan',
+    grade,
+    reason,
+    seenAt,
+    line: where.line,
+    offset: where.offset,
+  });
   if ('banner' in detail && isObject(detail.banner as Json)) {
     const b = detail.banner as JsonObject;
     const service: ServiceDetail = {};
@@ -164,7 +175,7 @@ function portEvent(
     const banner = clip(typeof b.banner === 'string' ? b.banner : undefined);
     if (name) service.name = name;
     if (banner) service.banner = banner;
-    const o: Observation = { ...base, grade: 'strong', reason: 'masscan banner' };
+    const o = make('strong', 'masscan banner');
     if (name || banner) o.service = service;
     return { kind: 'observation', observation: o };
   }
@@ -178,5 +189,5 @@ function portEvent(
     typeof d.reason === 'string' && d.reason !== ''
       ? `masscan ${d.status} (${clip(d.reason, 64)})`
       : `masscan ${d.status}`;
-  return { kind: 'observation', observation: { ...base, grade, reason } };
+  return { kind: 'observation', observation: make(grade, reason) };
 }
