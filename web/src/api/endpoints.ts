@@ -24,8 +24,9 @@ export interface ServiceQuery {
   protocol?: string;
   state?: string;
   source?: string;
+  evidence?: string;
   seen_since?: string;
-  q?: string;
+  first_seen_since?: string;
   sort?: string;
   order?: 'asc' | 'desc';
   page: number;
@@ -39,8 +40,9 @@ export function servicesPath(f: ServiceQuery): string {
     protocol: f.protocol,
     state: f.state,
     source: f.source,
+    evidence: f.evidence,
     seen_since: f.seen_since,
-    q: f.q,
+    first_seen_since: f.first_seen_since,
     sort: f.sort,
     order: f.order,
     limit: f.pageSize,
@@ -50,29 +52,26 @@ export function servicesPath(f: ServiceQuery): string {
 
 export const serviceChangesPath = (since: string) => `/api/services/changes${qs({ since })}`;
 
-/** Approves services into the baseline with a business justification and an optional expiry. */
-export function approveServices(
-  services: Array<Pick<Service, 'host' | 'protocol' | 'port'>>,
+/**
+ * Approves services into the baseline with a business justification and an optional expiry (one
+ * decision per service; the server records the approver).
+ */
+export async function approveServices(
+  services: Array<Pick<Service, 'id'>>,
   justification: string,
   expiresAt: string | null,
-): Promise<unknown> {
-  return post('/api/services/approve', {
-    services: services.map((s) => ({ host: s.host, protocol: s.protocol, port: s.port })),
-    justification,
-    ...(expiresAt ? { expires_at: expiresAt } : {}),
-  });
+): Promise<void> {
+  for (const s of services) {
+    await post(`/api/services/${s.id}/state`, { state: 'approved', justification, expires_at: expiresAt });
+  }
 }
 
-/** Marks services unapproved (the port should not be open). */
-export function setServiceState(
-  services: Array<Pick<Service, 'host' | 'protocol' | 'port'>>,
-  state: 'unapproved' | 'new',
-): Promise<unknown> {
-  return post('/api/services/state', {
-    services: services.map((s) => ({ host: s.host, protocol: s.protocol, port: s.port })),
-    state,
-  });
-}
+/** Sets one service's state (`unapproved`: the port should not be open). */
+export const setServiceState = (
+  id: number,
+  state: 'unapproved' | 'new' | 'approved',
+  justification?: string,
+) => post<Service>(`/api/services/${id}/state`, { state, ...(justification ? { justification } : {}) });
 
 /** SOAR list parameters (`page` is 0-based; `_filter_` values are JSON-quoted). */
 export function restPath(

@@ -8,8 +8,28 @@ export interface ListEnvelope<T> {
   data: T[];
 }
 
+/** Service details of the latest evidence (nmap -sV, banners, Zeek service). */
+export interface ServiceDetail {
+  name?: string;
+  product?: string;
+  version?: string;
+  extrainfo?: string;
+  banner?: string;
+  method?: string;
+  conf?: number;
+}
+
+/** Per-source history of one service. */
+export interface SourceStats {
+  first_seen: string;
+  last_seen: string;
+  observations: number;
+  evidence: 'strong' | 'weak';
+}
+
+/** A baseline row as `GET /api/services` returns it. */
 export interface Service {
-  id?: number;
+  id: number;
   host: string;
   protocol: string;
   port: number;
@@ -18,13 +38,18 @@ export interface Service {
   first_seen: string;
   last_seen: string;
   sources: string[];
+  source_details?: Record<string, SourceStats>;
   observations?: number;
-  service?: string | null;
-  banner?: string | null;
+  reason?: string;
+  last_source?: string;
+  service?: ServiceDetail | null;
+  hostnames?: string[];
   justification?: string | null;
   approver?: string | null;
   expires_at?: string | null;
   tags?: string[];
+  container_id?: number | null;
+  gone_at?: string | null;
 }
 
 export interface ServiceChange {
@@ -45,6 +70,8 @@ export interface Container {
   description?: string | null;
   owner_id?: number | null;
   owner?: string | null;
+  owner_name?: string | null;
+  status_type?: string;
   tags?: string[];
   source_data_identifier?: string | null;
   create_time?: string;
@@ -74,7 +101,8 @@ export interface Note {
   container?: number;
   title?: string | null;
   content: string;
-  author?: string | null;
+  author?: string | number | null;
+  author_name?: string | null;
   create_time?: string;
 }
 
@@ -85,13 +113,17 @@ export interface PlaybookRun {
   playbook_name?: string;
   container_id?: number;
   container?: number;
+  /** `running` until the run ends (Splunk SOAR's view); `state` tells pending, running and waiting apart. */
   status: string;
+  state?: string;
+  waiting_on_approval?: number | null;
   message?: string | null;
   start_time?: string;
   update_time?: string;
   end_time?: string | null;
   log?: Array<{ time?: string; at?: string; message: string; level?: string; step?: string }>;
   steps?: Array<{
+    seq?: number;
     name?: string;
     step?: string;
     status: string;
@@ -195,7 +227,8 @@ export interface Asset {
   product_name?: string;
   description?: string | null;
   configuration?: Record<string, unknown>;
-  secret_fields?: string[];
+  /** Secret settings: only whether each is set, never the value. */
+  secret_configuration?: Record<string, 'set' | 'unset'>;
 }
 
 export interface AuditEntry {
@@ -288,15 +321,18 @@ export interface ScanSchedule {
   last_run_at?: string | null;
 }
 
+/** What `POST /api/imports` answers. */
 export interface ImportSummary {
-  id?: number | string;
-  file?: string;
-  format?: string;
-  records?: number;
-  records_read?: number;
-  observations?: number;
-  new_services?: number;
-  containers?: number;
-  errors?: Array<{ message: string; line?: number; offset?: number; location?: string }>;
-  learning?: boolean;
+  import_id?: number;
+  format: string | null;
+  file: string | null;
+  records: number;
+  observations: number;
+  new_services: number;
+  updated_services?: number;
+  containers: number;
+  learning: boolean;
+  issues: Array<{ message: string; line?: number; offset?: number; pointer?: string; file?: string }>;
+  issues_total: number;
+  bytes?: number;
 }

@@ -30,10 +30,14 @@ export function ServiceTimeline(props: { services: Service[] }) {
         role="img"
         aria-label={`Timeline of ${rows.length} ports from first to last sighting`}
       >
-        {ticks.map((t) => (
+        {ticks.map((t, i) => (
           <g key={t}>
             <line className="tick" x1={x(t)} x2={x(t)} y1={0} y2={h - 18} />
-            <text x={x(t)} y={h - 4} textAnchor="middle">
+            <text
+              x={x(t)}
+              y={h - 4}
+              textAnchor={i === 0 ? 'start' : i === ticks.length - 1 ? 'end' : 'middle'}
+            >
               {new Date(t).toLocaleDateString(undefined, { month: 'short', day: 'numeric' })}{' '}
               {new Date(t).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })}
             </text>

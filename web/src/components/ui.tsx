@@ -33,7 +33,7 @@ export function ErrorState(props: { error: unknown; what?: string }) {
     if (e.missingRoute)
       return (
         <div className="notice" role="status">
-          <strong>{props.what ?? 'This part'} is not available on this server yet.</strong>{' '}
+          <strong>Not available on this server yet: {props.what ?? 'this part of Portcullis'}.</strong>{' '}
           <span className="muted">
             ({e.method} {e.path.split('?')[0]} has no handler: the server was built without it.)
           </span>

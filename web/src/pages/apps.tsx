@@ -64,9 +64,14 @@ export function AppsPage() {
                   label: 'Settings',
                   render: (a) => (
                     <span className="small mono">
-                      {Object.entries(a.configuration ?? {})
-                        .map(([k, v]) => `${k}=${isSecret(k) ? '••••' : String(v)}`)
-                        .join('  ')}
+                      {[
+                        ...Object.entries(a.configuration ?? {}).map(
+                          ([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`,
+                        ),
+                        ...Object.entries(a.secret_configuration ?? {}).map(
+                          ([k, v]) => `${k}: ${v === 'set' ? 'secret set' : 'not set'}`,
+                        ),
+                      ].join('  ')}
                     </span>
                   ),
                 },

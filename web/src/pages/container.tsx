@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { get } from '../api/client.ts';
 import {
   addNote,
@@ -60,6 +60,21 @@ export function ContainerPage(props: { id: number }) {
   });
   useLiveReload(['action_run_updated'], actions.reload);
 
+  // Runs advance in the background; until every run ended, look again every few seconds in case
+  // the server publishes no live event for a step.
+  const activeRuns = (runs.data?.data ?? []).some((r) =>
+    ['pending', 'running', 'waiting'].includes(r.state ?? r.status),
+  );
+  useEffect(() => {
+    if (!activeRuns) return;
+    const timer = setInterval(() => {
+      runs.reload();
+      prompts.reload();
+      actions.reload();
+    }, 3000);
+    return () => clearInterval(timer);
+  }, [activeRuns, runs.reload, prompts.reload, actions.reload]);
+
   if (c.error) return <ErrorState error={c.error} what={`Container ${id}`} />;
   if (!c.data) return <Loading />;
   const ct = c.data;
@@ -79,7 +94,7 @@ export function ContainerPage(props: { id: number }) {
           <>
             <Badge value={ct.severity} /> <Badge value={ct.status} /> <span className="tag">{ct.label}</span>{' '}
             · container {ct.id} · created {fmtTime(ct.create_time)}
-            {ct.owner ? ` · owner ${ct.owner}` : ''}
+            {ct.owner_name ? ` · owner ${ct.owner_name}` : ''}
           </>
         }
         actions={
@@ -112,6 +127,7 @@ export function ContainerPage(props: { id: number }) {
                 onAnswered={() => {
                   prompts.reload();
                   runs.reload();
+                  c.reload();
                 }}
               />
             ))}
@@ -192,7 +208,7 @@ export function ContainerPage(props: { id: number }) {
                   <li key={n.id}>
                     {n.title ? <strong>{n.title} </strong> : null}
                     <span className="muted small">
-                      {n.author ?? ''} {fmtAgo(n.create_time)}
+                      {n.author_name ?? ''} {fmtAgo(n.create_time)}
                     </span>
                     <div style={{ whiteSpace: 'pre-wrap' }}>{n.content}</div>
                   </li>
@@ -247,19 +263,31 @@ function CefFields(props: { artifact: Artifact }) {
 
 function RunLog(props: { run: PlaybookRun }) {
   const r = props.run;
+  const state = r.state ?? r.status;
+  const active = state === 'pending' || state === 'running' || state === 'waiting';
+  const [open, setOpen] = useState(active);
+  // The list view has the run's messages; its steps come with the run itself.
+  const detail = useApi<PlaybookRun>(
+    open ? `/rest/playbook_run/${r.id}?v=${encodeURIComponent(r.update_time ?? '')}` : null,
+  );
+  const d = detail.data ?? r;
   const lines: Array<{ at?: string; text: string }> = [
-    ...(r.steps ?? []).map((s) => ({
-      at: s.started_at,
-      text: `${s.name ?? s.step ?? 'step'}: ${s.status}${s.message ? ` — ${s.message}` : ''}`,
+    ...(d.steps ?? []).map((s) => ({
+      at: s.finished_at ?? s.started_at,
+      text: `${s.seq !== undefined ? `#${s.seq} ` : ''}${s.step ?? 'step'}${s.name ? ` ${s.name}` : ''}: ${s.status}${s.message ? ` — ${s.message}` : ''}`,
     })),
-    ...(r.log ?? []).map((l) => ({ at: l.time ?? l.at, text: `${l.step ? `${l.step}: ` : ''}${l.message}` })),
-    ...(r.messages ?? []).map((m) => (typeof m === 'string' ? { text: m } : { at: m.time, text: m.message })),
+    ...(d.log ?? []).map((l) => ({ at: l.time ?? l.at, text: `${l.step ? `${l.step}: ` : ''}${l.message}` })),
+    ...(d.messages ?? []).map((m) => (typeof m === 'string' ? { text: m } : { at: m.time, text: m.message })),
   ];
   return (
-    <details open={r.status === 'running' || r.status === 'waiting'} style={{ marginBottom: 8 }}>
+    <details
+      open={open}
+      onToggle={(e) => setOpen((e.target as HTMLDetailsElement).open)}
+      style={{ marginBottom: 8 }}
+    >
       <summary>
-        <Badge value={r.status} /> {r.playbook_name ?? `playbook ${r.playbook_id ?? r.playbook}`} · run {r.id}{' '}
-        · <span className="muted small">{fmtAgo(r.start_time ?? r.update_time)}</span>
+        <Badge value={state} /> {r.playbook_name ?? `playbook ${r.playbook_id ?? r.playbook}`} · run {r.id} ·{' '}
+        <span className="muted small">{fmtAgo(r.start_time ?? r.update_time)}</span>
       </summary>
       {r.message ? <p className="small">{r.message}</p> : null}
       {lines.length ? (

@@ -8,7 +8,7 @@ import { Badge, Card, DataTable, EmptyState, ErrorState, Loading, PageHeader } f
 import { useApi, useLiveReload } from '../lib/hooks.ts';
 import { Link } from '../lib/router.tsx';
 import { useSession } from '../lib/session.tsx';
-import { serviceKey } from './services.tsx';
+import { serviceKey, serviceLabel } from './services.tsx';
 
 /** One host: every port with first/last seen, evidence and sources, as a table and a timeline. */
 export function HostPage(props: { host: string }) {
@@ -81,7 +81,7 @@ export function HostPage(props: { host: string }) {
               {
                 key: 'service',
                 label: 'Service',
-                render: (s) => s.service ?? <span className="muted">—</span>,
+                render: (s) => serviceLabel(s) || <span className="muted">—</span>,
               },
               {
                 key: 'evidence',
@@ -89,21 +89,38 @@ export function HostPage(props: { host: string }) {
                 render: (s) => (
                   <>
                     <Badge value={s.evidence} />
-                    {s.banner ? <div className="muted small mono">{s.banner}</div> : null}
+                    {s.reason ? <div className="muted small">{s.reason}</div> : null}
+                    {s.service?.banner ? <div className="muted small mono">{s.service.banner}</div> : null}
                   </>
                 ),
               },
               {
                 key: 'sources',
-                label: 'Sources',
-                render: (s) =>
-                  (s.sources ?? []).map((x) => (
-                    <span key={x} className="tag">
-                      {x}
-                    </span>
-                  )),
+                label: 'Sources (first – last seen, observations)',
+                render: (s) => (
+                  <ul className="plain-list small">
+                    {(s.sources ?? []).map((src) => {
+                      const d = s.source_details?.[src];
+                      return (
+                        <li key={src}>
+                          <span className="tag">{src}</span>
+                          {d ? (
+                            <span className="muted">
+                              {fmtTime(d.first_seen)} – {fmtTime(d.last_seen)}, {fmtNum(d.observations)}×{' '}
+                              {d.evidence}
+                            </span>
+                          ) : null}
+                        </li>
+                      );
+                    })}
+                  </ul>
+                ),
               },
-              { key: 'first_seen', label: 'First seen', render: (s) => fmtTime(s.first_seen) },
+              {
+                key: 'first_seen',
+                label: 'First seen',
+                render: (s) => <time dateTime={s.first_seen}>{fmtTime(s.first_seen)}</time>,
+              },
               {
                 key: 'last_seen',
                 label: 'Last seen',

@@ -10,11 +10,11 @@ import { NewTokenForm, TokenTable } from './tokens.tsx';
 const FORMATS = [
   ['', 'detect from content'],
   ['nmap-xml', 'nmap XML (-oX)'],
-  ['nmap-gnmap', 'nmap greppable (-oG)'],
+  ['nmap-grep', 'nmap greppable (-oG)'],
   ['masscan-json', 'masscan JSON (-oJ)'],
   ['masscan-list', 'masscan list (-oL)'],
   ['netcat', 'netcat / ncat -v -z output'],
-  ['stream-tcp', 'Splunk Stream stream:tcp'],
+  ['stream', 'Splunk Stream stream:tcp'],
   ['zeek-conn', 'Zeek conn.log'],
   ['osquery', 'osquery listening_ports'],
   ['ss', 'ss / netstat -ltnu'],
@@ -48,7 +48,7 @@ export function ImportsPage() {
       setProgress(null);
     }
   };
-  const errors = summary?.errors ?? [];
+  const issues = summary?.issues ?? [];
   return (
     <>
       <PageHeader
@@ -107,7 +107,7 @@ export function ImportsPage() {
               {summary.format ? ` as ${summary.format}` : ''}
               <dl className="kv">
                 <dt>Records read</dt>
-                <dd>{(summary.records_read ?? summary.records ?? 0).toLocaleString()}</dd>
+                <dd>{summary.records.toLocaleString()}</dd>
                 <dt>Observations</dt>
                 <dd>{(summary.observations ?? 0).toLocaleString()}</dd>
                 <dt>New services</dt>
@@ -124,15 +124,20 @@ export function ImportsPage() {
                     <dd>{summary.learning ? 'yes (no containers)' : 'no'}</dd>
                   </>
                 ) : null}
-                <dt>Errors</dt>
-                <dd>{errors.length}</dd>
+                <dt>Problems</dt>
+                <dd>{(summary.issues_total ?? issues.length).toLocaleString()}</dd>
               </dl>
-              {errors.length ? (
+              {issues.length ? (
                 <ul className="small">
-                  {errors.slice(0, 20).map((e, i) => (
+                  {issues.slice(0, 20).map((e, i) => (
                     <li key={i}>
-                      {e.location ??
-                        (e.line ? `line ${e.line}` : e.offset !== undefined ? `byte ${e.offset}` : '')}
+                      {[
+                        e.file,
+                        e.line ? `line ${e.line}` : e.offset !== undefined ? `byte ${e.offset}` : '',
+                        e.pointer,
+                      ]
+                        .filter(Boolean)
+                        .join(' ')}
                       : {e.message}
                     </li>
                   ))}

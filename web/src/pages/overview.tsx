@@ -211,7 +211,8 @@ export function OverviewPage() {
                 const cid = r.container_id ?? r.container;
                 return (
                   <li key={r.id}>
-                    <Badge value={r.status} /> {r.playbook_name ?? `playbook ${r.playbook_id ?? r.playbook}`}{' '}
+                    <Badge value={r.state ?? r.status} />{' '}
+                    {r.playbook_name ?? `playbook ${r.playbook_id ?? r.playbook}`}{' '}
                     {cid ? <Link href={`/containers/${cid}`}>container {cid}</Link> : null}{' '}
                     <span className="muted small">{fmtAgo(r.start_time ?? r.update_time)}</span>
                   </li>

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { post } from '../api/client.ts';
 import { cancelRun, restPath } from '../api/endpoints.ts';
 import type { ListEnvelope, Playbook, PlaybookRun } from '../api/types.ts';
 import { fmtAgo, fmtTime } from '../components/format.ts';
@@ -51,10 +52,13 @@ export function PlaybooksPage() {
 }
 
 function PlaybookList() {
+  const session = useSession();
+  const [error, setError] = useState<unknown>();
   const list = useApi<ListEnvelope<Playbook>>(
     restPath('playbook', { pageSize: 0, sort: 'name', order: 'asc' }),
   );
   if (list.error) return <ErrorState error={list.error} what="Playbooks" />;
+  if (error) return <ErrorState error={error} what="Changing the playbook" />;
   if (!list.data) return <Loading />;
   if (list.data.data.length === 0)
     return (
@@ -87,7 +91,20 @@ function PlaybookList() {
           key: 'active',
           label: 'Active',
           render: (p) => (
-            <Badge value={p.active ? 'success' : 'cancelled'} label={p.active ? 'active' : 'inactive'} />
+            <>
+              <Badge value={p.active ? 'success' : 'cancelled'} label={p.active ? 'active' : 'inactive'} />{' '}
+              {session.isAdmin ? (
+                <button
+                  type="button"
+                  aria-label={`${p.active ? 'Deactivate' : 'Activate'} playbook ${p.name}`}
+                  onClick={() =>
+                    post(`/rest/playbook/${p.id}`, { active: !p.active }).then(list.reload, setError)
+                  }
+                >
+                  {p.active ? 'Deactivate' : 'Activate'}
+                </button>
+              ) : null}
+            </>
           ),
         },
         { key: 'description', label: 'Description', render: (p) => p.description ?? '' },
@@ -157,7 +174,7 @@ function RunList() {
                 label: 'Playbook',
                 render: (r) => r.playbook_name ?? String(r.playbook_id ?? r.playbook ?? ''),
               },
-              { key: 'status', label: 'Status', render: (r) => <Badge value={r.status} /> },
+              { key: 'status', label: 'Status', render: (r) => <Badge value={r.state ?? r.status} /> },
               {
                 key: 'container',
                 label: 'Container',
@@ -176,7 +193,7 @@ function RunList() {
                 key: 'cancel',
                 label: '',
                 render: (r) =>
-                  session.canWork && ['pending', 'running', 'waiting'].includes(r.status) ? (
+                  session.canWork && ['pending', 'running', 'waiting'].includes(r.state ?? r.status) ? (
                     <button
                       type="button"
                       className="danger"

@@ -14,15 +14,22 @@ import {
   Pager,
   type Column,
 } from '../components/ui.tsx';
-import { useApi, useDebounced, useLiveReload } from '../lib/hooks.ts';
+import { useApi, useLiveReload } from '../lib/hooks.ts';
 import { Link, setQuery, useLocation } from '../lib/router.tsx';
 import { useSession } from '../lib/session.tsx';
 
 const PAGE_SIZE = 50;
+/** `ssh OpenSSH 9.2p1` from the latest evidence's service details. */
+export function serviceLabel(s: Service): string {
+  const d = s.service;
+  if (!d) return '';
+  return [d.name, d.product, d.version].filter(Boolean).join(' ');
+}
+
 export const serviceKey = (s: Pick<Service, 'host' | 'protocol' | 'port'>) =>
   `${s.host}|${s.protocol}|${s.port}`;
 
-/** The services inventory: filters, search, sort and paging all happen on the server. */
+/** The services inventory: filters, sort and paging all happen on the server (fast at 100,000 rows). */
 export function ServicesPage() {
   const { query } = useLocation();
   const session = useSession();
@@ -32,17 +39,16 @@ export function ServicesPage() {
     protocol: query.get('protocol') ?? '',
     state: query.get('state') ?? '',
     source: query.get('source') ?? '',
+    evidence: query.get('evidence') ?? '',
     seen_since: query.get('seen_since') ?? '',
-    q: query.get('q') ?? '',
     sort: query.get('sort') ?? 'last_seen',
     order: (query.get('order') === 'asc' ? 'asc' : 'desc') as 'asc' | 'desc',
     page: Math.max(0, Number(query.get('page') ?? 0) || 0),
   };
-  const [search, setSearch] = useState(f.q);
-  const debounced = useDebounced(search, 300);
-  useEffect(() => {
-    if (debounced !== f.q) setQuery({ q: debounced, page: null }, { replace: true });
-  }, [debounced]);
+  const [hostText, setHostText] = useState(f.host);
+  const [portText, setPortText] = useState(f.port);
+  useEffect(() => setHostText(f.host), [f.host]);
+  useEffect(() => setPortText(f.port), [f.port]);
 
   const path = servicesPath({ ...f, pageSize: PAGE_SIZE });
   const list = useApi<ListEnvelope<Service>>(path);
@@ -58,7 +64,9 @@ export function ServicesPage() {
   const onSort = (key: string) =>
     setQuery({ sort: key, order: f.sort === key && f.order === 'desc' ? 'asc' : 'desc', page: null });
   const setFilter = (k: string, v: string) => setQuery({ [k]: v, page: null });
-  const filtered = Boolean(f.host || f.port || f.protocol || f.state || f.source || f.seen_since || f.q);
+  const filtered = Boolean(
+    f.host || f.port || f.protocol || f.state || f.source || f.evidence || f.seen_since,
+  );
 
   const columns: Column<Service>[] = useMemo(
     () => [
@@ -72,7 +80,11 @@ export function ServicesPage() {
       { key: 'protocol', label: 'Proto', sortable: true, render: (s) => s.protocol },
       { key: 'state', label: 'State', sortable: true, render: (s) => <Badge value={s.state} /> },
       { key: 'evidence', label: 'Evidence', render: (s) => <Badge value={s.evidence} /> },
-      { key: 'service', label: 'Service', render: (s) => s.service ?? <span className="muted">—</span> },
+      {
+        key: 'service',
+        label: 'Service',
+        render: (s) => serviceLabel(s) || <span className="muted">—</span>,
+      },
       {
         key: 'sources',
         label: 'Sources',
@@ -129,34 +141,28 @@ export function ServicesPage() {
         aria-label="Filter services"
         onSubmit={(e) => e.preventDefault()}
       >
-        <Field label="Search">
+        <Field label="Host, CIDR or host name">
           <input
             type="search"
-            name="q"
-            placeholder="host, port, service, banner…"
-            value={search}
-            onChange={(e) => setSearch(e.target.value)}
-          />
-        </Field>
-        <Field label="Host or CIDR">
-          <input
             name="host"
-            defaultValue={f.host}
+            value={hostText}
             placeholder="10.0.0.0/8"
-            onBlur={(e) => setFilter('host', e.target.value.trim())}
-            onKeyDown={(e) => e.key === 'Enter' && setFilter('host', e.currentTarget.value.trim())}
-            size={16}
+            size={20}
+            onChange={(e) => setHostText(e.target.value)}
+            onBlur={() => hostText.trim() !== f.host && setFilter('host', hostText.trim())}
+            onKeyDown={(e) => e.key === 'Enter' && setFilter('host', hostText.trim())}
           />
         </Field>
         <Field label="Port">
           <input
             name="port"
-            defaultValue={f.port}
+            value={portText}
             inputMode="numeric"
             placeholder="22"
             size={6}
-            onBlur={(e) => setFilter('port', e.target.value.trim())}
-            onKeyDown={(e) => e.key === 'Enter' && setFilter('port', e.currentTarget.value.trim())}
+            onChange={(e) => setPortText(e.target.value)}
+            onBlur={() => portText.trim() !== f.port && setFilter('port', portText.trim())}
+            onKeyDown={(e) => e.key === 'Enter' && setFilter('port', portText.trim())}
           />
         </Field>
         <Field label="Protocol">
@@ -175,15 +181,23 @@ export function ServicesPage() {
             <option value="gone">gone</option>
           </select>
         </Field>
-        <Field label="Source">
-          <select name="source" value={f.source} onChange={(e) => setFilter('source', e.target.value)}>
+        <Field label="Evidence">
+          <select name="evidence" value={f.evidence} onChange={(e) => setFilter('evidence', e.target.value)}>
             <option value="">any</option>
-            {['nmap', 'masscan', 'netcat', 'stream', 'zeek', 'netflow', 'scan', 'osquery', 'ss'].map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
+            <option value="strong">strong</option>
+            <option value="weak">weak only</option>
           </select>
+        </Field>
+        <Field label="Source">
+          <input
+            name="source"
+            defaultValue={f.source}
+            key={f.source}
+            placeholder="nmap"
+            size={8}
+            onBlur={(e) => e.target.value.trim() !== f.source && setFilter('source', e.target.value.trim())}
+            onKeyDown={(e) => e.key === 'Enter' && setFilter('source', e.currentTarget.value.trim())}
+          />
         </Field>
         <Field label="Seen in the last">
           <select
@@ -201,19 +215,18 @@ export function ServicesPage() {
         {filtered ? (
           <button
             type="button"
-            onClick={() => {
-              setSearch('');
+            onClick={() =>
               setQuery({
                 host: null,
                 port: null,
                 protocol: null,
                 state: null,
                 source: null,
+                evidence: null,
                 seen_since: null,
-                q: null,
                 page: null,
-              });
-            }}
+              })
+            }
           >
             Clear filters
           </button>

@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import {
+  api,
+  fixture,
+  launchChromium,
+  newContext,
+  openTarget,
+  setAdminPassword,
+  settled,
+  signIn,
+  type Target,
+} from './console.harness.ts';
+
+// The analyst's main path, in Debian's Chromium against a real server: sign in, upload an nmap XML,
+// see the new services, open the container the detection raised, answer its prompt with a
+// justification, see the service approved. Expected listeners come from the fixture's ground truth
+// (../shared/fixtures/real-tools/README.md): nmap-sT-sV.xml finds 2222, 3306, 9090 and 9443 open on
+// 198.18.0.2 (21, 80 and 9999 closed).
+const HOST = '198.18.0.2';
+const OPEN_PORTS = [2222, 3306, 9090, 9443];
+const CLOSED_PORTS = [21, 80, 9999];
+const PORT = 9090;
+const JUSTIFICATION = 'Prometheus UI for the monitoring team (ticket OPS-7)';
+
+const nav = (page: Page, name: string) =>
+  page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name }).click();
+
+interface ServiceRow {
+  id: number;
+  host: string;
+  port: number;
+  protocol: string;
+  state: string;
+  justification: string | null;
+}
+
+describe('web console in Chromium', { timeout: 240_000 }, () => {
+  let t: Target;
+  let browser: Browser;
+  let page: Page;
+  let password: string;
+  const pageErrors: string[] = [];
+
+  before(async () => {
+    t = await openTarget();
+    password = await setAdminPassword(t);
+    browser = await launchChromium();
+    const context = await newContext(browser);
+    page = await context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+  });
+  after(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('signs in with a password and shows the overview', async () => {
+    await page.goto(`${t.url}/`);
+    await page.getByLabel('User name').fill('admin');
+    await page.getByLabel('Password', { exact: true }).fill('wrong password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Wrong user name or password' }).waitFor();
+    await signIn(page, t, password);
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    await page.getByText('No services yet').first().waitFor();
+  });
+
+  it('uploads an nmap XML and shows its listeners as new services', async () => {
+    await nav(page, 'Imports');
+    await page.getByLabel('Evidence file').setInputFiles(fixture('nmap-sT-sV.xml'));
+    await page.getByLabel('Alerting').selectOption('false');
+    await page.getByRole('button', { name: 'Import' }).click();
+    const summary = page.getByRole('status', { name: 'Import summary' });
+    await summary.waitFor({ timeout: 60_000 });
+    assert.match(await summary.innerText(), /New services\s+4/);
+
+    await page.getByRole('link', { name: 'See the services' }).click();
+    await page.getByRole('table', { name: 'Services' }).waitFor();
+    await settled(page);
+    const rows = page.getByRole('table', { name: 'Services' }).locator('tbody tr');
+    assert.equal(await rows.count(), OPEN_PORTS.length);
+    const text = await page.getByRole('table', { name: 'Services' }).innerText();
+    for (const port of OPEN_PORTS) assert.match(text, new RegExp(`${HOST}\\s+${port}\\s+tcp\\s+new`));
+    for (const port of CLOSED_PORTS) assert.doesNotMatch(text, new RegExp(`\\s${port}\\s+tcp`));
+  });
+
+  it('opens the container the detection raised', async () => {
+    await nav(page, 'Containers');
+    const link = page.getByRole('link', { name: `New listening port ${HOST}:${PORT}/tcp` });
+    await link.waitFor({ timeout: 30_000 });
+    await link.click();
+    await page.getByRole('heading', { level: 1, name: `New listening port ${HOST}:${PORT}/tcp` }).waitFor();
+    await page.getByRole('heading', { name: 'Artifacts' }).waitFor();
+    await settled(page);
+    const artifacts = await page.getByRole('table', { name: 'Artifacts' }).innerText();
+    assert.match(artifacts, /destinationAddress\s+198\.18\.0\.2/);
+    assert.match(artifacts, /destinationPort\s+9090/);
+  });
+
+  it('answers the playbook prompt with a justification and the service turns approved', async () => {
+    const prompt = page.locator('form.prompt').first();
+    // The built-in playbook confirms the port first, then asks: wait for its prompt to arrive live.
+    await prompt.waitFor({ timeout: 90_000 });
+    await prompt.getByRole('radio', { name: 'approve', exact: true }).check();
+    await prompt.getByLabel(/Justification/).fill(JUSTIFICATION);
+    await prompt.getByLabel(/expires/i).fill('2031-12-31');
+    await prompt.getByRole('button', { name: 'Answer' }).click();
+    await page.getByRole('heading', { name: 'Answered prompts' }).waitFor({ timeout: 30_000 });
+    await page.goto(`${t.url}/hosts/${HOST}`);
+    const row = page
+      .getByRole('table', { name: `Ports of ${HOST}` })
+      .locator('tbody tr', { hasText: `${PORT}` })
+      .first();
+    await row.getByText('approved').waitFor({ timeout: 60_000 });
+    const services = await api<{ data: ServiceRow[] }>(t, 'GET', `/api/services?host=${HOST}&port=${PORT}`);
+    assert.equal(services.data[0]?.state, 'approved');
+    assert.equal(services.data[0]?.justification, JUSTIFICATION);
+  });
+
+  it('approves a service with a justification and an expiry from the host page', async () => {
+    const approvePort = 3306;
+    await page.goto(`${t.url}/hosts/${HOST}`);
+    await page.getByRole('heading', { level: 1, name: HOST }).waitFor();
+    await settled(page);
+    await page.getByRole('button', { name: `Approve port ${approvePort}/tcp` }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Business justification').fill('MySQL replica for reporting (ticket DB-12)');
+    await dialog.getByLabel('Approval expires').fill('2031-01-31');
+    await dialog.getByRole('button', { name: 'Approve' }).click();
+    await page.getByRole('status').filter({ hasText: 'Approved 1 service' }).waitFor();
+    const row = page
+      .getByRole('table', { name: `Ports of ${HOST}` })
+      .locator('tbody tr')
+      .filter({ hasText: String(approvePort) });
+    await row.getByText('MySQL replica for reporting').waitFor();
+    const services = await api<{ data: ServiceRow[] }>(
+      t,
+      'GET',
+      `/api/services?host=${HOST}&port=${approvePort}`,
+    );
+    assert.equal(services.data[0]?.state, 'approved');
+    assert.equal(services.data[0]?.justification, 'MySQL replica for reporting (ticket DB-12)');
+  });
+
+  it('approves several services at once from the inventory', async () => {
+    await page.goto(`${t.url}/inventory?host=${HOST}&state=new`);
+    await page.getByRole('table', { name: 'Services' }).waitFor();
+    await settled(page);
+    await page.getByRole('checkbox', { name: 'Select all rows on this page' }).check();
+    await page.getByRole('button', { name: 'Approve selected…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Business justification').fill('Lab host 198.18.0.2: all listeners expected');
+    await dialog.getByRole('button', { name: /^Approve \d+$/ }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: /Approved \d+ services?/ })
+      .waitFor();
+    const services = await api<{ data: ServiceRow[] }>(t, 'GET', `/api/services?host=${HOST}&protocol=tcp`);
+    assert.deepEqual(
+      services.data.map((s) => s.state),
+      services.data.map(() => 'approved'),
+    );
+  });
+
+  it('moves through the inventory with the keyboard', async () => {
+    await page.goto(`${t.url}/inventory`);
+    await page.getByRole('table', { name: 'Services' }).waitFor();
+    await settled(page);
+    await page.keyboard.press('g');
+    await page.keyboard.press('c');
+    await page.getByRole('heading', { level: 1, name: 'Containers' }).waitFor();
+    await page.keyboard.press('g');
+    await page.keyboard.press('s');
+    await page.getByRole('heading', { level: 1, name: 'Services' }).waitFor();
+    await settled(page);
+    await page.locator('tbody tr').first().focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/hosts\//);
+  });
+
+  it('switches between light and dark themes', async () => {
+    const before = await page.evaluate<string>('getComputedStyle(document.body).backgroundColor');
+    await page.getByRole('button', { name: /Switch to (dark|light) theme/ }).click();
+    const afterToggle = await page.evaluate<string>('getComputedStyle(document.body).backgroundColor');
+    assert.notEqual(afterToggle, before);
+  });
+
+  it('threw no script errors', () => {
+    assert.deepEqual(pageErrors, []);
+  });
+});
