@@ -222,3 +222,26 @@ describe('ss / netstat parser properties', () => {
     );
   });
 });
+
+describe('hostile input', () => {
+  it('a 10 MB line and binary junk are reported by line; the records around them are kept', async () => {
+    const good = 'tcp   LISTEN 0      16     198.18.0.2:22       0.0.0.0:*';
+    const big = Buffer.alloc(10 * 1024 * 1024, '{');
+    const r = await parse([
+      'Netid State  Recv-Q Send-Q Local Address:Port  Peer Address:Port Process\n',
+      good + '\n',
+      big.subarray(0, 4_000_000),
+      big.subarray(4_000_000),
+      '\n',
+      Buffer.from([0, 0xff, 0xc3, 0x28, 0x0a]),
+      good + '\n',
+    ]);
+    assert.equal(r.observations.length, 2);
+    assert.deepEqual(
+      r.issues.map((i) => i.line),
+      [3, 4],
+    );
+    assert.match(r.issues[0]!.message, /long/);
+    assert.match(r.issues[1]!.message, /binary/);
+  });
+});

@@ -244,3 +244,26 @@ describe('Zeek conn.log parser properties', () => {
     );
   });
 });
+
+describe('hostile input', () => {
+  it('a 10 MB line and binary junk are reported by line; the records around them are kept', async () => {
+    const good = '1\tC1\t10.0.0.1\t50000\t198.18.0.2\t22\ttcp\tSF\tShAD';
+    const big = Buffer.alloc(10 * 1024 * 1024, '{');
+    const r = await parse([
+      '#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tconn_state\thistory\n',
+      good + '\n',
+      big.subarray(0, 4_000_000),
+      big.subarray(4_000_000),
+      '\n',
+      Buffer.from([0, 0xff, 0xc3, 0x28, 0x0a]),
+      good + '\n',
+    ]);
+    assert.equal(r.observations.length, 2);
+    assert.deepEqual(
+      r.issues.map((i) => i.line),
+      [3, 4],
+    );
+    assert.match(r.issues[0]!.message, /long/);
+    assert.match(r.issues[1]!.message, /binary/);
+  });
+});
