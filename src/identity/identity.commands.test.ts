@@ -19,6 +19,27 @@ function cli(srv: ServerProcess, args: string[], input = ''): Promise<{ code: nu
   });
 }
 
+/** Runs `portcullis ARGS` on a pseudo-terminal (util-linux `script`), typing each answer after its prompt. */
+function cliOnTty(srv: ServerProcess, args: string[], answers: Array<[prompt: string, answer: string]>): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const p = spawn('script', ['-qec', [process.execPath, BIN, ...args].join(' '), '/dev/null'], {
+      env: { ...process.env, PORTCULLIS_URL: srv.url, PORTCULLIS_TOKEN: srv.token, PORTCULLIS_DATA_DIR: srv.dataDir },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let output = '';
+    let next = 0;
+    p.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+      const a = answers[next];
+      if (a && output.split(a[0]).length - 1 > answers.slice(0, next).filter((x) => x[0] === a[0]).length) {
+        next++;
+        p.stdin.write(`${a[1]}\r`);
+      }
+    });
+    p.on('exit', (code) => resolve({ code, output }));
+  });
+}
+
 describe('portcullis user / token', () => {
   let srv: ServerProcess;
   before(async () => {
@@ -57,9 +78,15 @@ describe('portcullis user / token', () => {
     assert.equal((await cli(srv, ['user', 'passwd', 'alice', '--password-stdin'], `${pw2}\n`)).code, 0);
     assert.equal((await srv.api('POST', '/api/login', { username: 'alice', password: pw })).status, 401);
     assert.equal((await srv.api('POST', '/api/login', { username: 'alice', password: pw2 })).status, 200);
+    const pw3 = 'alice-typed-password-3';
+    const typed = await cliOnTty(srv, ['user', 'passwd', 'alice'], [['New password: ', pw3], ['Repeat it: ', pw3]]);
+    assert.equal(typed.code, 0, typed.output);
+    assert.match(typed.output, /password of alice changed/);
+    assert.ok(!typed.output.includes(pw3), 'the password was echoed on the terminal');
+    assert.equal((await srv.api('POST', '/api/login', { username: 'alice', password: pw3 })).status, 200);
     const text = await cli(srv, ['user', 'list']);
     assert.match(text.stdout, /^ID\s+USERNAME\s+ROLE/m);
-    assert.ok(!srv.output().includes(pw) && !srv.output().includes(pw2), 'a password appears in the server log');
+    assert.ok(![pw, pw2, pw3].some((p) => srv.output().includes(p)), 'a password appears in the server log');
   });
 
   it('creates a token shown once, lists it without the secret, and revokes it at once', async () => {

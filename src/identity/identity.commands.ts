@@ -10,15 +10,15 @@ async function firstLineOf(stream: NodeJS.ReadableStream): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
 }
 
+// Typed-ahead input left over after one prompt's line, for the next prompt.
+let typedAhead = '';
+
 /** Asks for a password on the terminal without echoing it. */
 function promptHidden(prompt: string): Promise<string> {
   const stdin = process.stdin;
   if (!stdin.isTTY) throw new AppError('no_tty', 'no terminal to ask for the password on: pipe it in with --password-stdin');
   return new Promise((resolve, reject) => {
-    process.stderr.write(prompt);
     let value = '';
-    stdin.setRawMode(true);
-    stdin.resume();
     const done = (err?: Error) => {
       stdin.setRawMode(false);
       stdin.pause();
@@ -27,15 +27,32 @@ function promptHidden(prompt: string): Promise<string> {
       if (err) reject(err);
       else resolve(value);
     };
-    const onData = (buf: Buffer) => {
-      for (const ch of buf.toString('utf8')) {
-        if (ch === '\r' || ch === '\n') return done();
-        if (ch === '\u0003') return done(new AppError('cancelled', 'cancelled'));
+    const take = (text: string): boolean => {
+      for (let i = 0; i < text.length; i++) {
+        const ch = text[i]!;
+        if (ch === '\r' || ch === '\n') {
+          typedAhead = text.slice(i + 1).replace(/^\n/, '');
+          done();
+          return true;
+        }
+        if (ch === '\u0003') {
+          done(new AppError('cancelled', 'cancelled'));
+          return true;
+        }
         if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
         else if (ch >= ' ') value += ch;
       }
+      return false;
     };
+    const onData = (buf: Buffer) => void take(buf.toString('utf8'));
+    // Echo off before the prompt shows, so nothing typed after it can appear.
+    stdin.setRawMode(true);
+    process.stderr.write(prompt);
+    const pending = typedAhead;
+    typedAhead = '';
+    if (take(pending)) return;
     stdin.on('data', onData);
+    stdin.resume();
   });
 }
 
