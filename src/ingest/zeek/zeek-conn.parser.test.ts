@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { canonicalIp } from '../common/address.ts';
 import { collectEvents, listenerKeys } from '../common/collect.ts';
 import { parseZeekConn, zeekEvidence } from './zeek-conn.parser.ts';
 
 const data = (name: string): string => readFileSync(new URL(`./testdata/${name}`, import.meta.url), 'utf8');
+const run = promisify(execFile);
 const parse = (input: string | Buffer | Array<string | Buffer>) =>
   collectEvents(parseZeekConn, Array.isArray(input) ? input : [input]);
 
@@ -265,5 +269,130 @@ describe('hostile input', () => {
     );
     assert.match(r.issues[0]!.message, /long/);
     assert.match(r.issues[1]!.message, /binary/);
+  });
+});
+
+/**
+ * Zeek-style conn.log JSON records from a pcap, made with tshark: one record per connection
+ * (5-tuple), the originator being the sender of the first packet (of the first bare SYN for TCP),
+ * `history` letters from each packet's flags and payload (upper case originator, lower case
+ * responder, each letter once per direction as Zeek logs them), and for UDP the `service` tshark
+ * dissected (a stand-in for Zeek's protocol confirmation).
+ */
+async function connLogFromPcap(pcap: string): Promise<string> {
+  const { stdout } = await run(
+    'tshark',
+    [
+      '-r',
+      pcap,
+      '-T',
+      'fields',
+      '-E',
+      'separator=/t',
+      ...[
+        'ip.src',
+        'ipv6.src',
+        'ip.dst',
+        'ipv6.dst',
+        'tcp.srcport',
+        'tcp.dstport',
+        'udp.srcport',
+        'udp.dstport',
+        'tcp.flags.syn',
+        'tcp.flags.ack',
+        'tcp.flags.fin',
+        'tcp.flags.reset',
+        'tcp.len',
+        'udp.length',
+        'frame.protocols',
+      ].flatMap((f) => ['-e', f]),
+    ],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  interface Conn {
+    orig: string;
+    origP: number;
+    resp: string;
+    respP: number;
+    proto: string;
+    history: string;
+    service: string;
+    synSeen: boolean;
+  }
+  const conns = new Map<string, Conn>();
+  for (const line of stdout.split('\n')) {
+    if (!line) continue;
+    const [s4, s6, d4, d6, tsp, tdp, usp, udp, syn, ack, fin, rst, tlen, ulen, protos] = line.split('\t');
+    const src = s4 || s6!;
+    const dst = d4 || d6!;
+    const proto = tsp ? 'tcp' : usp ? 'udp' : '';
+    if (!proto || !src || !dst) continue;
+    const sp = Number(tsp || usp);
+    const dp = Number(tdp || udp);
+    const a = `${proto} ${src} ${sp}`;
+    const b = `${proto} ${dst} ${dp}`;
+    const key = a < b ? `${a}|${b}` : `${b}|${a}`;
+    let c = conns.get(key);
+    const bareSyn = syn === '1' && ack !== '1';
+    if (!c || (proto === 'tcp' && bareSyn && !c.synSeen && c.history === '')) {
+      c = { orig: src, origP: sp, resp: dst, respP: dp, proto, history: '', service: '', synSeen: false };
+      conns.set(key, c);
+    }
+    const fromOrig = src === c.orig && sp === c.origP;
+    const letters: string[] = [];
+    if (proto === 'tcp') {
+      if (bareSyn) letters.push('S');
+      else if (syn === '1') letters.push('H');
+      if (Number(tlen) > 0) letters.push('D');
+      else if (ack === '1' && syn !== '1' && fin !== '1' && rst !== '1') letters.push('A');
+      if (fin === '1') letters.push('F');
+      if (rst === '1') letters.push('R');
+      if (bareSyn) c.synSeen = true;
+    } else {
+      if (Number(ulen) > 8) letters.push('D');
+      const app = (protos ?? '').split(':').pop() ?? '';
+      if (!fromOrig && app !== 'udp' && app !== 'data' && !c.service) c.service = app;
+    }
+    for (const l of letters) {
+      const letter = fromOrig ? l : l.toLowerCase();
+      if (!c.history.includes(letter)) c.history += letter;
+    }
+  }
+  return [...conns.values()]
+    .map((c) =>
+      JSON.stringify({
+        'id.orig_h': c.orig,
+        'id.orig_p': c.origP,
+        'id.resp_h': c.resp,
+        'id.resp_p': c.respP,
+        proto: c.proto,
+        history: c.history,
+        ...(c.service ? { service: c.service } : {}),
+      }),
+    )
+    .join('\n');
+}
+
+describe('listener inference against Zeek known-services on a real capture', () => {
+  it('var-services-std-ports.pcap: the strong listeners are exactly the services Zeek logged', async (t) => {
+    const tshark = await run('tshark', ['-v']).catch(() => undefined);
+    if (!tshark) {
+      t.skip('tshark is not installed');
+      return;
+    }
+    const pcap = fileURLToPath(new URL('./testdata/var-services-std-ports.pcap', import.meta.url));
+    const r = await parse(await connLogFromPcap(pcap));
+    assert.deepEqual(r.issues, []);
+    const oracle = data('var-services-std-ports.known_services-all.log')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => {
+        const [, host, port, proto] = l.split('\t');
+        return `${host} ${proto}/${port}`;
+      })
+      .sort();
+    assert.equal(oracle.length, 7);
+    assert.deepEqual(listenerKeys(r.observations), oracle);
+    assert.deepEqual(listenerKeys(r.observations, 'weak'), []);
   });
 });
