@@ -166,6 +166,53 @@ describe('restarts', () => {
   });
 });
 
+describe('crash safety', () => {
+  it('keeps every acknowledged container after the server is killed with SIGKILL during writes', async () => {
+    const first = await startServerProcess();
+    try {
+      const acked: Array<{ id: number; sdi: string }> = [];
+      let stop = false;
+      // Four writers keep requests in flight while the process is killed.
+      const writer = async (w: number) => {
+        for (let i = 0; !stop; i++) {
+          const sdi = `crash-${w}-${i}`;
+          try {
+            const r = await first.api<{ id?: number; success?: boolean }>('POST', '/rest/container', {
+              name: `crash test ${sdi}`,
+              label: 'events',
+              source_data_identifier: sdi,
+              artifacts: [{ name: 'a', cef: { destinationPort: i } }],
+            });
+            if (r.status === 200 && r.body.success === true && typeof r.body.id === 'number') acked.push({ id: r.body.id, sdi });
+          } catch {
+            return; // the connection died with the server: this write was never acknowledged
+          }
+        }
+      };
+      const writers = [0, 1, 2, 3].map(writer);
+      while (acked.length < 150) await new Promise((r) => setTimeout(r, 20));
+      await first.kill();
+      stop = true;
+      await Promise.all(writers);
+      const second = await startServerProcess({ dataDir: first.dataDir });
+      try {
+        const list = await second.api<{ count: number; data: Array<{ id: number; source_data_identifier: string }> }>(
+          'GET',
+          '/rest/container?page_size=0',
+        );
+        assert.equal(list.status, 200);
+        const have = new Map(list.body.data.map((c) => [c.id, c.source_data_identifier]));
+        for (const a of acked) assert.equal(have.get(a.id), a.sdi, `acknowledged container ${a.id} (${a.sdi}) was lost`);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await first.kill();
+      first.cleanup();
+    }
+  });
+});
+
 describe('invalid configuration', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'pc-badconf-'));
   it('PORTCULLIS_PORT=70000 exits non-zero naming the variable', async () => {
