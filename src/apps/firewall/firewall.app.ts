@@ -21,6 +21,8 @@ function nft(ctx: ActionContext, args: string[], script?: string): Promise<strin
     p.on('close', (code) =>
       code === 0 ? resolve(out) : reject(new AppError('nft_failed', `nft failed (exit ${code}): ${err.trim() || out.trim()}`, { kind: 'operational' })),
     );
+    // nft may exit before reading stdin (e.g. for `list`): that EPIPE is not an error of ours.
+    p.stdin.on('error', () => {});
     p.stdin.end(script ?? '');
   });
 }
