@@ -86,6 +86,16 @@ describe('nmap XML parser on real nmap output', () => {
     assert.match(issue.message, new RegExp(`line ${issue.line}\\b.*byte offset ${buf.length}`));
   });
 
+  it('reads every document of a file nmap --append-output wrote twice, with one issue', async () => {
+    const first = data('nmap-sT-sV.xml');
+    const r = await parse([first, data('nmap-ipv6.xml')]);
+    assert.deepEqual(listenerKeys(r.observations), [...B_TCP_V4, 'fd00:198:18::2 tcp/11211'].sort());
+    assert.equal(r.records, 2);
+    assert.equal(r.issues.length, 1);
+    assert.match(r.issues[0]!.message, /another XML document starts after the end of the first/);
+    assert.equal(r.issues[0]!.line, first.toString().split('\n').length);
+  });
+
   it('gives the same events whatever the chunking, even one byte at a time', async () => {
     const buf = data('nmap-sT-sV.xml');
     const whole = await parse(buf);

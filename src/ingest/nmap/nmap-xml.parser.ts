@@ -41,6 +41,9 @@ interface HostState {
 
 class StopParsing extends Error {}
 
+const APPENDED_DOCUMENT_ERRORS =
+  /only one root|XML declaration must be at the start|inappropriately located doctype|expected one of standalone|text data outside of root node/;
+
 const PROTOCOLS = new Set<string>(['tcp', 'udp', 'sctp']);
 
 /** How an nmap port state counts as evidence; undefined for states that prove nothing (filtered…). */
@@ -91,6 +94,8 @@ export const parseNmapXml: Parser = async function* (input, _opts) {
   let extraDepth = 0;
   let xmlErrors = 0;
   let stopped = false;
+  let rootClosed = false;
+  let appendedReported = false;
   // Where the current string sits in the input, to turn saxes' character positions into byte offsets.
   let charsBefore = 0;
   let bytesBefore = 0;
@@ -254,6 +259,7 @@ export const parseNmapXml: Parser = async function* (input, _opts) {
   xml.on('closetag', (tag) => {
     progress();
     stack.pop();
+    if (stack.length === 0) rootClosed = true;
     switch (tag.name) {
       case 'port':
         if (port) finishPort(port);
@@ -272,6 +278,24 @@ export const parseNmapXml: Parser = async function* (input, _opts) {
   });
   xml.on('error', (err) => {
     if (stopped) return;
+    // nmap --append-output writes a second document after the first one's </nmaprun>: read it too,
+    // and say so once instead of flagging each of its elements as a second root.
+    if (rootClosed && APPENDED_DOCUMENT_ERRORS.test(err.message)) {
+      if (!appendedReported) {
+        appendedReported = true;
+        out.push({
+          kind: 'issue',
+          issue: {
+            message:
+              `line ${xml.line} (byte offset ${byteOffset()}): another XML document starts after the end of the ` +
+              `first (nmap --append-output?); its hosts are read too`,
+            line: xml.line,
+            offset: byteOffset(),
+          },
+        });
+      }
+      return;
+    }
     xmlErrors++;
     if (xmlErrors <= MAX_XML_ERRORS) {
       const what = err.message.replace(/^\d+:\d+: /, '');
