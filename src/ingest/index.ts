@@ -20,6 +20,7 @@ export { jsonObjects, type JsonObjectPiece } from './common/json-objects.ts';
 export { parseNetcat } from './netcat/index.ts';
 export {
   parseStream,
+  parseStreamBatches,
   streamEventToEvents,
   jsonValues,
   type StreamEventWhere,

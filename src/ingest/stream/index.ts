@@ -1,5 +1,6 @@
 export {
   parseStream,
+  parseStreamBatches,
   streamEventToEvents,
   STREAM_STRONG_REASON,
   STREAM_WEAK_REASON,

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { canonicalIp } from '../common/address.ts';
 import { collectEvents, listenerKeys } from '../common/collect.ts';
-import { parseStream, streamEventToEvents } from './stream-tcp.parser.ts';
+import { parseStream, parseStreamBatches, streamEventToEvents } from './stream-tcp.parser.ts';
 
 const data = (name: string): Buffer => readFileSync(new URL(`./testdata/${name}`, import.meta.url));
 const parse = (input: string | Buffer | Array<string | Buffer>) =>
@@ -77,6 +77,20 @@ describe('Stream stream:tcp parser on the fixtures', () => {
       assert.deepEqual(listenerKeys(r.observations), LISTENERS);
       assert.equal(r.records, 5);
     }
+  });
+});
+
+describe('parseStreamBatches', () => {
+  it('gives the same events as parseStream, in arrays', async () => {
+    const input = data('stream-tcp-badline.ndjson');
+    const one = await parse(input);
+    const batches: unknown[] = [];
+    async function* src() {
+      yield input.subarray(0, 300);
+      yield input.subarray(300);
+    }
+    for await (const b of parseStreamBatches(src())) batches.push(...b);
+    assert.deepEqual(batches, one.events);
   });
 });
 
