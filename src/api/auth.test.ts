@@ -18,7 +18,10 @@ async function bareApp(requireRouteRules: boolean, logLines: string[] = []) {
     onShutdown: () => {},
   };
   const app = Fastify();
-  await installAuth(app, ctx, { requireRouteRules, permissions: { 'GET /listed': 'public', 'POST /listed': ['admin'] } });
+  await installAuth(app, ctx, {
+    requireRouteRules,
+    permissions: { 'GET /listed': 'public', 'POST /listed': ['admin'] },
+  });
   return { app, close: async () => (await app.close(), await store.close()) };
 }
 
@@ -28,11 +31,14 @@ describe('route rules at registration', () => {
     try {
       app.get('/listed', async () => 'ok');
       app.post('/listed', async () => 'ok');
-      assert.throws(() => app.get('/unlisted', async () => 'no'), (e: Error & { code?: string }) => {
-        assert.equal(e.code, 'route_without_rule');
-        assert.match(e.message, /GET \/unlisted has no entry in the permission table/);
-        return true;
-      });
+      assert.throws(
+        () => app.get('/unlisted', async () => 'no'),
+        (e: Error & { code?: string }) => {
+          assert.equal(e.code, 'route_without_rule');
+          assert.match(e.message, /GET \/unlisted has no entry in the permission table/);
+          return true;
+        },
+      );
       assert.throws(() => app.delete('/listed', async () => 'no'), /DELETE \/listed has no entry/);
     } finally {
       await close();

@@ -91,7 +91,12 @@ function sameText(a: string, b: string): boolean {
 }
 
 /** The rule that applies to a route: the table's, or (until REQUIRE_ROUTE_RULES) the legacy hint. */
-function effectiveRule(method: string, url: string, hint: RouteAuth | undefined, table: Readonly<Record<string, Rule>>): Rule {
+function effectiveRule(
+  method: string,
+  url: string,
+  hint: RouteAuth | undefined,
+  table: Readonly<Record<string, Rule>>,
+): Rule {
   const rule = ruleFor(method, url, table);
   if (rule !== undefined) return rule;
   if (hint === 'public' || hint === 'hec') return hint;

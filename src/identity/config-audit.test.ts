@@ -21,9 +21,15 @@ for (const [name, makeStore] of testStores()) {
         );
         assert.deepEqual(changed.sort(), ['loginLockoutThreshold', 'secretKey']);
         const log = await listAudit(store.db, { _filter_object_type: '"config"', page_size: '0' });
-        assert.deepEqual(log.data.map((e) => e.action), ['config.initial', 'config.change']);
+        assert.deepEqual(
+          log.data.map((e) => e.action),
+          ['config.initial', 'config.change'],
+        );
         const change = log.data[1]!.details.changes as Array<{ setting: string; old: unknown; new: unknown }>;
-        assert.deepEqual(change.find((c) => c.setting === 'loginLockoutThreshold'), { setting: 'loginLockoutThreshold', old: 20, new: 5 });
+        assert.deepEqual(
+          change.find((c) => c.setting === 'loginLockoutThreshold'),
+          { setting: 'loginLockoutThreshold', old: 20, new: 5 },
+        );
         const text = JSON.stringify(log.data);
         assert.ok(!text.includes(key) && !text.includes(rotated), 'a secret key appears in the audit log');
       } finally {

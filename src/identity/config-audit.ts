@@ -15,7 +15,8 @@ export function auditableConfig(config: Config): Record<string, unknown> {
   for (const [k, v] of Object.entries(config)) {
     if (v === undefined) out[k] = null;
     else if (k === 'databaseUrl') out[k] = redactUrl(String(v));
-    else if (/secret|password|token/i.test(k)) out[k] = `sha256:${createHash('sha256').update(String(v)).digest('hex').slice(0, 12)}`;
+    else if (/secret|password|token/i.test(k))
+      out[k] = `sha256:${createHash('sha256').update(String(v)).digest('hex').slice(0, 12)}`;
     else out[k] = v;
   }
   return out;
@@ -28,11 +29,20 @@ export function auditableConfig(config: Config): Record<string, unknown> {
  */
 export async function auditConfigChanges(db: Kysely<Database>, config: Config): Promise<string[]> {
   const now = auditableConfig(config);
-  const row = await db.selectFrom('settings').select('value').where('key', '=', SNAPSHOT_KEY).executeTakeFirst();
+  const row = await db
+    .selectFrom('settings')
+    .select('value')
+    .where('key', '=', SNAPSHOT_KEY)
+    .executeTakeFirst();
   const before = (row?.value ?? null) as Record<string, unknown> | null;
   const changed: string[] = [];
   if (!before) {
-    await recordSecurityEvent(db, { action: 'config.initial', actor: 'system', objectType: 'config', details: { settings: now } });
+    await recordSecurityEvent(db, {
+      action: 'config.initial',
+      actor: 'system',
+      objectType: 'config',
+      details: { settings: now },
+    });
   } else {
     const changes = [];
     for (const k of new Set([...Object.keys(before), ...Object.keys(now)])) {
@@ -41,7 +51,13 @@ export async function auditConfigChanges(db: Kysely<Database>, config: Config): 
         changes.push({ setting: k, old: before[k] ?? null, new: now[k] ?? null });
       }
     }
-    if (changes.length) await recordSecurityEvent(db, { action: 'config.change', actor: 'system', objectType: 'config', details: { changes } });
+    if (changes.length)
+      await recordSecurityEvent(db, {
+        action: 'config.change',
+        actor: 'system',
+        objectType: 'config',
+        details: { changes },
+      });
   }
   const value = JSON.stringify(now);
   if (row) await db.updateTable('settings').set({ value }).where('key', '=', SNAPSHOT_KEY).execute();

@@ -7,7 +7,11 @@ import { findPrincipalByToken, touchToken, type Principal } from './token.reposi
  * null. Accepted: any live `hec` token, and `api` tokens of admin and automation users (scripts that
  * already hold one need no second token). HEC tokens are refused everywhere else.
  */
-export async function authenticateHecToken(db: Kysely<Database>, token: string, now: Date = new Date()): Promise<Principal | null> {
+export async function authenticateHecToken(
+  db: Kysely<Database>,
+  token: string,
+  now: Date = new Date(),
+): Promise<Principal | null> {
   if (!token) return null;
   const p = await findPrincipalByToken(db, token, now);
   if (!p) return null;

@@ -4,10 +4,19 @@ import { after, before, describe, it } from 'node:test';
 import { BIN, startServerProcess, type ServerProcess } from '../testing/server.ts';
 
 /** Runs `portcullis ARGS` against the test server, with `input` on stdin. */
-function cli(srv: ServerProcess, args: string[], input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cli(
+  srv: ServerProcess,
+  args: string[],
+  input = '',
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, PORTCULLIS_URL: srv.url, PORTCULLIS_TOKEN: srv.token, PORTCULLIS_DATA_DIR: srv.dataDir },
+      env: {
+        ...process.env,
+        PORTCULLIS_URL: srv.url,
+        PORTCULLIS_TOKEN: srv.token,
+        PORTCULLIS_DATA_DIR: srv.dataDir,
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -20,10 +29,19 @@ function cli(srv: ServerProcess, args: string[], input = ''): Promise<{ code: nu
 }
 
 /** Runs `portcullis ARGS` on a pseudo-terminal (util-linux `script`), typing each answer after its prompt. */
-function cliOnTty(srv: ServerProcess, args: string[], answers: Array<[prompt: string, answer: string]>): Promise<{ code: number | null; output: string }> {
+function cliOnTty(
+  srv: ServerProcess,
+  args: string[],
+  answers: Array<[prompt: string, answer: string]>,
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     const p = spawn('script', ['-qec', [process.execPath, BIN, ...args].join(' '), '/dev/null'], {
-      env: { ...process.env, PORTCULLIS_URL: srv.url, PORTCULLIS_TOKEN: srv.token, PORTCULLIS_DATA_DIR: srv.dataDir },
+      env: {
+        ...process.env,
+        PORTCULLIS_URL: srv.url,
+        PORTCULLIS_TOKEN: srv.token,
+        PORTCULLIS_DATA_DIR: srv.dataDir,
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let output = '';
@@ -54,7 +72,11 @@ describe('portcullis user / token', () => {
     const pw = 'alice-first-password-1';
     const add = await cli(srv, ['user', 'add', 'alice', '--role', 'analyst', '--password-stdin'], `${pw}\n`);
     assert.equal(add.code, 0, add.stderr);
-    const weak = await cli(srv, ['user', 'add', 'weakling', '--role', 'analyst', '--password-stdin'], 'short\n');
+    const weak = await cli(
+      srv,
+      ['user', 'add', 'weakling', '--role', 'analyst', '--password-stdin'],
+      'short\n',
+    );
     assert.equal(weak.code, 2);
     assert.match(weak.stderr, /password: must be at least 12 characters/);
     const noTty = await cli(srv, ['user', 'add', 'bob', '--role', 'observer']);
@@ -79,7 +101,14 @@ describe('portcullis user / token', () => {
     assert.equal((await srv.api('POST', '/api/login', { username: 'alice', password: pw })).status, 401);
     assert.equal((await srv.api('POST', '/api/login', { username: 'alice', password: pw2 })).status, 200);
     const pw3 = 'alice-typed-password-3';
-    const typed = await cliOnTty(srv, ['user', 'passwd', 'alice'], [['New password: ', pw3], ['Repeat it: ', pw3]]);
+    const typed = await cliOnTty(
+      srv,
+      ['user', 'passwd', 'alice'],
+      [
+        ['New password: ', pw3],
+        ['Repeat it: ', pw3],
+      ],
+    );
     assert.equal(typed.code, 0, typed.output);
     assert.match(typed.output, /password of alice changed/);
     assert.ok(!typed.output.includes(pw3), 'the password was echoed on the terminal');
@@ -90,11 +119,23 @@ describe('portcullis user / token', () => {
   });
 
   it('creates a token shown once, lists it without the secret, and revokes it at once', async () => {
-    const created = await cli(srv, ['token', 'create', '--json', '--user', 'alice', '--name', 'alice script', '--expires', '30d']);
+    const created = await cli(srv, [
+      'token',
+      'create',
+      '--json',
+      '--user',
+      'alice',
+      '--name',
+      'alice script',
+      '--expires',
+      '30d',
+    ]);
     assert.equal(created.code, 0, created.stderr);
     const { id, token } = JSON.parse(created.stdout) as { id: number; token: string };
     assert.match(token, /^pct_/);
-    const asAlice = await srv.api<{ username: string }>('GET', '/api/me', undefined, { 'ph-auth-token': token });
+    const asAlice = await srv.api<{ username: string }>('GET', '/api/me', undefined, {
+      'ph-auth-token': token,
+    });
     assert.equal(asAlice.body.username, 'alice');
 
     const list = await cli(srv, ['token', 'list', '--json']);
@@ -117,6 +158,7 @@ describe('portcullis user / token', () => {
     assert.match(plain.stdout, /^pct_\S+\n$/);
     assert.match(plain.stderr, /not shown again/);
     assert.equal((await cli(srv, ['token', 'create', '--expires', 'someday'])).code, 2);
-    for (const t of [token, hecToken, plain.stdout.trim()]) assert.ok(!srv.output().includes(t), 'a token appears in the server log');
+    for (const t of [token, hecToken, plain.stdout.trim()])
+      assert.ok(!srv.output().includes(t), 'a token appears in the server log');
   });
 });

@@ -16,7 +16,8 @@ let typedAhead = '';
 /** Asks for a password on the terminal without echoing it. */
 function promptHidden(prompt: string): Promise<string> {
   const stdin = process.stdin;
-  if (!stdin.isTTY) throw new AppError('no_tty', 'no terminal to ask for the password on: pipe it in with --password-stdin');
+  if (!stdin.isTTY)
+    throw new AppError('no_tty', 'no terminal to ask for the password on: pipe it in with --password-stdin');
   return new Promise((resolve, reject) => {
     let value = '';
     const done = (err?: Error) => {
@@ -73,7 +74,11 @@ export function expiryFields(expires: string | undefined): { expires_in?: string
   if (!expires) return {};
   if (/^\d+(s|m|h|d)$/.test(expires)) return { expires_in: expires };
   const d = new Date(expires);
-  if (Number.isNaN(d.getTime())) throw new AppError('bad_expiry', `--expires "${expires}": give a duration (90m, 24h, 30d) or an ISO date`);
+  if (Number.isNaN(d.getTime()))
+    throw new AppError(
+      'bad_expiry',
+      `--expires "${expires}": give a duration (90m, 24h, 30d) or an ISO date`,
+    );
   return { expires_at: d.toISOString() };
 }
 
@@ -90,15 +95,23 @@ export function registerIdentityCommands(program: Command): void {
     .option('--password-stdin', 'read the password from stdin instead of asking')
     .option('--no-password', 'no password: the user signs in only with API tokens')
     .option('--json', 'print JSON')
-    .action(async (username: string, opts: { role: string; passwordStdin?: boolean; password?: boolean; json?: boolean }) => {
-      const wantsPassword = opts.password !== false && (opts.role !== 'automation' || opts.passwordStdin);
-      const password = wantsPassword ? await newPassword(opts.passwordStdin) : undefined;
-      const { body } = await callApi<Record<string, unknown>>(resolveTarget(), 'POST', '/api/users', {
-        body: { username, role: opts.role, ...(password ? { password } : {}) },
-      });
-      if (opts.json) printJson(body);
-      else process.stdout.write(`created user ${String(body.username)} (id ${String(body.id)}, role ${String(body.role)})\n`);
-    });
+    .action(
+      async (
+        username: string,
+        opts: { role: string; passwordStdin?: boolean; password?: boolean; json?: boolean },
+      ) => {
+        const wantsPassword = opts.password !== false && (opts.role !== 'automation' || opts.passwordStdin);
+        const password = wantsPassword ? await newPassword(opts.passwordStdin) : undefined;
+        const { body } = await callApi<Record<string, unknown>>(resolveTarget(), 'POST', '/api/users', {
+          body: { username, role: opts.role, ...(password ? { password } : {}) },
+        });
+        if (opts.json) printJson(body);
+        else
+          process.stdout.write(
+            `created user ${String(body.username)} (id ${String(body.id)}, role ${String(body.role)})\n`,
+          );
+      },
+    );
 
   user
     .command('passwd <username>')
@@ -114,7 +127,12 @@ export function registerIdentityCommands(program: Command): void {
     .command('role <username> <role>')
     .description("change a user's role")
     .action(async (username: string, role: string) => {
-      const { body } = await callApi<Record<string, unknown>>(resolveTarget(), 'PATCH', `/api/users/${enc(username)}`, { body: { role } });
+      const { body } = await callApi<Record<string, unknown>>(
+        resolveTarget(),
+        'PATCH',
+        `/api/users/${enc(username)}`,
+        { body: { role } },
+      );
       process.stdout.write(`${username} is now ${String(body.role)}\n`);
     });
 
@@ -137,9 +155,22 @@ export function registerIdentityCommands(program: Command): void {
     .description('list users')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
-      const { body } = await callApi<{ data: Array<Record<string, unknown>> }>(resolveTarget(), 'GET', '/api/users');
+      const { body } = await callApi<{ data: Array<Record<string, unknown>> }>(
+        resolveTarget(),
+        'GET',
+        '/api/users',
+      );
       if (opts.json) printJson(body.data);
-      else printTable(body.data, ['id', 'username', 'role', 'disabled', 'totp_enabled', 'locked_until', 'last_login_at']);
+      else
+        printTable(body.data, [
+          'id',
+          'username',
+          'role',
+          'disabled',
+          'totp_enabled',
+          'locked_until',
+          'last_login_at',
+        ]);
     });
 
   const token = program.command('token').description('manage API tokens (ph-auth-token) and HEC tokens');
@@ -152,29 +183,34 @@ export function registerIdentityCommands(program: Command): void {
     .option('--kind <kind>', 'api (REST, ph-auth-token) or hec (HEC ingest only)', 'api')
     .option('--expires <when>', 'a duration (30d, 12h) or an ISO date; default: never')
     .option('--json', 'print {"id", "token", …}')
-    .action(async (opts: { name?: string; user?: string; kind: string; expires?: string; json?: boolean }) => {
-      if (opts.kind !== 'api' && opts.kind !== 'hec') throw new AppError('bad_kind', `--kind "${opts.kind}": must be api or hec`);
-      const { body } = await callApi<{ id: number; token: string; name: string; kind: string; user: string; expires_at: string | null }>(
-        resolveTarget(),
-        'POST',
-        '/api/tokens',
-        {
+    .action(
+      async (opts: { name?: string; user?: string; kind: string; expires?: string; json?: boolean }) => {
+        if (opts.kind !== 'api' && opts.kind !== 'hec')
+          throw new AppError('bad_kind', `--kind "${opts.kind}": must be api or hec`);
+        const { body } = await callApi<{
+          id: number;
+          token: string;
+          name: string;
+          kind: string;
+          user: string;
+          expires_at: string | null;
+        }>(resolveTarget(), 'POST', '/api/tokens', {
           body: {
             kind: opts.kind,
             ...(opts.name ? { name: opts.name } : {}),
             ...(opts.user ? { user: opts.user } : {}),
             ...expiryFields(opts.expires),
           },
-        },
-      );
-      if (opts.json) printJson(body);
-      else {
-        process.stdout.write(`${body.token}\n`);
-        process.stderr.write(
-          `token ${body.id} (${body.kind}, user ${body.user}${body.expires_at ? `, expires ${body.expires_at}` : ''}): copy it now, it is not shown again\n`,
-        );
-      }
-    });
+        });
+        if (opts.json) printJson(body);
+        else {
+          process.stdout.write(`${body.token}\n`);
+          process.stderr.write(
+            `token ${body.id} (${body.kind}, user ${body.user}${body.expires_at ? `, expires ${body.expires_at}` : ''}): copy it now, it is not shown again\n`,
+          );
+        }
+      },
+    );
 
   token
     .command('list')
@@ -183,16 +219,32 @@ export function registerIdentityCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { user?: string; json?: boolean }) => {
       const q = opts.user ? `?user=${enc(opts.user)}` : '';
-      const { body } = await callApi<{ data: Array<Record<string, unknown>> }>(resolveTarget(), 'GET', `/api/tokens${q}`);
+      const { body } = await callApi<{ data: Array<Record<string, unknown>> }>(
+        resolveTarget(),
+        'GET',
+        `/api/tokens${q}`,
+      );
       if (opts.json) printJson(body.data);
-      else printTable(body.data, ['id', 'username', 'name', 'kind', 'prefix', 'created_at', 'last_used_at', 'expires_at', 'revoked_at']);
+      else
+        printTable(body.data, [
+          'id',
+          'username',
+          'name',
+          'kind',
+          'prefix',
+          'created_at',
+          'last_used_at',
+          'expires_at',
+          'revoked_at',
+        ]);
     });
 
   token
     .command('revoke <id>')
     .description('revoke a token; it is refused from the next request on')
     .action(async (id: string) => {
-      if (!/^\d+$/.test(id)) throw new AppError('bad_id', `token id "${id}": must be a number (see portcullis token list)`);
+      if (!/^\d+$/.test(id))
+        throw new AppError('bad_id', `token id "${id}": must be a number (see portcullis token list)`);
       await callApi(resolveTarget(), 'DELETE', `/api/tokens/${id}`);
       process.stdout.write(`token ${id} revoked\n`);
     });

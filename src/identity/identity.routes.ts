@@ -15,7 +15,15 @@ import {
 } from './session.repository.ts';
 import { createToken, listTokens, revokeToken, type Principal, type TokenInfo } from './token.repository.ts';
 import { newTotpSecret, verifyTotp } from './totp.ts';
-import { createUser, deleteUser, getUser, listUsers, setPassword, updateUser, type UserInfo } from './user.repository.ts';
+import {
+  createUser,
+  deleteUser,
+  getUser,
+  listUsers,
+  setPassword,
+  updateUser,
+  type UserInfo,
+} from './user.repository.ts';
 
 const LoginBody = z.object({
   username: z.string().min(1).max(200),
@@ -37,13 +45,19 @@ const UserPatch = z
   })
   .strict();
 const PasswordBody = z.object({ password: z.string().max(1024) });
-const OwnPasswordBody = z.object({ current_password: z.string().max(1024), new_password: z.string().max(1024) });
+const OwnPasswordBody = z.object({
+  current_password: z.string().max(1024),
+  new_password: z.string().max(1024),
+});
 const NewToken = z.object({
   name: z.string().min(1).max(200).optional(),
   kind: z.enum(['api', 'hec']).optional(),
   user: z.union([z.string().min(1).max(200), z.number().int().positive()]).optional(),
   expires_at: z.iso.datetime({ offset: true }).optional(),
-  expires_in: z.string().regex(/^\d+(s|m|h|d)$/, 'a duration such as 90m, 24h or 30d').optional(),
+  expires_in: z
+    .string()
+    .regex(/^\d+(s|m|h|d)$/, 'a duration such as 90m, 24h or 30d')
+    .optional(),
 });
 const TokenQuery = z.object({ user: z.string().min(1).max(200).optional() });
 const CodeBody = z.object({ code: z.string().min(1).max(16) });
@@ -85,8 +99,20 @@ export function toPhUser(u: UserInfo): Record<string, unknown> {
 /** Users, tokens, sessions (login/logout/me), TOTP enrolment and `/rest/ph_user`. */
 export function registerIdentityRoutes(app: FastifyInstance, ctx: AppContext): void {
   const { db } = ctx;
-  const audit = (req: FastifyRequest, action: string, objectType: string, objectId: string | number | null, details: Record<string, unknown> = {}) =>
-    recordSecurityEvent(db, { action, actor: req.principal?.username ?? 'anonymous', objectType, objectId, details: { ip: ip(req), ...details } });
+  const audit = (
+    req: FastifyRequest,
+    action: string,
+    objectType: string,
+    objectId: string | number | null,
+    details: Record<string, unknown> = {},
+  ) =>
+    recordSecurityEvent(db, {
+      action,
+      actor: req.principal?.username ?? 'anonymous',
+      objectType,
+      objectId,
+      details: { ip: ip(req), ...details },
+    });
 
   const setSessionCookies = (reply: FastifyReply, secret: string, expires: Date) => {
     const base = { secure: true, sameSite: 'strict' as const, path: '/', expires };
@@ -117,9 +143,9 @@ export function registerIdentityRoutes(app: FastifyInstance, ctx: AppContext): v
             if ((throttledAt.get(key) ?? 0) > at - 60_000) return;
             throttledAt.set(key, at);
             if (throttledAt.size > 10_000) throttledAt.clear();
-            void audit(req, 'login.throttled', 'user', null, { limit_per_minute: ctx.config.loginRateLimit }).catch((e: unknown) =>
-              ctx.logger.warn({ err: e }, 'could not audit a throttled login'),
-            );
+            void audit(req, 'login.throttled', 'user', null, {
+              limit_per_minute: ctx.config.loginRateLimit,
+            }).catch((e: unknown) => ctx.logger.warn({ err: e }, 'could not audit a throttled login'));
           },
         },
       },
@@ -176,7 +202,11 @@ export function registerIdentityRoutes(app: FastifyInstance, ctx: AppContext): v
   app.post('/api/me/password', { schema: { body: OwnPasswordBody } }, async (req) => {
     const p = me(req);
     const body = req.body as z.infer<typeof OwnPasswordBody>;
-    const row = await db.selectFrom('users').select('password_hash').where('id', '=', p.userId).executeTakeFirstOrThrow();
+    const row = await db
+      .selectFrom('users')
+      .select('password_hash')
+      .where('id', '=', p.userId)
+      .executeTakeFirstOrThrow();
     if (row.password_hash && !(await verifyPassword(row.password_hash, body.current_password))) {
       await audit(req, 'user.password_change_failed', 'user', p.userId, { reason: 'wrong current password' });
       throw new AppError('wrong_password', 'current_password is wrong', { status: 400 });
@@ -191,9 +221,16 @@ export function registerIdentityRoutes(app: FastifyInstance, ctx: AppContext): v
   app.post('/api/me/totp', async (req) => {
     const p = me(req);
     const u = await getUser(db, p.userId);
-    if (u.totp_enabled) throw new AppError('totp_enabled', 'TOTP is already on; turn it off first (DELETE /api/me/totp)', { status: 409 });
+    if (u.totp_enabled)
+      throw new AppError('totp_enabled', 'TOTP is already on; turn it off first (DELETE /api/me/totp)', {
+        status: 409,
+      });
     const { secret, otpauthUrl } = newTotpSecret(p.username);
-    await db.updateTable('users').set({ totp_secret: secret, updated_at: ctx.now() }).where('id', '=', p.userId).execute();
+    await db
+      .updateTable('users')
+      .set({ totp_secret: secret, updated_at: ctx.now() })
+      .where('id', '=', p.userId)
+      .execute();
     await audit(req, 'user.totp_enrolment_started', 'user', p.userId);
     return { secret, otpauth_url: otpauthUrl, next: 'POST /api/me/totp/confirm with {"code": "<6 digits>"}' };
   });
@@ -201,15 +238,24 @@ export function registerIdentityRoutes(app: FastifyInstance, ctx: AppContext): v
   app.post('/api/me/totp/confirm', { schema: { body: CodeBody } }, async (req) => {
     const p = me(req);
     const { code } = req.body as z.infer<typeof CodeBody>;
-    const row = await db.selectFrom('users').select(['totp_secret', 'totp_enabled']).where('id', '=', p.userId).executeTakeFirstOrThrow();
+    const row = await db
+      .selectFrom('users')
+      .select(['totp_secret', 'totp_enabled'])
+      .where('id', '=', p.userId)
+      .executeTakeFirstOrThrow();
     if (!row.totp_secret) throw badRequest('no TOTP enrolment in progress: POST /api/me/totp first');
     if (!(await verifyTotp(row.totp_secret, code, ctx.now()))) {
       await audit(req, 'user.totp_confirm_failed', 'user', p.userId);
       throw badRequest('code: wrong TOTP code (check the device clock)');
     }
-    await db.updateTable('users').set({ totp_enabled: true, updated_at: ctx.now() }).where('id', '=', p.userId).execute();
+    await db
+      .updateTable('users')
+      .set({ totp_enabled: true, updated_at: ctx.now() })
+      .where('id', '=', p.userId)
+      .execute();
     // A restricted (enrolment-only) session has done its job: the next login is a full one.
-    if (p.sessionId) await db.updateTable('sessions').set({ restricted: false }).where('id', '=', p.sessionId).execute();
+    if (p.sessionId)
+      await db.updateTable('sessions').set({ restricted: false }).where('id', '=', p.sessionId).execute();
     await audit(req, 'user.totp_enabled', 'user', p.userId);
     return { success: true, totp_enabled: true };
   });
@@ -217,11 +263,22 @@ export function registerIdentityRoutes(app: FastifyInstance, ctx: AppContext): v
   app.delete('/api/me/totp', { schema: { body: ConfirmPassword } }, async (req) => {
     const p = me(req);
     const { password } = req.body as z.infer<typeof ConfirmPassword>;
-    const row = await db.selectFrom('users').select('password_hash').where('id', '=', p.userId).executeTakeFirstOrThrow();
-    if (!(await verifyPassword(row.password_hash, password))) throw new AppError('wrong_password', 'password is wrong', { status: 400 });
+    const row = await db
+      .selectFrom('users')
+      .select('password_hash')
+      .where('id', '=', p.userId)
+      .executeTakeFirstOrThrow();
+    if (!(await verifyPassword(row.password_hash, password)))
+      throw new AppError('wrong_password', 'password is wrong', { status: 400 });
     if (ctx.config.requireAdminTotp && p.role === 'admin')
-      throw new AppError('totp_required', 'admins must keep TOTP on (PORTCULLIS_REQUIRE_ADMIN_TOTP)', { status: 409 });
-    await db.updateTable('users').set({ totp_enabled: false, totp_secret: null, updated_at: ctx.now() }).where('id', '=', p.userId).execute();
+      throw new AppError('totp_required', 'admins must keep TOTP on (PORTCULLIS_REQUIRE_ADMIN_TOTP)', {
+        status: 409,
+      });
+    await db
+      .updateTable('users')
+      .set({ totp_enabled: false, totp_secret: null, updated_at: ctx.now() })
+      .where('id', '=', p.userId)
+      .execute();
     await audit(req, 'user.totp_disabled', 'user', p.userId);
     return { success: true, totp_enabled: false };
   });
@@ -236,16 +293,24 @@ export function registerIdentityRoutes(app: FastifyInstance, ctx: AppContext): v
     return reply.status(201).send(u);
   });
 
-  app.get('/api/users/:user', { schema: { params: UserRef } }, async (req) => getUser(db, (req.params as z.infer<typeof UserRef>).user));
+  app.get('/api/users/:user', { schema: { params: UserRef } }, async (req) =>
+    getUser(db, (req.params as z.infer<typeof UserRef>).user),
+  );
 
   app.patch('/api/users/:user', { schema: { params: UserRef, body: UserPatch } }, async (req) => {
     const target = await getUser(db, (req.params as z.infer<typeof UserRef>).user);
     const patch = req.body as z.infer<typeof UserPatch>;
     const { before, after } = await updateUser(db, target.id, patch);
     if (patch.role !== undefined && before.role !== after.role)
-      await audit(req, 'user.role', 'user', target.id, { username: target.username, from: before.role, to: after.role });
+      await audit(req, 'user.role', 'user', target.id, {
+        username: target.username,
+        from: before.role,
+        to: after.role,
+      });
     if (patch.disabled !== undefined && before.disabled !== after.disabled) {
-      await audit(req, after.disabled ? 'user.disable' : 'user.enable', 'user', target.id, { username: target.username });
+      await audit(req, after.disabled ? 'user.disable' : 'user.enable', 'user', target.id, {
+        username: target.username,
+      });
       if (after.disabled) await revokeUserSessions(db, target.id, ctx.now());
     }
     if (patch.unlock) await audit(req, 'user.unlock', 'user', target.id, { username: target.username });
@@ -264,7 +329,11 @@ export function registerIdentityRoutes(app: FastifyInstance, ctx: AppContext): v
     const target = await getUser(db, (req.params as z.infer<typeof UserRef>).user);
     await setPassword(db, target.id, (req.body as z.infer<typeof PasswordBody>).password, target.username);
     const n = await revokeUserSessions(db, target.id, ctx.now());
-    await audit(req, 'user.password', 'user', target.id, { username: target.username, by: 'admin', sessions_revoked: n });
+    await audit(req, 'user.password', 'user', target.id, {
+      username: target.username,
+      by: 'admin',
+      sessions_revoked: n,
+    });
     return { success: true };
   });
 
@@ -280,7 +349,8 @@ export function registerIdentityRoutes(app: FastifyInstance, ctx: AppContext): v
     const p = me(req);
     const q = req.query as z.infer<typeof TokenQuery>;
     if (p.role !== 'admin') {
-      if (q.user && q.user !== p.username && q.user !== String(p.userId)) throw forbidden('only admins list other users\' tokens');
+      if (q.user && q.user !== p.username && q.user !== String(p.userId))
+        throw forbidden("only admins list other users' tokens");
       return { data: (await listTokens(db, { userId: p.userId })).map(tokenView) };
     }
     const userId = q.user ? (await getUser(db, q.user)).id : undefined;
@@ -291,7 +361,8 @@ export function registerIdentityRoutes(app: FastifyInstance, ctx: AppContext): v
     const p = me(req);
     const body = req.body as z.infer<typeof NewToken>;
     const owner = body.user === undefined ? await getUser(db, p.userId) : await getUser(db, body.user);
-    if (owner.id !== p.userId && p.role !== 'admin') throw forbidden('only admins create tokens for other users');
+    if (owner.id !== p.userId && p.role !== 'admin')
+      throw forbidden('only admins create tokens for other users');
     if (owner.disabled) throw badRequest(`user "${owner.username}" is disabled`);
     if (body.expires_at && body.expires_in) throw badRequest('give expires_at or expires_in, not both');
     const now = ctx.now();
@@ -300,18 +371,30 @@ export function registerIdentityRoutes(app: FastifyInstance, ctx: AppContext): v
       : body.expires_in
         ? new Date(now.getTime() + parseDuration(body.expires_in))
         : null;
-    if (expiresAt && expiresAt.getTime() <= now.getTime()) throw badRequest('expires_at: must be in the future');
+    if (expiresAt && expiresAt.getTime() <= now.getTime())
+      throw badRequest('expires_at: must be in the future');
     const kind = body.kind ?? 'api';
     const name = body.name ?? `${kind} token for ${owner.username}`;
     const { id, token } = await createToken(db, { userId: owner.id, name, kind, expiresAt });
-    await audit(req, 'token.create', 'api_token', id, { name, kind, owner: owner.username, expires_at: expiresAt?.toISOString() ?? null });
-    return reply.status(201).send({ id, token, name, kind, user: owner.username, expires_at: expiresAt?.toISOString() ?? null });
+    await audit(req, 'token.create', 'api_token', id, {
+      name,
+      kind,
+      owner: owner.username,
+      expires_at: expiresAt?.toISOString() ?? null,
+    });
+    return reply
+      .status(201)
+      .send({ id, token, name, kind, user: owner.username, expires_at: expiresAt?.toISOString() ?? null });
   });
 
   app.delete('/api/tokens/:id', { schema: { params: IdParam } }, async (req) => {
     const p = me(req);
     const { id } = req.params as z.infer<typeof IdParam>;
-    const row = await db.selectFrom('api_tokens').select(['id', 'user_id', 'name', 'revoked_at']).where('id', '=', id).executeTakeFirst();
+    const row = await db
+      .selectFrom('api_tokens')
+      .select(['id', 'user_id', 'name', 'revoked_at'])
+      .where('id', '=', id)
+      .executeTakeFirst();
     if (!row || (row.user_id !== p.userId && p.role !== 'admin')) throw notFound(`token ${id}`);
     await revokeToken(db, id);
     if (!row.revoked_at) await audit(req, 'token.revoke', 'api_token', id, { name: row.name });
@@ -324,10 +407,16 @@ export function registerIdentityRoutes(app: FastifyInstance, ctx: AppContext): v
     const all = (await listUsers(db)).map(toPhUser);
     const size = q.page_size === 0 ? all.length || 1 : (q.page_size ?? 10);
     const page = q.page ?? 0;
-    return { count: all.length, num_pages: Math.max(1, Math.ceil(all.length / size)), data: all.slice(page * size, page * size + size) };
+    return {
+      count: all.length,
+      num_pages: Math.max(1, Math.ceil(all.length / size)),
+      data: all.slice(page * size, page * size + size),
+    };
   });
 
-  app.get('/rest/ph_user/:id', { schema: { params: IdParam } }, async (req) => toPhUser(await getUser(db, (req.params as z.infer<typeof IdParam>).id)));
+  app.get('/rest/ph_user/:id', { schema: { params: IdParam } }, async (req) =>
+    toPhUser(await getUser(db, (req.params as z.infer<typeof IdParam>).id)),
+  );
 
   app.post('/rest/ph_user', { schema: { body: PhUserBody } }, async (req) => {
     const body = req.body as z.infer<typeof PhUserBody>;

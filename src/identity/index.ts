@@ -10,7 +10,18 @@ export {
   type TokenInfo,
 } from './token.repository.ts';
 export { bootstrapAdmin, ADMIN_TOKEN_FILE } from './bootstrap.ts';
-export { ADMIN, ANY, HEC, PERMISSIONS, PUBLIC, SCRIPT, WORK, roleAllowed, ruleFor, type Rule } from './permissions.ts';
+export {
+  ADMIN,
+  ANY,
+  HEC,
+  PERMISSIONS,
+  PUBLIC,
+  SCRIPT,
+  WORK,
+  roleAllowed,
+  ruleFor,
+  type Rule,
+} from './permissions.ts';
 export {
   createSession,
   csrfTokenFor,
@@ -23,7 +34,15 @@ export {
 } from './session.repository.ts';
 export { authenticateHecToken } from './hec-token.ts';
 export { recordSecurityEvent, type SecurityEvent } from './security-audit.ts';
-export { createUser, getUser, listUsers, setPassword, updateUser, deleteUser, type UserInfo } from './user.repository.ts';
+export {
+  createUser,
+  getUser,
+  listUsers,
+  setPassword,
+  updateUser,
+  deleteUser,
+  type UserInfo,
+} from './user.repository.ts';
 export { hashPassword, verifyPassword, checkPasswordPolicy } from './password.ts';
 export { login, type LoginResult } from './login.service.ts';
 export { registerIdentityRoutes, toPhUser } from './identity.routes.ts';

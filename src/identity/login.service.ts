@@ -26,7 +26,8 @@ export interface LoginResult {
   totpEnrolmentRequired: boolean;
 }
 
-const refused = (code = 'login_failed', message = 'wrong username or password') => new AppError(code, message, { status: 401 });
+const refused = (code = 'login_failed', message = 'wrong username or password') =>
+  new AppError(code, message, { status: 401 });
 
 /**
  * Password (and TOTP) login. Every attempt is audited. `loginLockoutThreshold` consecutive failures
@@ -41,20 +42,44 @@ export async function login(
   const where = { ip: input.ip };
   const user = await db
     .selectFrom('users')
-    .select(['id', 'username', 'role', 'password_hash', 'disabled', 'failed_logins', 'locked_until', 'totp_enabled', 'totp_secret'])
+    .select([
+      'id',
+      'username',
+      'role',
+      'password_hash',
+      'disabled',
+      'failed_logins',
+      'locked_until',
+      'totp_enabled',
+      'totp_secret',
+    ])
     .where('username', '=', input.username)
     .executeTakeFirst();
   if (!user) {
     await verifyPassword(null, input.password);
-    await recordSecurityEvent(db, { action: 'login.failure', actor: 'anonymous', objectType: 'user', details: { ...where, username: input.username.slice(0, 64), reason: 'unknown user' } });
+    await recordSecurityEvent(db, {
+      action: 'login.failure',
+      actor: 'anonymous',
+      objectType: 'user',
+      details: { ...where, username: input.username.slice(0, 64), reason: 'unknown user' },
+    });
     throw refused();
   }
   const audit = (action: string, details: Record<string, unknown>) =>
-    recordSecurityEvent(db, { action, actor: user.username, objectType: 'user', objectId: user.id, details: { ...where, ...details } });
+    recordSecurityEvent(db, {
+      action,
+      actor: user.username,
+      objectType: 'user',
+      objectId: user.id,
+      details: { ...where, ...details },
+    });
 
   if (user.locked_until && user.locked_until.getTime() > now.getTime()) {
     await audit('login.failure', { reason: 'account locked', locked_until: user.locked_until.toISOString() });
-    throw refused('account_locked', 'too many failed logins: this account is locked for a while (an admin can unlock it)');
+    throw refused(
+      'account_locked',
+      'too many failed logins: this account is locked for a while (an admin can unlock it)',
+    );
   }
   if (user.disabled) {
     await audit('login.failure', { reason: 'account disabled' });
@@ -78,15 +103,26 @@ export async function login(
       .where('id', '=', user.id)
       .returning('failed_logins')
       .executeTakeFirstOrThrow();
-    await audit('login.failure', { reason: passwordOk ? 'wrong TOTP code' : 'wrong password', failed_logins: row.failed_logins });
+    await audit('login.failure', {
+      reason: passwordOk ? 'wrong TOTP code' : 'wrong password',
+      failed_logins: row.failed_logins,
+    });
     if (row.failed_logins >= config.loginLockoutThreshold) {
       const until = new Date(now.getTime() + parseDuration(config.loginLockoutDuration));
-      await db.updateTable('users').set({ locked_until: until, failed_logins: 0 }).where('id', '=', user.id).execute();
+      await db
+        .updateTable('users')
+        .set({ locked_until: until, failed_logins: 0 })
+        .where('id', '=', user.id)
+        .execute();
       await audit('account.locked', { failed_logins: row.failed_logins, locked_until: until.toISOString() });
     }
     throw refused();
   }
-  await db.updateTable('users').set({ failed_logins: 0, locked_until: null, last_login_at: now }).where('id', '=', user.id).execute();
+  await db
+    .updateTable('users')
+    .set({ failed_logins: 0, locked_until: null, last_login_at: now })
+    .where('id', '=', user.id)
+    .execute();
   await pruneSessions(db, now);
   const restricted = config.requireAdminTotp && user.role === 'admin' && !user.totp_enabled;
   const session = await createSession(db, {
@@ -97,7 +133,10 @@ export async function login(
     ip: input.ip,
     userAgent: input.userAgent,
   });
-  await audit('login.success', { session_id: session.id, ...(restricted ? { totp_enrolment_required: true } : {}) });
+  await audit('login.success', {
+    session_id: session.id,
+    ...(restricted ? { totp_enrolment_required: true } : {}),
+  });
   return {
     sessionSecret: session.secret,
     csrfToken: csrfTokenFor(session.secret),

@@ -11,7 +11,12 @@ const MINUTE = 60_000;
 
 type Jar = { cookie: string; csrf: string };
 
-async function signIn(srv: TestServer, username: string, password = PASSWORD, extra: Record<string, string> = {}) {
+async function signIn(
+  srv: TestServer,
+  username: string,
+  password = PASSWORD,
+  extra: Record<string, string> = {},
+) {
   return srv.app.inject({ method: 'POST', url: '/api/login', payload: { username, password, ...extra } });
 }
 
@@ -20,18 +25,24 @@ function jarOf(res: Awaited<ReturnType<TestServer['app']['inject']>>): Jar {
   return { cookie, csrf: (res.json() as { csrf_token: string }).csrf_token };
 }
 
-const me = (srv: TestServer, jar: Jar) => srv.app.inject({ method: 'GET', url: '/api/me', headers: { cookie: jar.cookie } });
+const me = (srv: TestServer, jar: Jar) =>
+  srv.app.inject({ method: 'GET', url: '/api/me', headers: { cookie: jar.cookie } });
 
 for (const [storeName, makeStore] of testStores()) {
   describe(`sign-in on ${storeName}`, () => {
     it('locks an account after 20 wrong passwords for the configured time, and audits every attempt', async () => {
-      const srv = await startTestServer({ makeStore, env: { PORTCULLIS_LOGIN_LOCKOUT_DURATION: '10m', PORTCULLIS_LOGIN_RATE_LIMIT: '1000' } });
+      const srv = await startTestServer({
+        makeStore,
+        env: { PORTCULLIS_LOGIN_LOCKOUT_DURATION: '10m', PORTCULLIS_LOGIN_RATE_LIMIT: '1000' },
+      });
       try {
         await createUser(srv.store.db, { username: 'alice', role: 'analyst', password: PASSWORD });
-        for (let i = 1; i <= 19; i++) assert.equal((await signIn(srv, 'alice', `wrong password ${i}`)).statusCode, 401);
+        for (let i = 1; i <= 19; i++)
+          assert.equal((await signIn(srv, 'alice', `wrong password ${i}`)).statusCode, 401);
         // 19 failures do not lock: the right password still works and resets the count.
         assert.equal((await signIn(srv, 'alice')).statusCode, 200);
-        for (let i = 1; i <= 20; i++) assert.equal((await signIn(srv, 'alice', `wrong password ${i}`)).statusCode, 401);
+        for (let i = 1; i <= 20; i++)
+          assert.equal((await signIn(srv, 'alice', `wrong password ${i}`)).statusCode, 401);
         const locked = await signIn(srv, 'alice');
         assert.equal(locked.statusCode, 401);
         assert.equal(locked.json().code, 'account_locked');
@@ -40,8 +51,14 @@ for (const [storeName, makeStore] of testStores()) {
         srv.advance(2 * MINUTE);
         assert.equal((await signIn(srv, 'alice')).statusCode, 200);
 
-        const audit = await listAudit(srv.store.db, { _filter_category: '"security"', _filter_actor: '"alice"', page_size: '0' });
-        const actions = audit.data.map((e) => `${e.action}${e.details.reason ? `:${String(e.details.reason)}` : ''}`);
+        const audit = await listAudit(srv.store.db, {
+          _filter_category: '"security"',
+          _filter_actor: '"alice"',
+          page_size: '0',
+        });
+        const actions = audit.data.map(
+          (e) => `${e.action}${e.details.reason ? `:${String(e.details.reason)}` : ''}`,
+        );
         const count = (a: string) => actions.filter((x) => x === a).length;
         assert.equal(count('login.failure:wrong password'), 39);
         assert.equal(count('account.locked'), 1);
@@ -60,7 +77,10 @@ for (const [storeName, makeStore] of testStores()) {
     });
 
     it('refuses an expired session (idle and absolute timeouts) and a revoked or expired token at once', async () => {
-      const srv = await startTestServer({ makeStore, env: { PORTCULLIS_SESSION_IDLE_TIMEOUT: '30m', PORTCULLIS_SESSION_MAX_AGE: '2h' } });
+      const srv = await startTestServer({
+        makeStore,
+        env: { PORTCULLIS_SESSION_IDLE_TIMEOUT: '30m', PORTCULLIS_SESSION_MAX_AGE: '2h' },
+      });
       try {
         await createUser(srv.store.db, { username: 'bob', role: 'observer', password: PASSWORD });
         const idle = jarOf(await signIn(srv, 'bob'));
@@ -77,19 +97,41 @@ for (const [storeName, makeStore] of testStores()) {
         assert.equal((await me(srv, busy)).statusCode, 401);
 
         const admin = { 'ph-auth-token': srv.tokens.admin };
-        const created = await srv.app.inject({ method: 'POST', url: '/api/tokens', headers: admin, payload: { name: 'script', user: 'bob' } });
+        const created = await srv.app.inject({
+          method: 'POST',
+          url: '/api/tokens',
+          headers: admin,
+          payload: { name: 'script', user: 'bob' },
+        });
         assert.equal(created.statusCode, 201);
         const { id, token } = created.json() as { id: number; token: string };
-        const use = () => srv.app.inject({ method: 'GET', url: '/api/me', headers: { 'ph-auth-token': token } });
+        const use = () =>
+          srv.app.inject({ method: 'GET', url: '/api/me', headers: { 'ph-auth-token': token } });
         assert.equal((await use()).statusCode, 200);
-        assert.equal((await srv.app.inject({ method: 'DELETE', url: `/api/tokens/${id}`, headers: admin })).statusCode, 200);
+        assert.equal(
+          (await srv.app.inject({ method: 'DELETE', url: `/api/tokens/${id}`, headers: admin })).statusCode,
+          200,
+        );
         assert.equal((await use()).statusCode, 401);
 
-        const shortLived = await srv.app.inject({ method: 'POST', url: '/api/tokens', headers: admin, payload: { expires_in: '1h' } });
+        const shortLived = await srv.app.inject({
+          method: 'POST',
+          url: '/api/tokens',
+          headers: admin,
+          payload: { expires_in: '1h' },
+        });
         const short = (shortLived.json() as { token: string }).token;
-        assert.equal((await srv.app.inject({ method: 'GET', url: '/api/me', headers: { 'ph-auth-token': short } })).statusCode, 200);
+        assert.equal(
+          (await srv.app.inject({ method: 'GET', url: '/api/me', headers: { 'ph-auth-token': short } }))
+            .statusCode,
+          200,
+        );
         srv.advance(61 * MINUTE);
-        assert.equal((await srv.app.inject({ method: 'GET', url: '/api/me', headers: { 'ph-auth-token': short } })).statusCode, 401);
+        assert.equal(
+          (await srv.app.inject({ method: 'GET', url: '/api/me', headers: { 'ph-auth-token': short } }))
+            .statusCode,
+          401,
+        );
       } finally {
         await srv.close();
       }
@@ -114,13 +156,22 @@ describe('browser sessions', () => {
       const b = jarOf(await signIn(srv, 'carol'));
       assert.equal((await me(srv, a)).json().username, 'carol');
 
-      const noCsrf = await srv.app.inject({ method: 'POST', url: '/api/logout', headers: { cookie: a.cookie } });
+      const noCsrf = await srv.app.inject({
+        method: 'POST',
+        url: '/api/logout',
+        headers: { cookie: a.cookie },
+      });
       assert.equal(noCsrf.statusCode, 403);
       assert.equal(noCsrf.json().code, 'csrf_failed');
       const crossSite = await srv.app.inject({
         method: 'POST',
         url: '/api/logout',
-        headers: { cookie: a.cookie, 'x-csrf-token': a.csrf, origin: 'https://evil.example', host: 'portcullis.example:9999' },
+        headers: {
+          cookie: a.cookie,
+          'x-csrf-token': a.csrf,
+          origin: 'https://evil.example',
+          host: 'portcullis.example:9999',
+        },
       });
       assert.equal(crossSite.statusCode, 403);
       assert.equal((await me(srv, a)).statusCode, 200);
@@ -128,7 +179,12 @@ describe('browser sessions', () => {
       const all = await srv.app.inject({
         method: 'POST',
         url: '/api/logout/all',
-        headers: { cookie: a.cookie, 'x-csrf-token': a.csrf, origin: 'https://portcullis.example:9999', host: 'portcullis.example:9999' },
+        headers: {
+          cookie: a.cookie,
+          'x-csrf-token': a.csrf,
+          origin: 'https://portcullis.example:9999',
+          host: 'portcullis.example:9999',
+        },
       });
       assert.equal(all.statusCode, 200);
       assert.equal(all.json().sessions_revoked, 2);
@@ -151,7 +207,11 @@ describe('browser sessions', () => {
       assert.equal(first.statusCode, 200);
       assert.equal(first.json().totp_enrolment_required, true);
       const jar = jarOf(first);
-      const users = await srv.app.inject({ method: 'GET', url: '/api/users', headers: { cookie: jar.cookie } });
+      const users = await srv.app.inject({
+        method: 'GET',
+        url: '/api/users',
+        headers: { cookie: jar.cookie },
+      });
       assert.equal(users.statusCode, 403);
       assert.equal(users.json().code, 'totp_enrolment_required');
 
@@ -161,16 +221,32 @@ describe('browser sessions', () => {
       const { secret, otpauth_url } = enrol.json() as { secret: string; otpauth_url: string };
       assert.match(otpauth_url, /^otpauth:\/\/totp\//);
       const epoch = Math.floor(srv.ctx.now().getTime() / 1000);
-      const bad = await srv.app.inject({ method: 'POST', url: '/api/me/totp/confirm', headers: write, payload: { code: '000000' === (await generate({ secret, epoch })) ? '111111' : '000000' } });
+      const bad = await srv.app.inject({
+        method: 'POST',
+        url: '/api/me/totp/confirm',
+        headers: write,
+        payload: { code: '000000' === (await generate({ secret, epoch })) ? '111111' : '000000' },
+      });
       assert.equal(bad.statusCode, 400);
-      const ok = await srv.app.inject({ method: 'POST', url: '/api/me/totp/confirm', headers: write, payload: { code: await generate({ secret, epoch }) } });
+      const ok = await srv.app.inject({
+        method: 'POST',
+        url: '/api/me/totp/confirm',
+        headers: write,
+        payload: { code: await generate({ secret, epoch }) },
+      });
       assert.equal(ok.statusCode, 200);
-      assert.equal((await srv.app.inject({ method: 'GET', url: '/api/users', headers: { cookie: jar.cookie } })).statusCode, 200);
+      assert.equal(
+        (await srv.app.inject({ method: 'GET', url: '/api/users', headers: { cookie: jar.cookie } }))
+          .statusCode,
+        200,
+      );
 
       const noCode = await signIn(srv, 'root2');
       assert.equal(noCode.statusCode, 401);
       assert.equal(noCode.json().code, 'totp_required');
-      const withCode = await signIn(srv, 'root2', PASSWORD, { totp: await generate({ secret, epoch: Math.floor(srv.ctx.now().getTime() / 1000) }) });
+      const withCode = await signIn(srv, 'root2', PASSWORD, {
+        totp: await generate({ secret, epoch: Math.floor(srv.ctx.now().getTime() / 1000) }),
+      });
       assert.equal(withCode.statusCode, 200);
       assert.equal(withCode.json().totp_enrolment_required, false);
     } finally {
@@ -198,7 +274,10 @@ describe('browser sessions', () => {
       assert.match(String(res.headers['strict-transport-security']), /max-age=31536000; includeSubDomains/);
       assert.equal(res.headers['x-content-type-options'], 'nosniff');
       assert.equal(res.headers['x-frame-options'], 'DENY');
-      assert.match(String(res.headers['content-security-policy']), /default-src 'self'.*frame-ancestors 'none'/);
+      assert.match(
+        String(res.headers['content-security-policy']),
+        /default-src 'self'.*frame-ancestors 'none'/,
+      );
       assert.equal(res.headers['referrer-policy'], 'no-referrer');
     } finally {
       await srv.close();

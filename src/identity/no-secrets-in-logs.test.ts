@@ -14,43 +14,96 @@ describe('logs', () => {
       const pw1 = 'first-Password-of-dave-7f3a';
       const pw2 = 'second-Password-of-dave-91c2';
       secrets.push(pw1, pw2);
-      assert.equal((await inject({ method: 'POST', url: '/api/users', headers: admin, payload: { username: 'dave', role: 'analyst', password: pw1 } })).statusCode, 201);
+      assert.equal(
+        (
+          await inject({
+            method: 'POST',
+            url: '/api/users',
+            headers: admin,
+            payload: { username: 'dave', role: 'analyst', password: pw1 },
+          })
+        ).statusCode,
+        201,
+      );
       // A password that breaks the policy is refused without echoing it.
       const weak = 'short-pw-x';
       secrets.push(weak);
-      const refused = await inject({ method: 'PUT', url: '/api/users/dave/password', headers: admin, payload: { password: weak } });
+      const refused = await inject({
+        method: 'PUT',
+        url: '/api/users/dave/password',
+        headers: admin,
+        payload: { password: weak },
+      });
       assert.equal(refused.statusCode, 400);
       assert.ok(!refused.body.includes(weak));
 
-      const login = await inject({ method: 'POST', url: '/api/login', payload: { username: 'dave', password: pw1 } });
+      const login = await inject({
+        method: 'POST',
+        url: '/api/login',
+        payload: { username: 'dave', password: pw1 },
+      });
       assert.equal(login.statusCode, 200);
       const session = login.cookies.find((c) => c.name === '__Host-portcullis_session')!.value;
       const csrf = (login.json() as { csrf_token: string }).csrf_token;
       secrets.push(session, csrf);
       const cookie = login.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
-      assert.equal((await inject({ method: 'POST', url: '/api/login', payload: { username: 'dave', password: 'wrong-' + pw1 } })).statusCode, 401);
+      assert.equal(
+        (
+          await inject({
+            method: 'POST',
+            url: '/api/login',
+            payload: { username: 'dave', password: 'wrong-' + pw1 },
+          })
+        ).statusCode,
+        401,
+      );
       secrets.push('wrong-' + pw1);
 
-      const totp = await inject({ method: 'POST', url: '/api/me/totp', headers: { cookie, 'x-csrf-token': csrf } });
+      const totp = await inject({
+        method: 'POST',
+        url: '/api/me/totp',
+        headers: { cookie, 'x-csrf-token': csrf },
+      });
       secrets.push((totp.json() as { secret: string }).secret);
 
       const created: Array<{ id: number; token: string }> = [];
-      for (const payload of [{ name: 'dave script', user: 'dave' }, { name: 'dave hec', user: 'dave', kind: 'hec' }, { name: 'own', expires_in: '1d' }]) {
+      for (const payload of [
+        { name: 'dave script', user: 'dave' },
+        { name: 'dave hec', user: 'dave', kind: 'hec' },
+        { name: 'own', expires_in: '1d' },
+      ]) {
         const res = await inject({ method: 'POST', url: '/api/tokens', headers: admin, payload });
         assert.equal(res.statusCode, 201);
         created.push(res.json() as { id: number; token: string });
       }
       secrets.push(...created.map((c) => c.token));
       const [api, hec] = created as [{ id: number; token: string }, { id: number; token: string }];
-      assert.equal((await inject({ method: 'GET', url: '/api/me', headers: { 'ph-auth-token': api.token } })).statusCode, 200);
-      assert.equal((await inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${api.token}` } })).statusCode, 200);
+      assert.equal(
+        (await inject({ method: 'GET', url: '/api/me', headers: { 'ph-auth-token': api.token } })).statusCode,
+        200,
+      );
+      assert.equal(
+        (await inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${api.token}` } }))
+          .statusCode,
+        200,
+      );
       const basic = Buffer.from(`dave:${api.token}`).toString('base64');
       secrets.push(basic);
-      assert.equal((await inject({ method: 'GET', url: '/rest/ph_user', headers: { authorization: `Basic ${basic}` } })).statusCode, 200);
-      assert.equal((await inject({ method: 'GET', url: '/api/me', headers: { 'ph-auth-token': hec.token } })).statusCode, 401);
+      assert.equal(
+        (await inject({ method: 'GET', url: '/rest/ph_user', headers: { authorization: `Basic ${basic}` } }))
+          .statusCode,
+        200,
+      );
+      assert.equal(
+        (await inject({ method: 'GET', url: '/api/me', headers: { 'ph-auth-token': hec.token } })).statusCode,
+        401,
+      );
       const typo = `${api.token.slice(0, -1)}x`;
       secrets.push(typo);
-      assert.equal((await inject({ method: 'GET', url: '/api/me', headers: { 'ph-auth-token': typo } })).statusCode, 401);
+      assert.equal(
+        (await inject({ method: 'GET', url: '/api/me', headers: { 'ph-auth-token': typo } })).statusCode,
+        401,
+      );
       const listing = await inject({ method: 'GET', url: '/api/tokens', headers: admin });
       for (const c of created) assert.ok(!listing.body.includes(c.token), 'the token listing shows a secret');
 
@@ -61,10 +114,18 @@ describe('logs', () => {
         payload: { current_password: pw1, new_password: pw2 },
       });
       assert.equal(pwChange.statusCode, 200);
-      for (const c of created) assert.equal((await inject({ method: 'DELETE', url: `/api/tokens/${c.id}`, headers: admin })).statusCode, 200);
-      assert.equal((await inject({ method: 'GET', url: '/api/me', headers: { 'ph-auth-token': api.token } })).statusCode, 401);
+      for (const c of created)
+        assert.equal(
+          (await inject({ method: 'DELETE', url: `/api/tokens/${c.id}`, headers: admin })).statusCode,
+          200,
+        );
+      assert.equal(
+        (await inject({ method: 'GET', url: '/api/me', headers: { 'ph-auth-token': api.token } })).statusCode,
+        401,
+      );
       const audit = await inject({ method: 'GET', url: '/rest/audit?page_size=0', headers: admin });
-      if (audit.statusCode === 200) for (const s of secrets) assert.ok(!audit.body.includes(s), 'the audit log holds a secret');
+      if (audit.statusCode === 200)
+        for (const s of secrets) assert.ok(!audit.body.includes(s), 'the audit log holds a secret');
     } finally {
       await srv.close();
     }

@@ -7,9 +7,12 @@ export const PASSWORD_MAX = 1024;
 
 /** Throws a user error naming the rule a new password breaks. */
 export function checkPasswordPolicy(password: string, username?: string): void {
-  if (password.length < PASSWORD_MIN) throw badRequest(`password: must be at least ${PASSWORD_MIN} characters`);
-  if (password.length > PASSWORD_MAX) throw badRequest(`password: must be at most ${PASSWORD_MAX} characters`);
-  if (username && password.toLowerCase() === username.toLowerCase()) throw badRequest('password: must not be the username');
+  if (password.length < PASSWORD_MIN)
+    throw badRequest(`password: must be at least ${PASSWORD_MIN} characters`);
+  if (password.length > PASSWORD_MAX)
+    throw badRequest(`password: must be at most ${PASSWORD_MAX} characters`);
+  if (username && password.toLowerCase() === username.toLowerCase())
+    throw badRequest('password: must not be the username');
 }
 
 /** argon2id hash in PHC string form (`$argon2id$v=19$m=19456,t=2,p=1$…`), OWASP's recommended parameters. */

@@ -11,7 +11,10 @@ function concreteUrl(url: string): string {
   return url.replace(/:[A-Za-z0-9_]+/g, '999999').replace(/\*/g, 'no-such-file');
 }
 
-function expectation(rule: Rule, who: Role | 'anonymous'): 'refused-401' | 'refused-403' | 'refused-any' | 'allowed' {
+function expectation(
+  rule: Rule,
+  who: Role | 'anonymous',
+): 'refused-401' | 'refused-403' | 'refused-any' | 'allowed' {
   if (rule === PUBLIC) return 'allowed';
   if (rule === HEC) {
     if (who === 'anonymous') return 'refused-401';
@@ -34,13 +37,21 @@ describe('the permission table, walked over every registered route', () => {
     const missing = registeredRoutes(srv.app)
       .filter((r) => r.method !== 'HEAD' && r.method !== 'OPTIONS' && r.rule === undefined)
       .map((r) => `${r.method} ${r.url}`);
-    assert.deepEqual(missing, [], `routes without an entry in src/identity/permissions.ts:\n  ${missing.join('\n  ')}`);
+    assert.deepEqual(
+      missing,
+      [],
+      `routes without an entry in src/identity/permissions.ts:\n  ${missing.join('\n  ')}`,
+    );
   });
 
   it('names no route that does not exist', () => {
     const registered = new Set(registeredRoutes(srv.app).map((r) => `${r.method} ${r.url}`));
     const stale = Object.keys(PERMISSIONS).filter((k) => !registered.has(k));
-    assert.deepEqual(stale, [], `permission-table entries for routes nobody registers:\n  ${stale.join('\n  ')}`);
+    assert.deepEqual(
+      stale,
+      [],
+      `permission-table entries for routes nobody registers:\n  ${stale.join('\n  ')}`,
+    );
   });
 
   it('gives every route × (no credentials, each role) exactly the status its rule says', async () => {
@@ -84,7 +95,10 @@ describe('the permission table, walked over every registered route', () => {
               : want === 'refused-403'
                 ? got === 403
                 : got === 401 || got === 403;
-        if (!ok) wrong.push(`${route.method} ${route.url} as ${who}: expected ${want}, got ${got} ${body.slice(0, 120)}`);
+        if (!ok)
+          wrong.push(
+            `${route.method} ${route.url} as ${who}: expected ${want}, got ${got} ${body.slice(0, 120)}`,
+          );
       }
     }
     assert.deepEqual(wrong, []);
@@ -93,13 +107,21 @@ describe('the permission table, walked over every registered route', () => {
   it('refuses unknown API paths without credentials and 404s them with credentials', async () => {
     const anon = await srv.app.inject({ method: 'GET', url: '/rest/no_such_thing' });
     assert.equal(anon.statusCode, 401);
-    const authed = await srv.app.inject({ method: 'GET', url: '/rest/no_such_thing', headers: { 'ph-auth-token': srv.tokens.observer } });
+    const authed = await srv.app.inject({
+      method: 'GET',
+      url: '/rest/no_such_thing',
+      headers: { 'ph-auth-token': srv.tokens.observer },
+    });
     assert.equal(authed.statusCode, 404);
   });
 
   it('refuses HEC tokens on REST routes', async () => {
     const db = srv.store.db;
-    const admin = await db.selectFrom('users').select('id').where('username', '=', 'admin-user').executeTakeFirstOrThrow();
+    const admin = await db
+      .selectFrom('users')
+      .select('id')
+      .where('username', '=', 'admin-user')
+      .executeTakeFirstOrThrow();
     const { createToken } = await import('./token.repository.ts');
     const { token } = await createToken(db, { userId: admin.id, name: 'hec', kind: 'hec' });
     const res = await srv.app.inject({ method: 'GET', url: '/api/me', headers: { 'ph-auth-token': token } });

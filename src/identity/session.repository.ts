@@ -11,7 +11,14 @@ export const csrfTokenFor = (sessionSecret: string) => sha256(`csrf:${sessionSec
 /** Creates a session; returns the secret for the cookie (shown to the browser only). */
 export async function createSession(
   db: Kysely<Database>,
-  input: { userId: number; now: Date; maxAgeMs: number; restricted: boolean; ip: string | null; userAgent: string | null },
+  input: {
+    userId: number;
+    now: Date;
+    maxAgeMs: number;
+    restricted: boolean;
+    ip: string | null;
+    userAgent: string | null;
+  },
 ): Promise<{ id: number; secret: string; expiresAt: Date }> {
   const secret = randomBytes(32).toString('base64url');
   const expiresAt = new Date(input.now.getTime() + input.maxAgeMs);
@@ -44,7 +51,17 @@ export async function findPrincipalBySession(
   const row = await db
     .selectFrom('sessions as s')
     .innerJoin('users as u', 'u.id', 's.user_id')
-    .select(['s.id as session_id', 's.expires_at', 's.last_seen_at', 's.revoked_at', 's.restricted', 'u.id as user_id', 'u.username', 'u.role', 'u.disabled'])
+    .select([
+      's.id as session_id',
+      's.expires_at',
+      's.last_seen_at',
+      's.revoked_at',
+      's.restricted',
+      'u.id as user_id',
+      'u.username',
+      'u.role',
+      'u.disabled',
+    ])
     .where('s.id_hash', '=', sha256(secret))
     .executeTakeFirst();
   if (!row || row.revoked_at || row.disabled) return null;
@@ -64,12 +81,26 @@ export async function findPrincipalBySession(
 }
 
 export async function revokeSession(db: Kysely<Database>, id: number, now: Date): Promise<void> {
-  await db.updateTable('sessions').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+  await db
+    .updateTable('sessions')
+    .set({ revoked_at: now })
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .execute();
 }
 
 /** Logout everywhere: revokes every open session of a user (optionally all but one). Returns how many. */
-export async function revokeUserSessions(db: Kysely<Database>, userId: number, now: Date, exceptId?: number): Promise<number> {
-  let q = db.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null);
+export async function revokeUserSessions(
+  db: Kysely<Database>,
+  userId: number,
+  now: Date,
+  exceptId?: number,
+): Promise<number> {
+  let q = db
+    .updateTable('sessions')
+    .set({ revoked_at: now })
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null);
   if (exceptId !== undefined) q = q.where('id', '!=', exceptId);
   const r = await q.executeTakeFirst();
   return Number(r.numUpdatedRows);
@@ -83,5 +114,8 @@ export const CSRF_HEADER = 'x-csrf-token';
 /** Deletes sessions that ended more than a day ago (kept that long for the audit trail's sake). */
 export async function pruneSessions(db: Kysely<Database>, now: Date): Promise<void> {
   const cutoff = new Date(now.getTime() - 86_400_000);
-  await db.deleteFrom('sessions').where((eb) => eb.or([eb('expires_at', '<', cutoff), eb('revoked_at', '<', cutoff)])).execute();
+  await db
+    .deleteFrom('sessions')
+    .where((eb) => eb.or([eb('expires_at', '<', cutoff), eb('revoked_at', '<', cutoff)]))
+    .execute();
 }

@@ -47,7 +47,9 @@ export async function startTestServer(
   const tokens = {} as Record<Role, string>;
   for (const role of ROLES) {
     const u = await createUser(store.db, { username: `${role}-user`, role });
-    tokens[role] = (await createToken(store.db, { userId: u.id, name: `${role} test token`, kind: 'api' })).token;
+    tokens[role] = (
+      await createToken(store.db, { userId: u.id, name: `${role} test token`, kind: 'api' })
+    ).token;
   }
   const app = await buildServer(ctx);
   await app.ready();

@@ -10,7 +10,12 @@ export function newTotpSecret(username: string): { secret: string; otpauthUrl: s
 export async function verifyTotp(secret: string, code: string, now: Date = new Date()): Promise<boolean> {
   if (!/^\d{6}$/.test(code)) return false;
   try {
-    const r = await verify({ secret, token: code, epoch: Math.floor(now.getTime() / 1000), epochTolerance: 30 });
+    const r = await verify({
+      secret,
+      token: code,
+      epoch: Math.floor(now.getTime() / 1000),
+      epochTolerance: 30,
+    });
     return r.valid;
   } catch {
     return false;

@@ -22,11 +22,14 @@ const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 
 export function checkUsername(username: string): void {
   if (!USERNAME.test(username))
-    throw badRequest(`username "${username.slice(0, 80)}": use 1–64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit`);
+    throw badRequest(
+      `username "${username.slice(0, 80)}": use 1–64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit`,
+    );
 }
 
 export function checkRole(role: string): asserts role is Role {
-  if (!(ROLES as readonly string[]).includes(role)) throw badRequest(`role "${role}": must be one of ${ROLES.join(', ')}`);
+  if (!(ROLES as readonly string[]).includes(role))
+    throw badRequest(`role "${role}": must be one of ${ROLES.join(', ')}`);
 }
 
 const INFO_COLUMNS = [
@@ -53,7 +56,7 @@ interface InfoRow {
   last_login_at: Date | null;
   created_at: Date;
   updated_at: Date;
-};
+}
 
 function toInfo(r: InfoRow): UserInfo {
   const { password_hash, ...rest } = r;
@@ -82,7 +85,11 @@ export async function createUser(
   checkUsername(input.username);
   checkRole(input.role);
   if (input.password) checkPasswordPolicy(input.password, input.username);
-  const exists = await db.selectFrom('users').select('id').where('username', '=', input.username).executeTakeFirst();
+  const exists = await db
+    .selectFrom('users')
+    .select('id')
+    .where('username', '=', input.username)
+    .executeTakeFirst();
   if (exists) throw conflict(`user "${input.username}" already exists`);
   const row = await db
     .insertInto('users')
@@ -96,17 +103,32 @@ export async function createUser(
   return getUser(db, row.id);
 }
 
-export async function setPassword(db: Kysely<Database>, userId: number, password: string, username?: string): Promise<void> {
+export async function setPassword(
+  db: Kysely<Database>,
+  userId: number,
+  password: string,
+  username?: string,
+): Promise<void> {
   checkPasswordPolicy(password, username);
   await db
     .updateTable('users')
-    .set({ password_hash: await hashPassword(password), updated_at: new Date(), failed_logins: 0, locked_until: null })
+    .set({
+      password_hash: await hashPassword(password),
+      updated_at: new Date(),
+      failed_logins: 0,
+      locked_until: null,
+    })
     .where('id', '=', userId)
     .execute();
 }
 
 async function enabledAdmins(db: Kysely<Database>): Promise<number[]> {
-  const rows = await db.selectFrom('users').select('id').where('role', '=', 'admin').where('disabled', '=', false).execute();
+  const rows = await db
+    .selectFrom('users')
+    .select('id')
+    .where('role', '=', 'admin')
+    .where('disabled', '=', false)
+    .execute();
   return rows.map((r) => r.id);
 }
 
