@@ -1,6 +1,12 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../store/index.ts';
-import { parseListQuery, runList, whereAll, type ListEnvelope, type ListSpec } from '../automation/rest-list.ts';
+import {
+  parseListQuery,
+  runList,
+  whereAll,
+  type ListEnvelope,
+  type ListSpec,
+} from '../automation/rest-list.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -99,7 +105,10 @@ export const toAuditRecord = (r: AuditRow): AuditRecord => ({
 });
 
 /** Lists the audit log with Splunk SOAR list semantics over the raw query-string object. */
-export async function listAudit(db: Kysely<Database>, query: Record<string, unknown>): Promise<ListEnvelope<AuditRecord>> {
+export async function listAudit(
+  db: Kysely<Database>,
+  query: Record<string, unknown>,
+): Promise<ListEnvelope<AuditRecord>> {
   const q = parseListQuery(query, AUDIT_LIST);
   return runList(q, AUDIT_LIST, {
     count: async (where) =>

@@ -11,7 +11,8 @@ function withShorthands(query: Record<string, unknown>): Record<string, unknown>
   const { container, user, start, end, format: _format, ...rest } = query;
   const q: Record<string, unknown> = { ...rest };
   if (container !== undefined) {
-    if (!/^\d+$/.test(String(container))) throw badRequest(`container: must be a container id, got ${JSON.stringify(container)}`);
+    if (!/^\d+$/.test(String(container)))
+      throw badRequest(`container: must be a container id, got ${JSON.stringify(container)}`);
     q._filter_container_id = String(container);
   }
   if (user !== undefined) q._filter_actor = JSON.stringify(String(user));
@@ -35,7 +36,9 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: AppContext): void
   app.get('/rest/audit', async (req, reply) => {
     const query = req.query as Record<string, unknown>;
     if (query.format === 'jsonl' || query.format === 'ndjson') {
-      return reply.header('content-type', 'application/x-ndjson; charset=utf-8').send(await toStream(exportJsonl(query)));
+      return reply
+        .header('content-type', 'application/x-ndjson; charset=utf-8')
+        .send(await toStream(exportJsonl(query)));
     }
     if (query.format !== undefined && query.format !== 'json')
       throw badRequest(`format: "${String(query.format)}" is not supported (json or jsonl)`);

@@ -56,8 +56,13 @@ export async function addArtifacts(
   for (const item of items) {
     try {
       const r = await db.transaction().execute(async (tx) => {
-        const c = await tx.selectFrom('containers').select('id').where('id', '=', item.container_id).executeTakeFirst();
-        if (!c) throw badRequest(`container_id: no container ${item.container_id}`, { pointer: '/container_id' });
+        const c = await tx
+          .selectFrom('containers')
+          .select('id')
+          .where('id', '=', item.container_id)
+          .executeTakeFirst();
+        if (!c)
+          throw badRequest(`container_id: no container ${item.container_id}`, { pointer: '/container_id' });
         return addArtifact(tx, item.container_id, item, opts);
       });
       out.push(r);
@@ -157,7 +162,15 @@ export async function listArtifacts(
     return containerId === undefined ? b : b.where('container_id', '=', containerId);
   };
   return runList(q, ARTIFACT_LIST, {
-    count: async (where) => Number((await base().select((eb) => eb.fn.countAll<number>().as('n')).where(where).executeTakeFirstOrThrow()).n),
+    count: async (where) =>
+      Number(
+        (
+          await base()
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where(where)
+            .executeTakeFirstOrThrow()
+        ).n,
+      ),
     fetch: (where, order, limit, offset) => {
       let qb = base().selectAll().where(where).orderBy(order).offset(offset);
       if (limit !== null) qb = qb.limit(limit);
@@ -192,15 +205,26 @@ export async function updateArtifact(
   opts: ChangeOptions = {},
 ): Promise<FieldChange[]> {
   return db.transaction().execute(async (tx) => {
-    const old = await tx.selectFrom('artifacts').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+    const old = await tx
+      .selectFrom('artifacts')
+      .selectAll()
+      .where('id', '=', id)
+      .forUpdate()
+      .executeTakeFirst();
     if (!old) throw notFound(`artifact ${id}`);
     const set: Record<string, unknown> = {};
     const changes: FieldChange[] = [];
     for (const [field, value] of Object.entries(patch) as Array<[keyof ArtifactPatch, unknown]>) {
       if (value === undefined) continue;
       if (field === 'severity') await checkSeverity(tx, value as string);
-      if ((field === 'start_time' || field === 'end_time') && value !== null && Number.isNaN(Date.parse(value as string)))
-        throw badRequest(`${field}: not an ISO-8601 time: ${JSON.stringify(value)}`, { pointer: `/${field}` });
+      if (
+        (field === 'start_time' || field === 'end_time') &&
+        value !== null &&
+        Number.isNaN(Date.parse(value as string))
+      )
+        throw badRequest(`${field}: not an ISO-8601 time: ${JSON.stringify(value)}`, {
+          pointer: `/${field}`,
+        });
       if (field === 'source_data_identifier' && value) {
         const clash = await tx
           .selectFrom('artifacts')
@@ -217,7 +241,10 @@ export async function updateArtifact(
       }
       const before = (old as Record<string, unknown>)[field];
       const beforeCmp = before instanceof Date ? before.toISOString() : (before ?? null);
-      const afterCmp = (field === 'start_time' || field === 'end_time') && value !== null ? new Date(value as string).toISOString() : value;
+      const afterCmp =
+        (field === 'start_time' || field === 'end_time') && value !== null
+          ? new Date(value as string).toISOString()
+          : value;
       if (JSON.stringify(beforeCmp) === JSON.stringify(afterCmp)) continue;
       changes.push({ field, old: beforeCmp, new: afterCmp });
       set[field] = JSON_FIELDS.has(field) ? JSON.stringify(value) : value;
@@ -240,9 +267,17 @@ export async function updateArtifact(
 }
 
 /** Deletes an artifact and audits it; false if there is none. */
-export async function deleteArtifact(db: Kysely<Database>, id: number, opts: ChangeOptions = {}): Promise<boolean> {
+export async function deleteArtifact(
+  db: Kysely<Database>,
+  id: number,
+  opts: ChangeOptions = {},
+): Promise<boolean> {
   return db.transaction().execute(async (tx) => {
-    const row = await tx.deleteFrom('artifacts').where('id', '=', id).returning(['container_id', 'name']).executeTakeFirst();
+    const row = await tx
+      .deleteFrom('artifacts')
+      .where('id', '=', id)
+      .returning(['container_id', 'name'])
+      .executeTakeFirst();
     if (!row) return false;
     await recordAudit(tx, {
       category: 'container',

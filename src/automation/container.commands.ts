@@ -22,7 +22,11 @@ export function filterParams(filters: string[]): URLSearchParams {
   const p = new URLSearchParams();
   for (const f of filters) {
     const i = f.indexOf('=');
-    if (i <= 0) throw new AppError('bad_filter', `--filter ${JSON.stringify(f)}: write it as field=value (e.g. label=events, id__gt=10)`);
+    if (i <= 0)
+      throw new AppError(
+        'bad_filter',
+        `--filter ${JSON.stringify(f)}: write it as field=value (e.g. label=events, id__gt=10)`,
+      );
     const field = f.slice(0, i);
     const value = f.slice(i + 1);
     const literal = /^(-?\d+(\.\d+)?|true|false|null|".*"|'.*'|\[.*\]|\(.*\))$/s.test(value);
@@ -40,23 +44,41 @@ export function registerContainerCommands(program: Command): void {
     .description('list containers, newest first')
     .option('--label <label>', 'only this label')
     .option('--status <status>', 'only this status')
-    .option('--filter <field=value>', 'any _filter_ (repeatable): severity=high, name__icontains=ssh, id__gt=10', collect, [])
+    .option(
+      '--filter <field=value>',
+      'any _filter_ (repeatable): severity=high, name__icontains=ssh, id__gt=10',
+      collect,
+      [],
+    )
     .option('--limit <n>', 'how many (0 = all)', '50')
     .option('--json', 'print the list envelope as JSON')
-    .action(async (o: { label?: string; status?: string; filter: string[]; limit: string; json?: boolean }) => {
-      const filters = [...o.filter];
-      if (o.label) filters.push(`label=${JSON.stringify(o.label)}`);
-      if (o.status) filters.push(`status=${JSON.stringify(o.status)}`);
-      const p = filterParams(filters);
-      if (!/^\d+$/.test(o.limit)) throw new AppError('bad_limit', `--limit ${o.limit}: must be a whole number`);
-      p.set('page_size', o.limit);
-      p.set('sort', 'id');
-      p.set('order', 'desc');
-      const { body } = await callApi<Envelope>(resolveTarget(), 'GET', `/rest/container?${p}`);
-      if (o.json) return printJson(body);
-      printTable(body.data, ['id', 'label', 'status', 'severity', 'owner_name', 'artifact_count', 'create_time', 'name']);
-      if (body.count > body.data.length) process.stderr.write(`${body.data.length} of ${body.count} shown (--limit 0 for all)\n`);
-    });
+    .action(
+      async (o: { label?: string; status?: string; filter: string[]; limit: string; json?: boolean }) => {
+        const filters = [...o.filter];
+        if (o.label) filters.push(`label=${JSON.stringify(o.label)}`);
+        if (o.status) filters.push(`status=${JSON.stringify(o.status)}`);
+        const p = filterParams(filters);
+        if (!/^\d+$/.test(o.limit))
+          throw new AppError('bad_limit', `--limit ${o.limit}: must be a whole number`);
+        p.set('page_size', o.limit);
+        p.set('sort', 'id');
+        p.set('order', 'desc');
+        const { body } = await callApi<Envelope>(resolveTarget(), 'GET', `/rest/container?${p}`);
+        if (o.json) return printJson(body);
+        printTable(body.data, [
+          'id',
+          'label',
+          'status',
+          'severity',
+          'owner_name',
+          'artifact_count',
+          'create_time',
+          'name',
+        ]);
+        if (body.count > body.data.length)
+          process.stderr.write(`${body.data.length} of ${body.count} shown (--limit 0 for all)\n`);
+      },
+    );
 
   container
     .command('show <id>')
@@ -66,10 +88,22 @@ export function registerContainerCommands(program: Command): void {
       checkId(id, 'container');
       const t = resolveTarget();
       const c = (await callApi<Record<string, unknown>>(t, 'GET', `/rest/container/${id}`)).body;
-      const artifacts = (await callApi<Envelope>(t, 'GET', `/rest/container/${id}/artifacts?page_size=0`)).body.data;
+      const artifacts = (await callApi<Envelope>(t, 'GET', `/rest/container/${id}/artifacts?page_size=0`))
+        .body.data;
       const notes = (await callApi<Envelope>(t, 'GET', `/rest/container/${id}/notes?page_size=0`)).body.data;
       if (o.json) return printJson({ ...c, artifacts, notes });
-      for (const k of ['id', 'name', 'label', 'status', 'severity', 'sensitivity', 'owner_name', 'source_data_identifier', 'create_time', 'close_time'])
+      for (const k of [
+        'id',
+        'name',
+        'label',
+        'status',
+        'severity',
+        'sensitivity',
+        'owner_name',
+        'source_data_identifier',
+        'create_time',
+        'close_time',
+      ])
         process.stdout.write(`${k.padEnd(23)} ${c[k] ?? ''}\n`);
       process.stdout.write('\nARTIFACTS\n');
       printTable(artifacts, ['id', 'label', 'name', 'cef']);
@@ -85,18 +119,27 @@ export function registerContainerCommands(program: Command): void {
     .option('--owner <user>', 'username or user id; "" clears it')
     .option('--sensitivity <tlp>', 'white, green, amber or red')
     .option('--label <label>')
-    .action(async (id: string, o: { status?: string; severity?: string; owner?: string; sensitivity?: string; label?: string }) => {
-      checkId(id, 'container');
-      const body: Record<string, unknown> = {};
-      if (o.status !== undefined) body.status = o.status;
-      if (o.severity !== undefined) body.severity = o.severity;
-      if (o.owner !== undefined) body.owner_id = o.owner === '' ? null : o.owner;
-      if (o.sensitivity !== undefined) body.sensitivity = o.sensitivity;
-      if (o.label !== undefined) body.label = o.label;
-      if (!Object.keys(body).length) throw new AppError('nothing_to_do', 'give at least one of --status, --severity, --owner, --sensitivity, --label');
-      await callApi(resolveTarget(), 'POST', `/rest/container/${id}`, { body });
-      process.stdout.write(`container ${id} updated\n`);
-    });
+    .action(
+      async (
+        id: string,
+        o: { status?: string; severity?: string; owner?: string; sensitivity?: string; label?: string },
+      ) => {
+        checkId(id, 'container');
+        const body: Record<string, unknown> = {};
+        if (o.status !== undefined) body.status = o.status;
+        if (o.severity !== undefined) body.severity = o.severity;
+        if (o.owner !== undefined) body.owner_id = o.owner === '' ? null : o.owner;
+        if (o.sensitivity !== undefined) body.sensitivity = o.sensitivity;
+        if (o.label !== undefined) body.label = o.label;
+        if (!Object.keys(body).length)
+          throw new AppError(
+            'nothing_to_do',
+            'give at least one of --status, --severity, --owner, --sensitivity, --label',
+          );
+        await callApi(resolveTarget(), 'POST', `/rest/container/${id}`, { body });
+        process.stdout.write(`container ${id} updated\n`);
+      },
+    );
 
   container
     .command('note <id> <content>')
@@ -120,31 +163,42 @@ export function registerContainerCommands(program: Command): void {
     .option('--limit <n>', 'how many, newest first (0 = all)', '50')
     .option('--json', 'print the list envelope as JSON')
     .option('--jsonl', 'export every matching entry as JSON lines, oldest first')
-    .action(async (o: { container?: string; category?: string; user?: string; since?: string; limit: string; json?: boolean; jsonl?: boolean }) => {
-      const p = new URLSearchParams();
-      if (o.container) p.set('container', checkId(o.container, 'container'));
-      if (o.category) p.set('_filter_category', JSON.stringify(o.category));
-      if (o.user) p.set('user', o.user);
-      if (o.since) p.set('start', o.since);
-      const t = resolveTarget();
-      if (o.jsonl) {
-        const res = await callApi<unknown>(t, 'GET', `/api/audit/export?${p}`);
-        // The server answers JSON lines; the client hands them over as text (one line parses as JSON).
-        if (res.body === null) return;
-        process.stdout.write(typeof res.body === 'string' ? res.body : `${JSON.stringify(res.body)}\n`);
-        return;
-      }
-      if (!/^\d+$/.test(o.limit)) throw new AppError('bad_limit', `--limit ${o.limit}: must be a whole number`);
-      p.set('page_size', o.limit);
-      p.set('sort', 'id');
-      p.set('order', 'desc');
-      const { body } = await callApi<Envelope>(t, 'GET', `/rest/audit?${p}`);
-      if (o.json) return printJson(body);
-      printTable(
-        body.data.map((e) => ({ ...e, object: `${e.object_type} ${e.object_id ?? ''}`.trim() })),
-        ['time', 'actor', 'category', 'action', 'object', 'container_id', 'details'],
-      );
-    });
+    .action(
+      async (o: {
+        container?: string;
+        category?: string;
+        user?: string;
+        since?: string;
+        limit: string;
+        json?: boolean;
+        jsonl?: boolean;
+      }) => {
+        const p = new URLSearchParams();
+        if (o.container) p.set('container', checkId(o.container, 'container'));
+        if (o.category) p.set('_filter_category', JSON.stringify(o.category));
+        if (o.user) p.set('user', o.user);
+        if (o.since) p.set('start', o.since);
+        const t = resolveTarget();
+        if (o.jsonl) {
+          const res = await callApi<unknown>(t, 'GET', `/api/audit/export?${p}`);
+          // The server answers JSON lines; the client hands them over as text (one line parses as JSON).
+          if (res.body === null) return;
+          process.stdout.write(typeof res.body === 'string' ? res.body : `${JSON.stringify(res.body)}\n`);
+          return;
+        }
+        if (!/^\d+$/.test(o.limit))
+          throw new AppError('bad_limit', `--limit ${o.limit}: must be a whole number`);
+        p.set('page_size', o.limit);
+        p.set('sort', 'id');
+        p.set('order', 'desc');
+        const { body } = await callApi<Envelope>(t, 'GET', `/rest/audit?${p}`);
+        if (o.json) return printJson(body);
+        printTable(
+          body.data.map((e) => ({ ...e, object: `${e.object_type} ${e.object_id ?? ''}`.trim() })),
+          ['time', 'actor', 'category', 'action', 'object', 'container_id', 'details'],
+        );
+      },
+    );
 
   program
     .command('vault')
@@ -157,13 +211,18 @@ export function registerContainerCommands(program: Command): void {
       const data = await readFile(file).catch((e: Error) => {
         throw new AppError('file_unreadable', `${file}: ${e.message}`);
       });
-      const { body } = await callApi<{ vault_id: string; id: number; size: number }>(resolveTarget(), 'POST', '/rest/vault_add', {
-        body: {
-          container_id: o.container ? Number(checkId(o.container, 'container')) : null,
-          file_name: basename(file),
-          file_content: data.toString('base64'),
+      const { body } = await callApi<{ vault_id: string; id: number; size: number }>(
+        resolveTarget(),
+        'POST',
+        '/rest/vault_add',
+        {
+          body: {
+            container_id: o.container ? Number(checkId(o.container, 'container')) : null,
+            file_name: basename(file),
+            file_content: data.toString('base64'),
+          },
         },
-      });
+      );
       if (o.json) return printJson(body);
       process.stdout.write(`${body.vault_id}  ${body.size} bytes\n`);
     });

@@ -19,7 +19,11 @@ for (const [name, makeStore] of testStores()) {
           label: 'network_exposure',
           source_data_identifier: 'svc:198.18.0.2:tcp:9090',
           artifacts: [
-            { name: 'listener', source_data_identifier: 'a1', cef: { destinationAddress: '198.18.0.2', destinationPort: 9090 } },
+            {
+              name: 'listener',
+              source_data_identifier: 'a1',
+              cef: { destinationAddress: '198.18.0.2', destinationPort: 9090 },
+            },
             { name: 'same again', source_data_identifier: 'a1', cef: {} },
           ],
         };
@@ -31,9 +35,16 @@ for (const [name, makeStore] of testStores()) {
         assert.deepEqual(first.artifacts[1], { existing_artifact_id: a0.id });
         const second = await createContainer(store.db, input);
         assert.deepEqual(second, { created: false, existing_container_id: first.id });
-        const row = await store.db.selectFrom('artifacts').selectAll().where('id', '=', a0.id).executeTakeFirstOrThrow();
+        const row = await store.db
+          .selectFrom('artifacts')
+          .selectAll()
+          .where('id', '=', a0.id)
+          .executeTakeFirstOrThrow();
         assert.deepEqual(row.cef, { destinationAddress: '198.18.0.2', destinationPort: 9090 });
-        const n = await store.db.selectFrom('containers').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+        const n = await store.db
+          .selectFrom('containers')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow();
         assert.equal(n.n, 1);
       } finally {
         await store.close();
@@ -49,7 +60,11 @@ for (const [name, makeStore] of testStores()) {
       automationEvents.on('container_created', listener);
       try {
         const db = store.db;
-        const r = await createContainer(db, { name: 'c', label: 'network_exposure', source_data_identifier: 'x', artifacts: [{ name: 'a' }] }, { actor: 'detection' });
+        const r = await createContainer(
+          db,
+          { name: 'c', label: 'network_exposure', source_data_identifier: 'x', artifacts: [{ name: 'a' }] },
+          { actor: 'detection' },
+        );
         assert.ok(r.created);
         assert.equal(seen.length, 1);
         assert.equal(seen[0]!.containerId, r.id);
@@ -58,17 +73,37 @@ for (const [name, makeStore] of testStores()) {
         await createContainer(db, { name: 'c', source_data_identifier: 'x' });
         assert.equal(seen.length, 1, 'a duplicate emits nothing');
 
-        const changes = await updateContainer(db, r.id, { status: 'closed', severity: 'medium' }, { actor: 'alice' });
+        const changes = await updateContainer(
+          db,
+          r.id,
+          { status: 'closed', severity: 'medium' },
+          { actor: 'alice' },
+        );
         // severity was already medium (the default): only status and close_time change
-        assert.deepEqual(changes.map((c) => c.field), ['status', 'close_time']);
+        assert.deepEqual(
+          changes.map((c) => c.field),
+          ['status', 'close_time'],
+        );
         assert.ok((await getContainer(db, r.id))!.close_time);
         assert.deepEqual(await updateContainer(db, r.id, { status: 'closed' }), []);
         await assert.rejects(updateContainer(db, 999999, { status: 'open' }), /container 999999 not found/);
-        await assert.rejects(createContainer(db, { name: 'bad', status: 'pending' }), /status: unknown status "pending" \(known: new, open, closed\)/);
+        await assert.rejects(
+          createContainer(db, { name: 'bad', status: 'pending' }),
+          /status: unknown status "pending" \(known: new, open, closed\)/,
+        );
 
         await createNote(db, { container_id: r.id, content: 'n' }, { username: 'alice' });
-        await addVaultFile(db, { config: { dataDir: dir, vaultMaxBytes: 1000 } }, { containerId: r.id, data: 'v', fileName: 'v.txt' });
-        const trail = await db.selectFrom('audit_log').select(['actor', 'action', 'object_type']).where('container_id', '=', r.id).orderBy('id').execute();
+        await addVaultFile(
+          db,
+          { config: { dataDir: dir, vaultMaxBytes: 1000 } },
+          { containerId: r.id, data: 'v', fileName: 'v.txt' },
+        );
+        const trail = await db
+          .selectFrom('audit_log')
+          .select(['actor', 'action', 'object_type'])
+          .where('container_id', '=', r.id)
+          .orderBy('id')
+          .execute();
         assert.deepEqual(trail, [
           { actor: 'detection', action: 'create', object_type: 'container' },
           { actor: 'detection', action: 'create', object_type: 'artifact' },
@@ -79,7 +114,11 @@ for (const [name, makeStore] of testStores()) {
         assert.equal(await deleteContainer(db, r.id, { actor: 'alice' }), true);
         assert.equal(await deleteContainer(db, r.id), false);
         for (const t of ['artifacts', 'notes', 'vault_files'] as const) {
-          const n = await db.selectFrom(t).select((eb) => eb.fn.countAll<number>().as('n')).where('container_id', '=', r.id).executeTakeFirstOrThrow();
+          const n = await db
+            .selectFrom(t)
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('container_id', '=', r.id)
+            .executeTakeFirstOrThrow();
           assert.equal(Number(n.n), 0, `${t} of the deleted container are gone`);
         }
       } finally {

@@ -49,7 +49,8 @@ export interface ChangeOptions {
   actor?: string;
 }
 
-export type ArtifactResult = { id: number } | { existing_artifact_id: number } | { failed: true; message: string };
+export type ArtifactResult =
+  { id: number } | { existing_artifact_id: number } | { failed: true; message: string };
 
 export type CreateContainerResult =
   | { created: true; id: number; artifacts: ArtifactResult[] }
@@ -92,12 +93,19 @@ const iso = (d: Date | string | null): string | null => (d === null ? null : new
 
 /** Checks a severity against the configured ones (`low`, `medium`, `high` and custom). */
 export async function checkSeverity(db: Db, severity: string, field = 'severity'): Promise<void> {
-  const row = await db.selectFrom('severities').select('name').where('name', '=', severity).executeTakeFirst();
+  const row = await db
+    .selectFrom('severities')
+    .select('name')
+    .where('name', '=', severity)
+    .executeTakeFirst();
   if (!row) {
     const all = await db.selectFrom('severities').select('name').orderBy('position').execute();
-    throw badRequest(`${field}: unknown severity "${severity}" (known: ${all.map((r) => r.name).join(', ')})`, {
-      pointer: `/${field}`,
-    });
+    throw badRequest(
+      `${field}: unknown severity "${severity}" (known: ${all.map((r) => r.name).join(', ')})`,
+      {
+        pointer: `/${field}`,
+      },
+    );
   }
 }
 
@@ -119,11 +127,17 @@ export async function statusType(db: Db, status: string): Promise<'new' | 'open'
 
 function checkSensitivity(s: string): void {
   if (!(SENSITIVITIES as readonly string[]).includes(s))
-    throw badRequest(`sensitivity: must be one of ${SENSITIVITIES.join(', ')}, got "${s}"`, { pointer: '/sensitivity' });
+    throw badRequest(`sensitivity: must be one of ${SENSITIVITIES.join(', ')}, got "${s}"`, {
+      pointer: '/sensitivity',
+    });
 }
 
 /** Resolves an owner given as a user id or a username to a user id (null clears the owner). */
-export async function resolveOwner(db: Db, owner: number | string | null, field = 'owner_id'): Promise<number | null> {
+export async function resolveOwner(
+  db: Db,
+  owner: number | string | null,
+  field = 'owner_id',
+): Promise<number | null> {
   if (owner === null || owner === '') return null;
   const q = db.selectFrom('users').select('id');
   const row =
@@ -154,7 +168,8 @@ export async function createContainer(
   opts: ChangeOptions = {},
 ): Promise<CreateContainerResult> {
   const actor = opts.actor ?? SYSTEM_ACTOR;
-  if (typeof input.name !== 'string' || !input.name.trim()) throw badRequest('name: a container needs a name', { pointer: '/name' });
+  if (typeof input.name !== 'string' || !input.name.trim())
+    throw badRequest('name: a container needs a name', { pointer: '/name' });
   const result = await db.transaction().execute(async (tx) => {
     if (input.source_data_identifier) {
       const existing = await tx
@@ -197,7 +212,11 @@ export async function createContainer(
       object_type: 'container',
       object_id: inserted.id,
       container_id: inserted.id,
-      details: { name: input.name, label: inserted.label, source_data_identifier: input.source_data_identifier ?? null },
+      details: {
+        name: input.name,
+        label: inserted.label,
+        source_data_identifier: input.source_data_identifier ?? null,
+      },
     });
     const artifacts: ArtifactResult[] = [];
     for (const [i, a] of (input.artifacts ?? []).entries()) {
@@ -227,7 +246,12 @@ export async function createContainer(
  * source_data_identifier within the container, and audits it. Emits nothing: callers emit
  * `artifact_added` after their commit (see `addArtifacts`).
  */
-export async function addArtifact(db: Db, containerId: number, a: NewArtifact, opts: ChangeOptions = {}): Promise<ArtifactResult> {
+export async function addArtifact(
+  db: Db,
+  containerId: number,
+  a: NewArtifact,
+  opts: ChangeOptions = {},
+): Promise<ArtifactResult> {
   if (a.source_data_identifier) {
     const existing = await db
       .selectFrom('artifacts')
@@ -369,11 +393,21 @@ export async function getContainer(db: Db, id: number): Promise<ContainerRecord 
 }
 
 /** Lists containers with Splunk SOAR list semantics over the raw query-string object. */
-export async function listContainers(db: Kysely<Database>, query: Record<string, unknown>): Promise<ListEnvelope<ContainerRecord>> {
+export async function listContainers(
+  db: Kysely<Database>,
+  query: Record<string, unknown>,
+): Promise<ListEnvelope<ContainerRecord>> {
   const q = parseListQuery(query, CONTAINER_LIST);
   return runList(q, CONTAINER_LIST, {
     count: async (where) =>
-      Number((await containerQuery(db).select((eb) => eb.fn.countAll<number>().as('n')).where(where).executeTakeFirstOrThrow()).n),
+      Number(
+        (
+          await containerQuery(db)
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where(where)
+            .executeTakeFirstOrThrow()
+        ).n,
+      ),
     fetch: (where, order, limit, offset) => {
       let qb = selectContainer(db).where(where).orderBy(order).offset(offset);
       if (limit !== null) qb = qb.limit(limit);
@@ -425,14 +459,20 @@ export async function updateContainer(
 ): Promise<FieldChange[]> {
   const actor = opts.actor ?? SYSTEM_ACTOR;
   const changes = await db.transaction().execute(async (tx) => {
-    const old = await tx.selectFrom('containers').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+    const old = await tx
+      .selectFrom('containers')
+      .selectAll()
+      .where('id', '=', id)
+      .forUpdate()
+      .executeTakeFirst();
     if (!old) throw notFound(`container ${id}`);
     const set: Record<string, unknown> = {};
     const changes: FieldChange[] = [];
     for (const [field, raw] of Object.entries(patch) as Array<[keyof ContainerPatch, unknown]>) {
       if (raw === undefined) continue;
       let value: unknown = raw;
-      if (field === 'name' && (typeof raw !== 'string' || !raw.trim())) throw badRequest('name: must not be empty', { pointer: '/name' });
+      if (field === 'name' && (typeof raw !== 'string' || !raw.trim()))
+        throw badRequest('name: must not be empty', { pointer: '/name' });
       if (field === 'severity') await checkSeverity(tx, raw as string);
       if (field === 'sensitivity') checkSensitivity(raw as string);
       if (field === 'status') await statusType(tx, raw as string);
@@ -453,14 +493,19 @@ export async function updateContainer(
       }
       const before = (old as Record<string, unknown>)[field];
       const beforeCmp = before instanceof Date ? before.toISOString() : before;
-      const afterCmp = TIME_FIELDS.has(field) && value !== null ? new Date(value as string).toISOString() : value;
+      const afterCmp =
+        TIME_FIELDS.has(field) && value !== null ? new Date(value as string).toISOString() : value;
       if (JSON.stringify(beforeCmp ?? null) === JSON.stringify(afterCmp ?? null)) continue;
       changes.push({ field, old: beforeCmp ?? null, new: afterCmp ?? null });
       set[field] = JSON_FIELDS.has(field) ? JSON.stringify(value) : value;
     }
     if (changes.length === 0) return changes;
     if (set.status !== undefined) {
-      const before = await tx.selectFrom('container_statuses').select('status_type').where('name', '=', old.status).executeTakeFirst();
+      const before = await tx
+        .selectFrom('container_statuses')
+        .select('status_type')
+        .where('name', '=', old.status)
+        .executeTakeFirst();
       const after = await statusType(tx, set.status as string);
       if (after === 'closed' && before?.status_type !== 'closed') {
         set.close_time = sql`now()`;
@@ -491,9 +536,17 @@ export async function updateContainer(
 }
 
 /** Deletes a container with its artifacts, notes and vault entries; audits it. False if unknown. */
-export async function deleteContainer(db: Kysely<Database>, id: number, opts: ChangeOptions = {}): Promise<boolean> {
+export async function deleteContainer(
+  db: Kysely<Database>,
+  id: number,
+  opts: ChangeOptions = {},
+): Promise<boolean> {
   return db.transaction().execute(async (tx) => {
-    const row = await tx.deleteFrom('containers').where('id', '=', id).returning(['name', 'label']).executeTakeFirst();
+    const row = await tx
+      .deleteFrom('containers')
+      .where('id', '=', id)
+      .returning(['name', 'label'])
+      .executeTakeFirst();
     if (!row) return false;
     await recordAudit(tx, {
       category: 'container',

@@ -18,7 +18,11 @@ export interface ContainerTable {
   source_data_identifier: string | null;
   owner_id: number | null;
   tags: JSONColumnType<string[], string[] | undefined, string[]>;
-  custom_fields: JSONColumnType<Record<string, unknown>, Record<string, unknown> | undefined, Record<string, unknown>>;
+  custom_fields: JSONColumnType<
+    Record<string, unknown>,
+    Record<string, unknown> | undefined,
+    Record<string, unknown>
+  >;
   data: JSONColumnType<Record<string, unknown>, Record<string, unknown> | undefined, Record<string, unknown>>;
   start_time: NullableTimestamp;
   end_time: NullableTimestamp;
@@ -38,7 +42,11 @@ export interface ArtifactTable {
   severity: Generated<string>;
   source_data_identifier: string | null;
   cef: JSONColumnType<Record<string, unknown>, Record<string, unknown> | undefined, Record<string, unknown>>;
-  cef_types: JSONColumnType<Record<string, string[]>, Record<string, string[]> | undefined, Record<string, string[]>>;
+  cef_types: JSONColumnType<
+    Record<string, string[]>,
+    Record<string, string[]> | undefined,
+    Record<string, string[]>
+  >;
   data: JSONColumnType<Record<string, unknown>, Record<string, unknown> | undefined, Record<string, unknown>>;
   tags: JSONColumnType<string[], string[] | undefined, string[]>;
   start_time: NullableTimestamp;

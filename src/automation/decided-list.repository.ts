@@ -28,17 +28,24 @@ export interface ListRowChanges {
   update_rows?: Record<string, unknown>;
 }
 
-const isCell = (v: unknown): v is ListCell => v === null || ['string', 'number', 'boolean'].includes(typeof v);
+const isCell = (v: unknown): v is ListCell =>
+  v === null || ['string', 'number', 'boolean'].includes(typeof v);
 
 /**
  * Normalises list content as Splunk SOAR does: a flat array of simple values is wrapped into one row.
  * Every cell must be a simple value; errors name the row and column.
  */
 export function normaliseRows(value: unknown, field: string): ListCell[][] {
-  if (!Array.isArray(value)) throw badRequest(`${field}: must be an array of rows (arrays of simple values)`, { pointer: `/${field}` });
+  if (!Array.isArray(value))
+    throw badRequest(`${field}: must be an array of rows (arrays of simple values)`, {
+      pointer: `/${field}`,
+    });
   const rows = value.every((v) => !Array.isArray(v)) && value.length > 0 ? [value] : value;
   return rows.map((row, i) => {
-    if (!Array.isArray(row)) throw badRequest(`${field}/${i}: must be a row (an array of simple values)`, { pointer: `/${field}/${i}` });
+    if (!Array.isArray(row))
+      throw badRequest(`${field}/${i}: must be a row (an array of simple values)`, {
+        pointer: `/${field}/${i}`,
+      });
     row.forEach((cell, j) => {
       if (!isCell(cell))
         throw badRequest(`${field}/${i}/${j}: cells hold simple values (string, number, boolean, null)`, {
@@ -49,7 +56,13 @@ export function normaliseRows(value: unknown, field: string): ListCell[][] {
   });
 }
 
-const toRecord = (r: { id: number; name: string; content: ListCell[][]; create_time: Date; update_time: Date }): DecidedListRecord => ({
+const toRecord = (r: {
+  id: number;
+  name: string;
+  content: ListCell[][];
+  create_time: Date;
+  update_time: Date;
+}): DecidedListRecord => ({
   id: r.id,
   name: r.name,
   content: r.content,
@@ -61,11 +74,16 @@ function byNameOrId(db: Db, nameOrId: string) {
   const q = db.selectFrom('decided_lists').selectAll();
   // Splunk SOAR addresses a list by name or id; a list whose name is all digits wins by name.
   return /^\d+$/.test(nameOrId)
-    ? q.where((eb) => eb.or([eb('name', '=', nameOrId), eb('id', '=', Number(nameOrId))])).orderBy(sql`name = ${nameOrId}`, 'desc')
+    ? q
+        .where((eb) => eb.or([eb('name', '=', nameOrId), eb('id', '=', Number(nameOrId))]))
+        .orderBy(sql`name = ${nameOrId}`, 'desc')
     : q.where('name', '=', nameOrId);
 }
 
-export async function getDecidedList(db: Kysely<Database>, nameOrId: string): Promise<DecidedListRecord | undefined> {
+export async function getDecidedList(
+  db: Kysely<Database>,
+  nameOrId: string,
+): Promise<DecidedListRecord | undefined> {
   const r = await byNameOrId(db, nameOrId).executeTakeFirst();
   return r ? toRecord(r) : undefined;
 }
@@ -77,21 +95,40 @@ export async function putDecidedList(
   content: unknown,
   opts: ChangeOptions & { createOnly?: boolean } = {},
 ): Promise<{ id: number; created: boolean }> {
-  if (typeof name !== 'string' || !name.trim()) throw badRequest('name: a list needs a name', { pointer: '/name' });
+  if (typeof name !== 'string' || !name.trim())
+    throw badRequest('name: a list needs a name', { pointer: '/name' });
   const rows = normaliseRows(content, 'content');
   return db.transaction().execute(async (tx) => {
-    const existing = await tx.selectFrom('decided_lists').select('id').where('name', '=', name).forUpdate().executeTakeFirst();
+    const existing = await tx
+      .selectFrom('decided_lists')
+      .select('id')
+      .where('name', '=', name)
+      .forUpdate()
+      .executeTakeFirst();
     if (existing && opts.createOnly)
-      throw badRequest(`name: a list named "${name}" already exists (id ${existing.id}); POST to /rest/decided_list/${encodeURIComponent(name)} to change it`, {
-        pointer: '/name',
-        existing_list_id: existing.id,
-      });
+      throw badRequest(
+        `name: a list named "${name}" already exists (id ${existing.id}); POST to /rest/decided_list/${encodeURIComponent(name)} to change it`,
+        {
+          pointer: '/name',
+          existing_list_id: existing.id,
+        },
+      );
     let id: number;
     if (existing) {
-      await tx.updateTable('decided_lists').set({ content: JSON.stringify(rows), update_time: sql<Date>`now()` }).where('id', '=', existing.id).execute();
+      await tx
+        .updateTable('decided_lists')
+        .set({ content: JSON.stringify(rows), update_time: sql<Date>`now()` })
+        .where('id', '=', existing.id)
+        .execute();
       id = existing.id;
     } else {
-      id = (await tx.insertInto('decided_lists').values({ name, content: JSON.stringify(rows) }).returning('id').executeTakeFirstOrThrow()).id;
+      id = (
+        await tx
+          .insertInto('decided_lists')
+          .values({ name, content: JSON.stringify(rows) })
+          .returning('id')
+          .executeTakeFirstOrThrow()
+      ).id;
     }
     await recordAudit(tx, {
       category: 'container',
@@ -112,17 +149,26 @@ export function applyRowChanges(content: ListCell[][], changes: ListRowChanges):
     if (!Array.isArray(changes.delete_rows) || !changes.delete_rows.every((i) => Number.isInteger(i)))
       throw badRequest('delete_rows: must be an array of row indexes (0-based)', { pointer: '/delete_rows' });
     for (const i of changes.delete_rows)
-      if (i < 0 || i >= rows.length) throw badRequest(`delete_rows: no row ${i} (the list has ${rows.length})`, { pointer: '/delete_rows' });
+      if (i < 0 || i >= rows.length)
+        throw badRequest(`delete_rows: no row ${i} (the list has ${rows.length})`, {
+          pointer: '/delete_rows',
+        });
     const drop = new Set(changes.delete_rows);
     rows = rows.filter((_, i) => !drop.has(i));
   }
   if (changes.update_rows !== undefined) {
-    if (typeof changes.update_rows !== 'object' || changes.update_rows === null || Array.isArray(changes.update_rows))
+    if (
+      typeof changes.update_rows !== 'object' ||
+      changes.update_rows === null ||
+      Array.isArray(changes.update_rows)
+    )
       throw badRequest('update_rows: must be an object of row index → row', { pointer: '/update_rows' });
     for (const [k, v] of Object.entries(changes.update_rows)) {
       const i = Number(k);
       if (!/^\d+$/.test(k) || i >= rows.length)
-        throw badRequest(`update_rows/${k}: no row ${k} (the list has ${rows.length})`, { pointer: `/update_rows/${k}` });
+        throw badRequest(`update_rows/${k}: no row ${k} (the list has ${rows.length})`, {
+          pointer: `/update_rows/${k}`,
+        });
       const [row] = normaliseRows([v], `update_rows/${k}`);
       rows[i] = row!;
     }
@@ -166,7 +212,11 @@ export async function changeDecidedListRows(
 }
 
 /** Deletes a list; false if there is none. */
-export async function deleteDecidedList(db: Kysely<Database>, nameOrId: string, opts: ChangeOptions = {}): Promise<boolean> {
+export async function deleteDecidedList(
+  db: Kysely<Database>,
+  nameOrId: string,
+  opts: ChangeOptions = {},
+): Promise<boolean> {
   return db.transaction().execute(async (tx) => {
     const row = await byNameOrId(tx, nameOrId).executeTakeFirst();
     if (!row) return false;
@@ -194,11 +244,22 @@ export const DECIDED_LIST_LIST: ListSpec = {
 };
 
 /** Lists the custom lists (with their content) with Splunk SOAR list semantics. */
-export async function listDecidedLists(db: Kysely<Database>, query: Record<string, unknown>): Promise<ListEnvelope<DecidedListRecord>> {
+export async function listDecidedLists(
+  db: Kysely<Database>,
+  query: Record<string, unknown>,
+): Promise<ListEnvelope<DecidedListRecord>> {
   const q = parseListQuery(query, DECIDED_LIST_LIST);
   return runList(q, DECIDED_LIST_LIST, {
     count: async (where) =>
-      Number((await db.selectFrom('decided_lists').select((eb) => eb.fn.countAll<number>().as('n')).where(where).executeTakeFirstOrThrow()).n),
+      Number(
+        (
+          await db
+            .selectFrom('decided_lists')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where(where)
+            .executeTakeFirstOrThrow()
+        ).n,
+      ),
     fetch: (where, order, limit, offset) => {
       let qb = db.selectFrom('decided_lists').selectAll().where(where).orderBy(order).offset(offset);
       if (limit !== null) qb = qb.limit(limit);

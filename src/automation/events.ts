@@ -41,7 +41,10 @@ export const automationEvents = new EventEmitter<AutomationEventMap>();
 automationEvents.setMaxListeners(50);
 
 /** Emits an event; a listener that throws does not break the request that caused the event. */
-export function emitAutomationEvent<K extends keyof AutomationEventMap>(name: K, ...args: AutomationEventMap[K]): void {
+export function emitAutomationEvent<K extends keyof AutomationEventMap>(
+  name: K,
+  ...args: AutomationEventMap[K]
+): void {
   try {
     (automationEvents.emit as (n: K, ...a: AutomationEventMap[K]) => boolean)(name, ...args);
   } catch (e) {

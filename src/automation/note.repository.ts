@@ -41,14 +41,25 @@ export interface NoteAuthor {
 export const NOTE_TYPES = ['general', 'artifact', 'task'] as const;
 
 /** Adds a note to a container and audits it; user errors name the field. */
-export async function createNote(db: Kysely<Database>, input: NewNote, author: NoteAuthor = {}): Promise<number> {
+export async function createNote(
+  db: Kysely<Database>,
+  input: NewNote,
+  author: NoteAuthor = {},
+): Promise<number> {
   const noteType = input.note_type ?? 'general';
   if (!(NOTE_TYPES as readonly string[]).includes(noteType))
-    throw badRequest(`note_type: must be one of ${NOTE_TYPES.join(', ')}, got "${noteType}"`, { pointer: '/note_type' });
+    throw badRequest(`note_type: must be one of ${NOTE_TYPES.join(', ')}, got "${noteType}"`, {
+      pointer: '/note_type',
+    });
   const actor = author.username ?? SYSTEM_ACTOR;
   return db.transaction().execute(async (tx) => {
-    const c = await tx.selectFrom('containers').select('id').where('id', '=', input.container_id).executeTakeFirst();
-    if (!c) throw badRequest(`container_id: no container ${input.container_id}`, { pointer: '/container_id' });
+    const c = await tx
+      .selectFrom('containers')
+      .select('id')
+      .where('id', '=', input.container_id)
+      .executeTakeFirst();
+    if (!c)
+      throw badRequest(`container_id: no container ${input.container_id}`, { pointer: '/container_id' });
     if (input.artifact_id !== undefined && input.artifact_id !== null) {
       const a = await tx
         .selectFrom('artifacts')
@@ -56,7 +67,10 @@ export async function createNote(db: Kysely<Database>, input: NewNote, author: N
         .where('id', '=', input.artifact_id)
         .where('container_id', '=', input.container_id)
         .executeTakeFirst();
-      if (!a) throw badRequest(`artifact_id: no artifact ${input.artifact_id} in container ${input.container_id}`, { pointer: '/artifact_id' });
+      if (!a)
+        throw badRequest(`artifact_id: no artifact ${input.artifact_id} in container ${input.container_id}`, {
+          pointer: '/artifact_id',
+        });
     }
     const row = await tx
       .insertInto('notes')
@@ -148,7 +162,15 @@ export async function listNotes(
     return containerId === undefined ? b : b.where('container_id', '=', containerId);
   };
   return runList(q, NOTE_LIST, {
-    count: async (where) => Number((await base().select((eb) => eb.fn.countAll<number>().as('n')).where(where).executeTakeFirstOrThrow()).n),
+    count: async (where) =>
+      Number(
+        (
+          await base()
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where(where)
+            .executeTakeFirstOrThrow()
+        ).n,
+      ),
     fetch: (where, order, limit, offset) => {
       let qb = base().selectAll().where(where).orderBy(order).offset(offset);
       if (limit !== null) qb = qb.limit(limit);
@@ -172,7 +194,11 @@ export async function updateNote(
     if (patch.title !== undefined && patch.title !== old.title) set.title = patch.title;
     if (patch.content !== undefined && patch.content !== old.content) set.content = patch.content;
     if (!Object.keys(set).length) return;
-    await tx.updateTable('notes').set({ ...set, modified_time: sql<Date>`now()` }).where('id', '=', id).execute();
+    await tx
+      .updateTable('notes')
+      .set({ ...set, modified_time: sql<Date>`now()` })
+      .where('id', '=', id)
+      .execute();
     for (const [field, value] of Object.entries(set))
       await recordAudit(tx, {
         category: 'container',
@@ -187,9 +213,17 @@ export async function updateNote(
 }
 
 /** Deletes a note; audited. False if there is none. */
-export async function deleteNote(db: Kysely<Database>, id: number, opts: ChangeOptions = {}): Promise<boolean> {
+export async function deleteNote(
+  db: Kysely<Database>,
+  id: number,
+  opts: ChangeOptions = {},
+): Promise<boolean> {
   return db.transaction().execute(async (tx) => {
-    const row = await tx.deleteFrom('notes').where('id', '=', id).returning(['container_id', 'title']).executeTakeFirst();
+    const row = await tx
+      .deleteFrom('notes')
+      .where('id', '=', id)
+      .returning(['container_id', 'title'])
+      .executeTakeFirst();
     if (!row) return false;
     await recordAudit(tx, {
       category: 'container',

@@ -4,7 +4,14 @@ import fc from 'fast-check';
 import { openStore } from '../store/index.ts';
 import { AppError } from '../util/errors.ts';
 import { createContainer, listContainers } from './container.repository.ts';
-import { numPages, parseFilter, parseFilterValue, parseListQuery, type FilterScalar, type ListSpec } from './rest-list.ts';
+import {
+  numPages,
+  parseFilter,
+  parseFilterValue,
+  parseListQuery,
+  type FilterScalar,
+  type ListSpec,
+} from './rest-list.ts';
 
 const SPEC: ListSpec = {
   type: 'thing',
@@ -69,7 +76,10 @@ describe('filter values', () => {
   });
 
   it('refuses unquoted strings, telling how to quote', () => {
-    assert.throws(() => parseFilterValue('events', '_filter_label'), /_filter_label.*unquoted string "events".*quote strings/);
+    assert.throws(
+      () => parseFilterValue('events', '_filter_label'),
+      /_filter_label.*unquoted string "events".*quote strings/,
+    );
     assert.throws(() => parseFilterValue('"events', '_filter_label'), /unterminated string/);
     assert.throws(() => parseFilterValue('["a" "b"]', '_filter_label'), /expected ","/);
   });
@@ -90,7 +100,10 @@ describe('filter parameters', () => {
     const x = parseFilter('_exclude_id__in', '[1, 2]', SPEC, true);
     assert.deepEqual([x.lookup, x.value, x.exclude], ['in', [1, 2], true]);
     assert.equal(parseFilter('_filter_id', '"7"', SPEC).value, 7);
-    assert.equal(parseFilter('_filter_create_time__gt', '"2024-01-31T12:00:00Z"', SPEC).value, '2024-01-31T12:00:00.000Z');
+    assert.equal(
+      parseFilter('_filter_create_time__gt', '"2024-01-31T12:00:00Z"', SPEC).value,
+      '2024-01-31T12:00:00.000Z',
+    );
   });
 
   it('refuses any field outside the whitelist with a user error that lists the fields', () => {
@@ -98,18 +111,27 @@ describe('filter parameters', () => {
       fc.property(
         fc.string({ minLength: 1 }).filter((s) => !(s.split('__')[0]! in SPEC.fields)),
         (name) => {
-          assert.throws(() => parseFilter(`_filter_${name}`, '"x"', SPEC), (e: unknown) => {
-            assert.ok(isUserError(e));
-            assert.match((e as Error).message, /has no field .*\(fields: id, label, active, create_time, tags, cef\)/);
-            return true;
-          });
+          assert.throws(
+            () => parseFilter(`_filter_${name}`, '"x"', SPEC),
+            (e: unknown) => {
+              assert.ok(isUserError(e));
+              assert.match(
+                (e as Error).message,
+                /has no field .*\(fields: id, label, active, create_time, tags, cef\)/,
+              );
+              return true;
+            },
+          );
         },
       ),
     );
   });
 
   it('refuses lookups and values that do not fit the field', () => {
-    assert.throws(() => parseFilter('_filter_id__icontains', '"1"', SPEC), /lookup "icontains" does not apply to id/);
+    assert.throws(
+      () => parseFilter('_filter_id__icontains', '"1"', SPEC),
+      /lookup "icontains" does not apply to id/,
+    );
     assert.throws(() => parseFilter('_filter_id', '"abc"', SPEC), /id takes a whole number/);
     assert.throws(() => parseFilter('_filter_active', '1', SPEC), /active takes true or false/);
     assert.throws(() => parseFilter('_filter_label__in', '"a"', SPEC), /__in takes a list/);
@@ -123,7 +145,13 @@ describe('filter parameters', () => {
 
 describe('paging and sorting parameters', () => {
   it('defaults like Splunk SOAR and checks each parameter', () => {
-    assert.deepEqual(parseListQuery({}, SPEC), { page: 0, pageSize: 10, sort: 'id', order: 'asc', filters: [] });
+    assert.deepEqual(parseListQuery({}, SPEC), {
+      page: 0,
+      pageSize: 10,
+      sort: 'id',
+      order: 'asc',
+      filters: [],
+    });
     const q = parseListQuery({ page: '2', page_size: '0', sort: 'label', order: 'DESC', pretty: '' }, SPEC);
     assert.deepEqual([q.page, q.pageSize, q.sort, q.order], [2, 0, 'label', 'desc']);
     assert.throws(() => parseListQuery({ page: '-1' }, SPEC), /page: must be a whole number/);
@@ -150,7 +178,16 @@ describe('paging and sorting parameters', () => {
 describe('filters select what the lookup means (embedded store)', () => {
   const alphabet = fc.constantFrom('a', 'B', 'c', '%', '_', '\\', ' ', "'", '"');
   const word = fc.string({ unit: alphabet, maxLength: 6 });
-  const lookups = ['exact', 'iexact', 'contains', 'icontains', 'startswith', 'istartswith', 'endswith', 'iendswith'] as const;
+  const lookups = [
+    'exact',
+    'iexact',
+    'contains',
+    'icontains',
+    'startswith',
+    'istartswith',
+    'endswith',
+    'iendswith',
+  ] as const;
   const reference: Record<(typeof lookups)[number], (v: string, q: string) => boolean> = {
     exact: (v, q) => v === q,
     iexact: (v, q) => v.toLowerCase() === q.toLowerCase(),
@@ -166,7 +203,8 @@ describe('filters select what the lookup means (embedded store)', () => {
     const store = await openStore({ databaseUrl: 'memory://' });
     try {
       const names = ['a', 'A%b', 'ab_c', 'x\\y', "it's", 'B', '%', '_', 'abc', 'ABC', ' c ', '"q"'];
-      for (const [i, name] of names.entries()) await createContainer(store.db, { name, label: i % 2 ? 'odd' : 'even' });
+      for (const [i, name] of names.entries())
+        await createContainer(store.db, { name, label: i % 2 ? 'odd' : 'even' });
       await fc.assert(
         fc.asyncProperty(fc.constantFrom(...lookups), word, fc.boolean(), async (lookup, q, exclude) => {
           const param = `${exclude ? '_exclude_' : '_filter_'}name${lookup === 'exact' ? '' : `__${lookup}`}`;

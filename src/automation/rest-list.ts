@@ -197,7 +197,8 @@ function single(query: QueryInput, key: string): string | undefined {
 function nonNegativeInt(query: QueryInput, key: string, dflt: number): number {
   const s = single(query, key);
   if (s === undefined || s === '') return dflt;
-  if (!/^\d+$/.test(s.trim())) throw badRequest(`${key}: must be a whole number ≥ 0, got ${JSON.stringify(s)}`, { parameter: key });
+  if (!/^\d+$/.test(s.trim()))
+    throw badRequest(`${key}: must be a whole number ≥ 0, got ${JSON.stringify(s)}`, { parameter: key });
   const n = Number(s.trim());
   if (!Number.isSafeInteger(n)) throw badRequest(`${key}: ${s} is too large`, { parameter: key });
   return n;
@@ -213,14 +214,20 @@ export function parseListQuery(query: QueryInput, spec: ListSpec): ListQuery {
   const page = nonNegativeInt(query, 'page', 0);
   const pageSize = nonNegativeInt(query, 'page_size', DEFAULT_PAGE_SIZE);
   const sort = single(query, 'sort') || spec.defaultSort || 'id';
-  if (!(sort in spec.fields) || spec.fields[sort]!.kind === 'json' || spec.fields[sort]!.kind === 'jsonArray') {
+  if (
+    !(sort in spec.fields) ||
+    spec.fields[sort]!.kind === 'json' ||
+    spec.fields[sort]!.kind === 'jsonArray'
+  ) {
     throw badRequest(`sort: cannot sort ${spec.type} by "${sort}" (sortable: ${sortable(spec).join(', ')})`, {
       parameter: 'sort',
     });
   }
   const orderRaw = (single(query, 'order') || spec.defaultOrder || 'asc').toLowerCase();
   if (orderRaw !== 'asc' && orderRaw !== 'desc')
-    throw badRequest(`order: must be "asc" or "desc", got ${JSON.stringify(orderRaw)}`, { parameter: 'order' });
+    throw badRequest(`order: must be "asc" or "desc", got ${JSON.stringify(orderRaw)}`, {
+      parameter: 'order',
+    });
   const filters: Filter[] = [];
   for (const [key, raw] of Object.entries(query)) {
     const exclude = key.startsWith('_exclude_');
@@ -272,37 +279,59 @@ export function parseFilter(param: string, text: string, spec: ListSpec, exclude
       { parameter: param },
     );
   }
-  if (rest.some((k) => k === '')) throw badRequest(`${param}: empty key in the field path`, { parameter: param });
+  if (rest.some((k) => k === ''))
+    throw badRequest(`${param}: empty key in the field path`, { parameter: param });
   const kind: FieldKind = def.kind === 'json' && rest.length === 0 ? 'jsonArray' : def.kind;
   if (def.kind === 'json' && rest.length === 0 && lookup !== 'isnull') {
-    throw badRequest(`${param}: ${field} is an object; filter on one of its keys, e.g. _filter_${field}__key="value"`, {
-      parameter: param,
-    });
+    throw badRequest(
+      `${param}: ${field} is an object; filter on one of its keys, e.g. _filter_${field}__key="value"`,
+      {
+        parameter: param,
+      },
+    );
   }
   if (!KIND_LOOKUPS[kind].includes(lookup)) {
-    throw badRequest(`${param}: lookup "${lookup}" does not apply to ${field} (lookups: ${KIND_LOOKUPS[kind].join(', ')})`, {
-      parameter: param,
-    });
+    throw badRequest(
+      `${param}: lookup "${lookup}" does not apply to ${field} (lookups: ${KIND_LOOKUPS[kind].join(', ')})`,
+      {
+        parameter: param,
+      },
+    );
   }
   const value = parseFilterValue(text, param);
   const checked = checkValue(param, field, def.kind, lookup, value);
   return { param, field, path: rest, lookup, value: checked, exclude };
 }
 
-function checkValue(param: string, field: string, kind: FieldKind, lookup: Lookup, value: FilterValue): FilterValue {
+function checkValue(
+  param: string,
+  field: string,
+  kind: FieldKind,
+  lookup: Lookup,
+  value: FilterValue,
+): FilterValue {
   if (lookup === 'isnull') {
-    if (typeof value !== 'boolean') throw badRequest(`${param}: __isnull takes true or false`, { parameter: param });
+    if (typeof value !== 'boolean')
+      throw badRequest(`${param}: __isnull takes true or false`, { parameter: param });
     return value;
   }
   if (lookup === 'in') {
-    if (!Array.isArray(value)) throw badRequest(`${param}: __in takes a list such as ["a","b"] or [1,2]`, { parameter: param });
+    if (!Array.isArray(value))
+      throw badRequest(`${param}: __in takes a list such as ["a","b"] or [1,2]`, { parameter: param });
     return value.map((v) => checkScalar(param, field, kind, lookup, v));
   }
-  if (Array.isArray(value)) throw badRequest(`${param}: a list is only accepted with __in`, { parameter: param });
+  if (Array.isArray(value))
+    throw badRequest(`${param}: a list is only accepted with __in`, { parameter: param });
   return checkScalar(param, field, kind, lookup, value);
 }
 
-function checkScalar(param: string, field: string, kind: FieldKind, lookup: Lookup, v: FilterScalar): FilterScalar {
+function checkScalar(
+  param: string,
+  field: string,
+  kind: FieldKind,
+  lookup: Lookup,
+  v: FilterScalar,
+): FilterScalar {
   const wrong = (want: string) =>
     badRequest(`${param}: ${field} takes ${want}, got ${JSON.stringify(v)}`, { parameter: param });
   if (v === null) {
@@ -318,7 +347,8 @@ function checkScalar(param: string, field: string, kind: FieldKind, lookup: Look
       if (typeof v === 'boolean') return v;
       throw wrong('true or false');
     case 'time': {
-      if (typeof v !== 'string' || Number.isNaN(Date.parse(v))) throw wrong('an ISO-8601 time such as "2024-01-31T12:00:00Z"');
+      if (typeof v !== 'string' || Number.isNaN(Date.parse(v)))
+        throw wrong('an ISO-8601 time such as "2024-01-31T12:00:00Z"');
       return new Date(v).toISOString();
     }
     case 'text':
@@ -351,7 +381,12 @@ export function filterCondition(f: Filter, spec: ListSpec): RawBuilder<SqlBool> 
   return f.exclude ? sql<SqlBool>`not coalesce(${cond}, false)` : cond;
 }
 
-function scalarCondition(col: RawBuilder<unknown>, kind: FieldKind, lookup: Lookup, value: FilterValue): RawBuilder<SqlBool> {
+function scalarCondition(
+  col: RawBuilder<unknown>,
+  kind: FieldKind,
+  lookup: Lookup,
+  value: FilterValue,
+): RawBuilder<SqlBool> {
   const bind = (v: FilterScalar) => (kind === 'time' ? sql`${v}::timestamptz` : sql`${v}`);
   const one = value as FilterScalar;
   switch (lookup) {
@@ -374,7 +409,9 @@ function scalarCondition(col: RawBuilder<unknown>, kind: FieldKind, lookup: Look
     case 'in': {
       const list = (value as FilterScalar[]).filter((v) => v !== null);
       const hasNull = (value as FilterScalar[]).includes(null);
-      const inList = list.length ? sql<SqlBool>`${col} in (${sql.join(list.map(bind))})` : sql<SqlBool>`false`;
+      const inList = list.length
+        ? sql<SqlBool>`${col} in (${sql.join(list.map(bind))})`
+        : sql<SqlBool>`false`;
       return hasNull ? sql<SqlBool>`(${inList} or ${col} is null)` : inList;
     }
     case 'gt':
@@ -398,10 +435,14 @@ function jsonPathCondition(col: RawBuilder<unknown>, f: Filter): RawBuilder<SqlB
   const text = sql`(${node} ->> ${keys[keys.length - 1]!}::text)`;
   const numeric = sql`(case when ${text} ~ '^-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?$' then ${text}::numeric end)`;
   const cmp = (op: RawBuilder<unknown>) =>
-    typeof f.value === 'number' ? sql<SqlBool>`${numeric} ${op} ${f.value}::numeric` : sql<SqlBool>`${text} ${op} ${String(f.value)}`;
+    typeof f.value === 'number'
+      ? sql<SqlBool>`${numeric} ${op} ${f.value}::numeric`
+      : sql<SqlBool>`${text} ${op} ${String(f.value)}`;
   switch (f.lookup) {
     case 'exact':
-      return f.value === null ? sql<SqlBool>`${text} is null` : sql<SqlBool>`${text} = ${stringify(f.value as FilterScalar)}`;
+      return f.value === null
+        ? sql<SqlBool>`${text} is null`
+        : sql<SqlBool>`${text} = ${stringify(f.value as FilterScalar)}`;
     case 'in': {
       const list = (f.value as FilterScalar[]).filter((v) => v !== null).map(stringify);
       return list.length ? sql<SqlBool>`${text} in (${sql.join(list)})` : sql<SqlBool>`false`;
@@ -415,7 +456,12 @@ function jsonPathCondition(col: RawBuilder<unknown>, f: Filter): RawBuilder<SqlB
     case 'lte':
       return cmp(sql.raw('<='));
     default:
-      return scalarCondition(text, 'text', f.lookup, f.lookup === 'isnull' ? f.value : stringify(f.value as FilterScalar));
+      return scalarCondition(
+        text,
+        'text',
+        f.lookup,
+        f.lookup === 'isnull' ? f.value : stringify(f.value as FilterScalar),
+      );
   }
 }
 

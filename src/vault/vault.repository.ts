@@ -37,7 +37,11 @@ export async function addVaultFile(
   },
 ): Promise<{ id: number; vault_id: string; size: number }> {
   if (input.containerId !== null) {
-    const c = await db.selectFrom('containers').select('id').where('id', '=', input.containerId).executeTakeFirst();
+    const c = await db
+      .selectFrom('containers')
+      .select('id')
+      .where('id', '=', input.containerId)
+      .executeTakeFirst();
     if (!c) throw badRequest(`container_id: no container ${input.containerId}`, { pointer: '/container_id' });
   }
   const obj = await putVault(ctx, input.data);
@@ -105,13 +109,22 @@ export async function listVaultInfo(
   const extra: Record<string, unknown> = { ...rest };
   if (vault_id !== undefined) extra._filter_vault_id = JSON.stringify(String(vault_id));
   if (container_id !== undefined) {
-    if (!/^\d+$/.test(String(container_id))) throw badRequest(`container_id: must be a container id, got ${JSON.stringify(container_id)}`);
+    if (!/^\d+$/.test(String(container_id)))
+      throw badRequest(`container_id: must be a container id, got ${JSON.stringify(container_id)}`);
     extra._filter_container_id = String(container_id);
   }
   const q = parseListQuery(extra, VAULT_LIST);
   return runList(q, VAULT_LIST, {
     count: async (where) =>
-      Number((await db.selectFrom('vault_files').select((eb) => eb.fn.countAll<number>().as('n')).where(where).executeTakeFirstOrThrow()).n),
+      Number(
+        (
+          await db
+            .selectFrom('vault_files')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where(where)
+            .executeTakeFirstOrThrow()
+        ).n,
+      ),
     fetch: (where, order, limit, offset) => {
       let qb = db.selectFrom('vault_files').selectAll().where(where).orderBy(order).offset(offset);
       if (limit !== null) qb = qb.limit(limit);

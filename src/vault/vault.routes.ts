@@ -28,7 +28,8 @@ export function registerVaultRoutes(app: FastifyInstance, ctx: AppContext): void
     async (req, reply) => {
       try {
         const body = parseBody(vaultAdd, req.body);
-        if (!BASE64.test(body.file_content)) throw badRequest('file_content: not base64', { pointer: '/file_content' });
+        if (!BASE64.test(body.file_content))
+          throw badRequest('file_content: not base64', { pointer: '/file_content' });
         if (Math.floor((body.file_content.replace(/\s/g, '').length * 3) / 4) > max + 2) throw tooLarge(max);
         const data = Buffer.from(body.file_content, 'base64');
         if (data.length > max) throw tooLarge(max);
@@ -39,18 +40,31 @@ export function registerVaultRoutes(app: FastifyInstance, ctx: AppContext): void
           ...(body.metadata !== undefined ? { metadata: body.metadata } : {}),
           actor: actorOf(req),
         });
-        return { succeeded: true, message: 'success', id: r.id, vault_id: r.vault_id, hash: r.vault_id, size: r.size, container: body.container_id ?? body.container ?? null };
+        return {
+          succeeded: true,
+          message: 'success',
+          id: r.id,
+          vault_id: r.vault_id,
+          hash: r.vault_id,
+          size: r.size,
+          container: body.container_id ?? body.container ?? null,
+        };
       } catch (e) {
         // vault_add clients test `succeeded`; errors carry it too.
         const status = httpStatusOf(e);
         if (status >= 500) throw e;
         const err = e as AppError;
-        return reply.status(status).send({ succeeded: false, failed: true, code: err.code ?? 'bad_request', message: err.message });
+        return reply
+          .status(status)
+          .send({ succeeded: false, failed: true, code: err.code ?? 'bad_request', message: err.message });
       }
     },
   );
 
-  app.get('/rest/vault_info', async (req) => ({ succeeded: true, ...(await listVaultInfo(db, ctx, req.query as Record<string, unknown>)) }));
+  app.get('/rest/vault_info', async (req) => ({
+    succeeded: true,
+    ...(await listVaultInfo(db, ctx, req.query as Record<string, unknown>)),
+  }));
 
   app.get('/rest/vault_document/:id/download', { schema: { params: idParams } }, async (req, reply) => {
     const { id } = req.params as z.output<typeof idParams>;

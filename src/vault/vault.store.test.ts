@@ -37,13 +37,19 @@ describe('vault store', () => {
     try {
       const a = await putVault(ctx, 'hello vault');
       assert.deepEqual(a, { sha256: sha('hello vault'), size: 11 });
-      assert.equal(vaultPath(ctx, a.sha256), join(ctx.dir, 'vault', a.sha256.slice(0, 2), a.sha256.slice(2, 4), a.sha256));
+      assert.equal(
+        vaultPath(ctx, a.sha256),
+        join(ctx.dir, 'vault', a.sha256.slice(0, 2), a.sha256.slice(2, 4), a.sha256),
+      );
       assert.deepEqual(await putVault(ctx, Buffer.from('hello vault')), a);
       assert.equal((await getVault(ctx, a.sha256)).toString(), 'hello vault');
       assert.equal(await hasVault(ctx, a.sha256), true);
       assert.equal(await hasVault(ctx, sha('other')), false);
       await assert.rejects(getVault(ctx, sha('other')), /not found/);
-      await assert.rejects(putVault(ctx, Buffer.alloc(65)), (e: Error & { status?: number }) => e.status === 413);
+      await assert.rejects(
+        putVault(ctx, Buffer.alloc(65)),
+        (e: Error & { status?: number }) => e.status === 413,
+      );
       assert.throws(() => vaultPath(ctx, '../../etc/passwd'), /not a sha256/);
       assert.equal(storedFiles(join(ctx.dir, 'vault')).length, 1);
       assert.deepEqual(readdirSync(join(ctx.dir, 'vault', 'tmp')), []);
@@ -67,7 +73,9 @@ describe('vault store', () => {
         const r = await putVault(ctx, data);
         process.stdout.write('ack ' + i + ' ' + r.sha256 + '\\n');
       }`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const acked: Array<[number, string]> = [];
     try {
       const lines = createInterface({ input: child.stdout });
@@ -79,7 +87,9 @@ describe('vault store', () => {
           break;
         }
       }
-      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once('exit', r)));
+      await new Promise((r) =>
+        child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once('exit', r),
+      );
       assert.equal(acked.length, 25, 'the writer acknowledged 25 files before it was killed');
       for (const [i, h] of acked) {
         const seed = createHash('sha256').update(String(i)).digest();
@@ -87,7 +97,8 @@ describe('vault store', () => {
         assert.equal(h, sha(data));
         assert.deepEqual(await getVault(ctx, h), data, `acknowledged file ${i} is whole`);
       }
-      for (const [name, bytes] of storedFiles(join(ctx.dir, 'vault'))) assert.equal(sha(bytes), name, 'no partial file under a vault id');
+      for (const [name, bytes] of storedFiles(join(ctx.dir, 'vault')))
+        assert.equal(sha(bytes), name, 'no partial file under a vault id');
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       rmSync(ctx.dir, { recursive: true, force: true });

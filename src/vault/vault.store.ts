@@ -23,14 +23,19 @@ export const vaultRoot = (ctx: VaultContext) => join(ctx.config.dataDir, 'vault'
 
 /** Where the bytes of a vault id live: `<data dir>/vault/ab/cd/abcd…` (sha256, lowercase hex). */
 export function vaultPath(ctx: VaultContext, sha256: string): string {
-  if (!SHA256.test(sha256)) throw badRequest(`vault_id: not a sha256 (64 lowercase hex digits): ${JSON.stringify(sha256)}`);
+  if (!SHA256.test(sha256))
+    throw badRequest(`vault_id: not a sha256 (64 lowercase hex digits): ${JSON.stringify(sha256)}`);
   return join(vaultRoot(ctx), sha256.slice(0, 2), sha256.slice(2, 4), sha256);
 }
 
 export const tooLarge = (limit: number) =>
-  new AppError('vault_file_too_large', `file too large for the vault: the limit is ${limit} bytes (PORTCULLIS_VAULT_MAX_BYTES)`, {
-    status: 413,
-  });
+  new AppError(
+    'vault_file_too_large',
+    `file too large for the vault: the limit is ${limit} bytes (PORTCULLIS_VAULT_MAX_BYTES)`,
+    {
+      status: 413,
+    },
+  );
 
 async function fsyncDir(dir: string): Promise<void> {
   const h = await open(dir, 'r');
@@ -47,7 +52,10 @@ async function fsyncDir(dir: string): Promise<void> {
  * acknowledged put survives a crash and a reader never sees a partial file. Storing the same bytes
  * twice keeps one copy. Larger than `vaultMaxBytes` → a 413 error and nothing stored.
  */
-export async function putVault(ctx: VaultContext, data: Buffer | Uint8Array | string | AsyncIterable<Uint8Array>): Promise<VaultObject> {
+export async function putVault(
+  ctx: VaultContext,
+  data: Buffer | Uint8Array | string | AsyncIterable<Uint8Array>,
+): Promise<VaultObject> {
   const limit = ctx.config.vaultMaxBytes;
   const root = vaultRoot(ctx);
   const tmpDir = join(root, 'tmp');
@@ -88,10 +96,14 @@ export async function putVault(ctx: VaultContext, data: Buffer | Uint8Array | st
     await fsyncDir(dir);
   } catch (e) {
     await rm(tmp, { force: true });
-    throw new AppError('vault_write_failed', `cannot store a file in the vault (${root}): ${(e as Error).message}`, {
-      kind: 'operational',
-      cause: e,
-    });
+    throw new AppError(
+      'vault_write_failed',
+      `cannot store a file in the vault (${root}): ${(e as Error).message}`,
+      {
+        kind: 'operational',
+        cause: e,
+      },
+    );
   }
   return { sha256, size };
 }
@@ -112,7 +124,10 @@ export async function getVault(ctx: VaultContext, sha256: string): Promise<Buffe
 }
 
 /** A read stream over the bytes stored under a sha256, with their size. */
-export async function openVault(ctx: VaultContext, sha256: string): Promise<{ stream: ReadStream; size: number }> {
+export async function openVault(
+  ctx: VaultContext,
+  sha256: string,
+): Promise<{ stream: ReadStream; size: number }> {
   const p = vaultPath(ctx, sha256);
   const st = await stat(p).catch(() => undefined);
   if (!st) throw notFound(`vault file ${sha256}`);

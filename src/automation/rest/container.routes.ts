@@ -43,7 +43,11 @@ const artifactFields = {
   run_automation: z.boolean().optional(),
 };
 const inlineArtifact = z.object(artifactFields);
-const newArtifact = z.object({ ...artifactFields, container_id: z.number().int().positive(), container: z.unknown().optional() });
+const newArtifact = z.object({
+  ...artifactFields,
+  container_id: z.number().int().positive(),
+  container: z.unknown().optional(),
+});
 
 const owner = z.union([z.number().int(), z.string()]).nullable().optional();
 
@@ -78,7 +82,11 @@ const idParams = z.object({ id: z.coerce.number().int().positive('must be a posi
 function artifactAnswer(r: ArtifactResult): Record<string, unknown> {
   if ('id' in r) return { id: r.id, success: true };
   if ('existing_artifact_id' in r)
-    return { existing_artifact_id: r.existing_artifact_id, failed: true, message: 'duplicate: an artifact with this source_data_identifier exists in the container' };
+    return {
+      existing_artifact_id: r.existing_artifact_id,
+      failed: true,
+      message: 'duplicate: an artifact with this source_data_identifier exists in the container',
+    };
   return r;
 }
 
@@ -91,7 +99,9 @@ export function registerContainerRoutes(app: FastifyInstance, ctx: AppContext): 
   app.post('/rest/container', async (req) => {
     const body = parseBody(newContainer, req.body);
     // Inline artifacts are checked one by one: a bad one is reported in its slot, the rest are kept.
-    const artifacts: Array<z.output<typeof inlineArtifact> | { invalid: string }> = (body.artifacts ?? []).map((a, i) => {
+    const artifacts: Array<z.output<typeof inlineArtifact> | { invalid: string }> = (
+      body.artifacts ?? []
+    ).map((a, i) => {
       try {
         return parseBody(inlineArtifact, a, `artifacts/${i}`);
       } catch (e) {
@@ -113,7 +123,10 @@ export function registerContainerRoutes(app: FastifyInstance, ctx: AppContext): 
         message: `duplicate: container ${res.existing_container_id} has source_data_identifier ${JSON.stringify(body.source_data_identifier)}`,
       };
     }
-    const out: { id: number; success: true; artifacts?: Array<Record<string, unknown>> } = { id: res.id, success: true };
+    const out: { id: number; success: true; artifacts?: Array<Record<string, unknown>> } = {
+      id: res.id,
+      success: true,
+    };
     if (body.artifacts !== undefined) {
       let k = 0;
       out.artifacts = artifacts.map((a) => {
@@ -161,7 +174,8 @@ export function registerContainerRoutes(app: FastifyInstance, ctx: AppContext): 
   app.get('/rest/container/:id/audit', { schema: { params: idParams } }, async (req) => {
     const { id } = req.params as z.output<typeof idParams>;
     const q = { ...(req.query as Record<string, unknown>) };
-    if (Object.keys(q).some((k) => k.startsWith('_filter_container'))) throw badRequest('the container is given by the path');
+    if (Object.keys(q).some((k) => k.startsWith('_filter_container')))
+      throw badRequest('the container is given by the path');
     q._filter_container_id = String(id);
     return listAudit(db, q);
   });
@@ -181,7 +195,9 @@ export function registerContainerRoutes(app: FastifyInstance, ctx: AppContext): 
       const valid: NewContainerArtifact[] = parsed.flatMap((p) => ('invalid' in p ? [] : [p]));
       const results = await addArtifacts(db, valid, { actor: actorOf(req) });
       let k = 0;
-      return parsed.map((p) => ('invalid' in p ? { failed: true, message: p.invalid } : artifactAnswer(results[k++]!)));
+      return parsed.map((p) =>
+        'invalid' in p ? { failed: true, message: p.invalid } : artifactAnswer(results[k++]!),
+      );
     }
     const item = parseBody(newArtifact, body);
     const [r] = await addArtifacts(db, [item], { actor: actorOf(req) });

@@ -43,9 +43,12 @@ export function registerDecidedListRoutes(app: FastifyInstance, ctx: AppContext)
   app.post('/rest/decided_list/:name', { schema: { params: nameParams } }, async (req) => {
     const { name } = req.params as z.output<typeof nameParams>;
     const body = parseBody(listUpdate, req.body ?? {});
-    const rowOps = body.append_rows !== undefined || body.delete_rows !== undefined || body.update_rows !== undefined;
+    const rowOps =
+      body.append_rows !== undefined || body.delete_rows !== undefined || body.update_rows !== undefined;
     if (body.content !== undefined && rowOps)
-      throw badRequest('content: give either the whole content or append_rows/delete_rows/update_rows, not both');
+      throw badRequest(
+        'content: give either the whole content or append_rows/delete_rows/update_rows, not both',
+      );
     if (body.content !== undefined) {
       // The path names the list; an id addresses an existing one, a new name creates it.
       const existing = await getDecidedList(db, name);

@@ -19,7 +19,10 @@ const idParams = z.object({ id: z.coerce.number().int().positive('must be a posi
 /** `/rest/note`: notes on containers, one object or an array of them per POST. */
 export function registerNoteRoutes(app: FastifyInstance, ctx: AppContext): void {
   const db = ctx.db;
-  const author = (req: Parameters<typeof actorOf>[0]) => ({ userId: req.principal?.userId ?? null, username: actorOf(req) });
+  const author = (req: Parameters<typeof actorOf>[0]) => ({
+    userId: req.principal?.userId ?? null,
+    username: actorOf(req),
+  });
 
   app.get('/rest/note', async (req) => listNotes(db, req.query as Record<string, unknown>));
 

@@ -17,7 +17,11 @@ export function acceptJsonWithAnyContentType(scope: FastifyInstance): void {
     }
   };
   scope.removeContentTypeParser('text/plain');
-  scope.addContentTypeParser(['application/x-www-form-urlencoded', 'text/plain'], { parseAs: 'string' }, parse);
+  scope.addContentTypeParser(
+    ['application/x-www-form-urlencoded', 'text/plain'],
+    { parseAs: 'string' },
+    parse,
+  );
   scope.addContentTypeParser('*', { parseAs: 'string' }, parse);
 }
 

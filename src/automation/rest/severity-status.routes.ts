@@ -25,7 +25,12 @@ const STATUS_LIST: ListSpec = {
   },
 };
 
-const name = z.string().trim().min(1).max(64).regex(/^[\w .-]+$/, 'letters, digits, space, "_", "." or "-"');
+const name = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .regex(/^[\w .-]+$/, 'letters, digits, space, "_", "." or "-"');
 const newSeverity = z.object({ name, color: z.string().optional() });
 const newStatus = z.object({ name, status_type: z.enum(['new', 'open', 'closed']) });
 
@@ -36,7 +41,16 @@ export function registerSeverityStatusRoutes(app: FastifyInstance, ctx: AppConte
   app.get('/rest/severity', async (req) => {
     const q = parseListQuery(req.query as Record<string, unknown>, SEVERITY_LIST);
     return runList(q, SEVERITY_LIST, {
-      count: async (where) => Number((await db.selectFrom('severities').select((eb) => eb.fn.countAll<number>().as('n')).where(where).executeTakeFirstOrThrow()).n),
+      count: async (where) =>
+        Number(
+          (
+            await db
+              .selectFrom('severities')
+              .select((eb) => eb.fn.countAll<number>().as('n'))
+              .where(where)
+              .executeTakeFirstOrThrow()
+          ).n,
+        ),
       fetch: (where, order, limit, offset) => {
         let qb = db.selectFrom('severities').selectAll().where(where).orderBy(order).offset(offset);
         if (limit !== null) qb = qb.limit(limit);
@@ -51,13 +65,23 @@ export function registerSeverityStatusRoutes(app: FastifyInstance, ctx: AppConte
     return db.transaction().execute(async (tx) => {
       if (await tx.selectFrom('severities').select('id').where('name', '=', body.name).executeTakeFirst())
         throw badRequest(`name: severity "${body.name}" exists`, { pointer: '/name' });
-      const max = await tx.selectFrom('severities').select((eb) => eb.fn.max('position').as('m')).executeTakeFirst();
+      const max = await tx
+        .selectFrom('severities')
+        .select((eb) => eb.fn.max('position').as('m'))
+        .executeTakeFirst();
       const row = await tx
         .insertInto('severities')
         .values({ name: body.name, color: body.color ?? 'white', position: Number(max?.m ?? -1) + 1 })
         .returning('id')
         .executeTakeFirstOrThrow();
-      await recordAudit(tx, { category: 'container', action: 'create', actor: actorOf(req), object_type: 'severity', object_id: row.id, details: body });
+      await recordAudit(tx, {
+        category: 'container',
+        action: 'create',
+        actor: actorOf(req),
+        object_type: 'severity',
+        object_id: row.id,
+        details: body,
+      });
       return { id: row.id, success: true };
     });
   });
@@ -66,7 +90,15 @@ export function registerSeverityStatusRoutes(app: FastifyInstance, ctx: AppConte
     const q = parseListQuery(req.query as Record<string, unknown>, STATUS_LIST);
     return runList(q, STATUS_LIST, {
       count: async (where) =>
-        Number((await db.selectFrom('container_statuses').select((eb) => eb.fn.countAll<number>().as('n')).where(where).executeTakeFirstOrThrow()).n),
+        Number(
+          (
+            await db
+              .selectFrom('container_statuses')
+              .select((eb) => eb.fn.countAll<number>().as('n'))
+              .where(where)
+              .executeTakeFirstOrThrow()
+          ).n,
+        ),
       fetch: (where, order, limit, offset) => {
         let qb = db.selectFrom('container_statuses').selectAll().where(where).orderBy(order).offset(offset);
         if (limit !== null) qb = qb.limit(limit);
@@ -79,10 +111,27 @@ export function registerSeverityStatusRoutes(app: FastifyInstance, ctx: AppConte
   app.post('/rest/container_status', async (req) => {
     const body = parseBody(newStatus, req.body);
     return db.transaction().execute(async (tx) => {
-      if (await tx.selectFrom('container_statuses').select('id').where('name', '=', body.name).executeTakeFirst())
+      if (
+        await tx
+          .selectFrom('container_statuses')
+          .select('id')
+          .where('name', '=', body.name)
+          .executeTakeFirst()
+      )
         throw badRequest(`name: status "${body.name}" exists`, { pointer: '/name' });
-      const row = await tx.insertInto('container_statuses').values(body).returning('id').executeTakeFirstOrThrow();
-      await recordAudit(tx, { category: 'container', action: 'create', actor: actorOf(req), object_type: 'container_status', object_id: row.id, details: body });
+      const row = await tx
+        .insertInto('container_statuses')
+        .values(body)
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await recordAudit(tx, {
+        category: 'container',
+        action: 'create',
+        actor: actorOf(req),
+        object_type: 'container_status',
+        object_id: row.id,
+        details: body,
+      });
       return { id: row.id, success: true };
     });
   });

@@ -13,11 +13,20 @@ import { automationEvents, type ArtifactAddedEvent, type ContainerCreatedEvent }
 type Json = Record<string, unknown>;
 
 function client(s: TestServer, role: keyof TestServer['tokens'] = 'admin') {
-  const call = async (method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown, headers: Record<string, string> = {}) => {
+  const call = async (
+    method: 'GET' | 'POST' | 'DELETE',
+    url: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) => {
     const res = await s.app.inject({
       method,
       url,
-      headers: { 'ph-auth-token': s.tokens[role], ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: {
+        'ph-auth-token': s.tokens[role],
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
       ...(body !== undefined ? { payload: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
     });
     const text = res.body;
@@ -79,7 +88,11 @@ for (const [storeName, makeStore] of testStores()) {
         assert.equal(one.json.close_time, null);
 
         for (let i = 0; i < 12; i++)
-          await api('POST', '/rest/container', { name: `bulk ${i}`, label: i % 3 === 0 ? 'events' : 'other', severity: i % 2 ? 'high' : 'low' });
+          await api('POST', '/rest/container', {
+            name: `bulk ${i}`,
+            label: i % 3 === 0 ? 'events' : 'other',
+            severity: i % 2 ? 'high' : 'low',
+          });
 
         const all = await api('GET', '/rest/container');
         assert.equal(all.json.count, 13);
@@ -91,18 +104,34 @@ for (const [storeName, makeStore] of testStores()) {
         assert.equal((everything.json.data as Json[]).length, 13);
         assert.equal(everything.json.num_pages, 1);
 
-        const bySdi = await api('GET', '/rest/container?_filter_source_data_identifier=%22svc:198.18.0.2:tcp:9090%22');
+        const bySdi = await api(
+          'GET',
+          '/rest/container?_filter_source_data_identifier=%22svc:198.18.0.2:tcp:9090%22',
+        );
         assert.equal(bySdi.json.count, 1);
         assert.equal((bySdi.json.data as Json[])[0]!.id, created.json.id);
 
-        const events = await api('GET', `/rest/container?_filter_label=%22events%22&_filter_severity=%22low%22&page_size=0`);
+        const events = await api(
+          'GET',
+          `/rest/container?_filter_label=%22events%22&_filter_severity=%22low%22&page_size=0`,
+        );
         // bulk i = 0, 6 (label events, i%3==0) and low (even i): 0 and 6; i=3,9 are high
         assert.deepEqual((events.json.data as Json[]).map((c) => c.name).sort(), ['bulk 0', 'bulk 6']);
 
-        const sorted = await api('GET', '/rest/container?sort=name&order=desc&page_size=3&_filter_name__startswith=%22bulk%22');
-        assert.deepEqual((sorted.json.data as Json[]).map((c) => c.name), ['bulk 9', 'bulk 8', 'bulk 7']);
+        const sorted = await api(
+          'GET',
+          '/rest/container?sort=name&order=desc&page_size=3&_filter_name__startswith=%22bulk%22',
+        );
+        assert.deepEqual(
+          (sorted.json.data as Json[]).map((c) => c.name),
+          ['bulk 9', 'bulk 8', 'bulk 7'],
+        );
         const singleQuoted = await api('GET', "/rest/container?_filter_name__icontains='BULK 1'&page_size=0");
-        assert.deepEqual((singleQuoted.json.data as Json[]).map((c) => c.name).sort(), ['bulk 1', 'bulk 10', 'bulk 11']);
+        assert.deepEqual((singleQuoted.json.data as Json[]).map((c) => c.name).sort(), [
+          'bulk 1',
+          'bulk 10',
+          'bulk 11',
+        ]);
         const inList = await api('GET', '/rest/container?_filter_severity__in=["high","medium"]&page_size=0');
         assert.equal(inList.json.count, 7);
         const excluded = await api('GET', '/rest/container?_exclude_label=%22other%22&page_size=0');
@@ -135,7 +164,12 @@ for (const [storeName, makeStore] of testStores()) {
       try {
         const { json } = await api('POST', '/rest/container', container('upd-1'));
         const id = json.id as number;
-        const upd = await api('POST', `/rest/container/${id}`, { status: 'closed', severity: 'high', owner_id: 'analyst-user', tags: ['pci'] });
+        const upd = await api('POST', `/rest/container/${id}`, {
+          status: 'closed',
+          severity: 'high',
+          owner_id: 'analyst-user',
+          tags: ['pci'],
+        });
         assert.equal(upd.status, 200);
         assert.deepEqual(upd.json, { id, success: true });
         const c = (await api('GET', `/rest/container/${id}`)).json;
@@ -151,7 +185,10 @@ for (const [storeName, makeStore] of testStores()) {
 
         const bad = await api('POST', `/rest/container/${id}`, { severity: 'apocalyptic' });
         assert.equal(bad.status, 400);
-        assert.match(String(bad.json.message), /^severity: unknown severity "apocalyptic" \(known: low, medium, high\)/);
+        assert.match(
+          String(bad.json.message),
+          /^severity: unknown severity "apocalyptic" \(known: low, medium, high\)/,
+        );
         const badSens = await api('POST', `/rest/container/${id}`, { sensitivity: 'purple' });
         assert.match(String(badSens.json.message), /^sensitivity: must be one of white, green, amber, red/);
         const badType = await api('POST', `/rest/container/${id}`, { tags: 'pci' });
@@ -161,8 +198,14 @@ for (const [storeName, makeStore] of testStores()) {
         assert.match(String(noUser.json.message), /^owner_id: no user "nobody"/);
 
         // custom severity and status, then use them
-        assert.equal((await api('POST', '/rest/severity', { name: 'critical', color: 'purple' })).status, 200);
-        assert.equal((await api('POST', '/rest/container_status', { name: 'resolved', status_type: 'closed' })).status, 200);
+        assert.equal(
+          (await api('POST', '/rest/severity', { name: 'critical', color: 'purple' })).status,
+          200,
+        );
+        assert.equal(
+          (await api('POST', '/rest/container_status', { name: 'resolved', status_type: 'closed' })).status,
+          200,
+        );
         await api('POST', `/rest/container/${id}`, { severity: 'critical', status: 'resolved' });
         const after = (await api('GET', `/rest/container/${id}`)).json;
         assert.equal(after.severity, 'critical');
@@ -172,8 +215,18 @@ for (const [storeName, makeStore] of testStores()) {
         const trail = await api('GET', `/rest/container/${id}/audit?page_size=0`);
         const entries = trail.json.data as Json[];
         const changed = entries.filter((e) => e.action === 'update').map((e) => (e.details as Json).field);
-        assert.deepEqual(changed.sort(), ['owner_id', 'severity', 'severity', 'status', 'status', 'status', 'tags']);
-        const statusChange = entries.find((e) => e.action === 'update' && (e.details as Json).field === 'status')!;
+        assert.deepEqual(changed.sort(), [
+          'owner_id',
+          'severity',
+          'severity',
+          'status',
+          'status',
+          'status',
+          'tags',
+        ]);
+        const statusChange = entries.find(
+          (e) => e.action === 'update' && (e.details as Json).field === 'status',
+        )!;
         assert.deepEqual(statusChange.details, { field: 'status', old: 'new', new: 'closed' });
         assert.equal(statusChange.actor, 'admin-user');
         assert.equal(entries[0]!.action, 'create');
@@ -181,9 +234,15 @@ for (const [storeName, makeStore] of testStores()) {
         assert.equal(audit.json.count, 7);
         const jsonl = await api('GET', `/rest/audit?format=jsonl&container=${id}`);
         assert.match(String(jsonl.headers['content-type']), /application\/x-ndjson/);
-        const lines = jsonl.text.trim().split('\n').map((l) => JSON.parse(l) as Json);
+        const lines = jsonl.text
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as Json);
         assert.equal(lines.length, entries.length);
-        assert.deepEqual(lines.map((l) => l.id), entries.map((e) => e.id));
+        assert.deepEqual(
+          lines.map((l) => l.id),
+          entries.map((e) => e.id),
+        );
         const forbidden = await client(s, 'analyst')('GET', '/rest/audit');
         assert.equal(forbidden.status, 403);
 
@@ -214,13 +273,25 @@ for (const [storeName, makeStore] of testStores()) {
         assert.equal(created[0]!.label, 'network_exposure');
         assert.equal(created[0]!.artifactIds.length, 1);
 
-        const one = await api('POST', '/rest/artifact', { container_id: cid, name: 'b', cef: { sourceAddress: '198.18.0.9' }, source_data_identifier: 'b', run_automation: true });
+        const one = await api('POST', '/rest/artifact', {
+          container_id: cid,
+          name: 'b',
+          cef: { sourceAddress: '198.18.0.9' },
+          source_data_identifier: 'b',
+          run_automation: true,
+        });
         assert.equal(one.status, 200);
         assert.equal(one.json.success, true);
         assert.equal(typeof one.json.id, 'number');
-        assert.deepEqual(seen, [{ containerId: cid, artifactId: one.json.id, label: 'event', runAutomation: true }]);
+        assert.deepEqual(seen, [
+          { containerId: cid, artifactId: one.json.id, label: 'event', runAutomation: true },
+        ]);
 
-        const again = await api('POST', '/rest/artifact', { container_id: cid, name: 'b', source_data_identifier: 'b' });
+        const again = await api('POST', '/rest/artifact', {
+          container_id: cid,
+          name: 'b',
+          source_data_identifier: 'b',
+        });
         assert.equal(again.json.existing_artifact_id, one.json.id);
         assert.equal(again.json.failed, true);
 
@@ -253,16 +324,24 @@ for (const [storeName, makeStore] of testStores()) {
         const art = await api('GET', `/rest/artifact/${one.json.id}`);
         assert.equal(art.json.container, cid);
         assert.deepEqual(art.json.cef, { sourceAddress: '198.18.0.9' });
-        const upd = await api('POST', `/rest/artifact/${one.json.id}`, { cef: { sourceAddress: '198.18.0.10' } });
+        const upd = await api('POST', `/rest/artifact/${one.json.id}`, {
+          cef: { sourceAddress: '198.18.0.10' },
+        });
         assert.equal(upd.status, 200);
-        assert.deepEqual((await api('GET', `/rest/artifact/${one.json.id}`)).json.cef, { sourceAddress: '198.18.0.10' });
+        assert.deepEqual((await api('GET', `/rest/artifact/${one.json.id}`)).json.cef, {
+          sourceAddress: '198.18.0.10',
+        });
         assert.equal((await api('DELETE', `/rest/artifact/${one.json.id}`)).status, 200);
         assert.equal((await api('GET', `/rest/artifact/${one.json.id}`)).status, 404);
 
         // A bad inline artifact is reported in its slot; the container and the good ones are kept.
         const mixed = await api('POST', '/rest/container', {
           name: 'mixed',
-          artifacts: [{ name: 'ok' }, { name: 'bad', cef: 'not an object' }, { name: 'bad severity', severity: 'x' }],
+          artifacts: [
+            { name: 'ok' },
+            { name: 'bad', cef: 'not an object' },
+            { name: 'bad severity', severity: 'x' },
+          ],
         });
         assert.equal(mixed.json.success, true);
         const slots = mixed.json.artifacts as Json[];
@@ -301,13 +380,22 @@ for (const [storeName, makeStore] of testStores()) {
         const filtered = await api('GET', '/rest/note?_filter_title=%22a%22');
         assert.equal(filtered.json.count, 1);
 
-        const created = await api('POST', '/rest/decided_list', { name: 'approved ports', content: [['198.18.0.2', 22], ['198.18.0.3', 443]] });
+        const created = await api('POST', '/rest/decided_list', {
+          name: 'approved ports',
+          content: [
+            ['198.18.0.2', 22],
+            ['198.18.0.3', 443],
+          ],
+        });
         assert.equal(created.status, 200);
         assert.equal(created.json.success, true);
         const dup = await api('POST', '/rest/decided_list', { name: 'approved ports', content: [] });
         assert.equal(dup.status, 400);
         const got = await api('GET', '/rest/decided_list/approved%20ports');
-        assert.deepEqual(got.json.content, [['198.18.0.2', 22], ['198.18.0.3', 443]]);
+        assert.deepEqual(got.json.content, [
+          ['198.18.0.2', 22],
+          ['198.18.0.3', 443],
+        ]);
         const byId = await api('GET', `/rest/decided_list/${created.json.id}`);
         assert.equal(byId.json.name, 'approved ports');
         const rows = await api('POST', '/rest/decided_list/approved%20ports', {
@@ -316,14 +404,21 @@ for (const [storeName, makeStore] of testStores()) {
           append_rows: [['198.18.0.4', 80]],
         });
         assert.equal(rows.status, 200);
-        assert.deepEqual((await api('GET', '/rest/decided_list/approved%20ports')).json.content, [['198.18.0.3', 8443], ['198.18.0.4', 80]]);
+        assert.deepEqual((await api('GET', '/rest/decided_list/approved%20ports')).json.content, [
+          ['198.18.0.3', 8443],
+          ['198.18.0.4', 80],
+        ]);
         const flat = await api('POST', '/rest/decided_list/approved%20ports', { content: ['a', 'b'] });
         assert.equal(flat.status, 200);
-        assert.deepEqual((await api('GET', '/rest/decided_list/approved%20ports')).json.content, [['a', 'b']]);
+        assert.deepEqual((await api('GET', '/rest/decided_list/approved%20ports')).json.content, [
+          ['a', 'b'],
+        ]);
         const badRow = await api('POST', '/rest/decided_list/approved%20ports', { delete_rows: [5] });
         assert.equal(badRow.status, 400);
         assert.match(String(badRow.json.message), /delete_rows: no row 5/);
-        const badCell = await api('POST', '/rest/decided_list/approved%20ports', { append_rows: [[{ x: 1 }]] });
+        const badCell = await api('POST', '/rest/decided_list/approved%20ports', {
+          append_rows: [[{ x: 1 }]],
+        });
         assert.match(String(badCell.json.message), /append_rows\/0\/0: cells hold simple values/);
         assert.equal((await api('GET', '/rest/decided_list/nope')).status, 404);
         assert.equal((await api('DELETE', '/rest/decided_list/approved%20ports')).status, 200);
@@ -344,9 +439,16 @@ describe('REST compatibility details (embedded store)', () => {
       });
       assert.equal(form.status, 200);
       assert.equal(form.json.success, true);
-      const res = await s.app.inject({ method: 'POST', url: '/rest/note', headers: { 'ph-auth-token': s.tokens.admin }, payload: Buffer.from(JSON.stringify({ container_id: form.json.id, content: 'x' })) });
+      const res = await s.app.inject({
+        method: 'POST',
+        url: '/rest/note',
+        headers: { 'ph-auth-token': s.tokens.admin },
+        payload: Buffer.from(JSON.stringify({ container_id: form.json.id, content: 'x' })),
+      });
       assert.equal(res.statusCode, 200);
-      const notJson = await api('POST', '/rest/container', 'name=x', { 'content-type': 'application/x-www-form-urlencoded' });
+      const notJson = await api('POST', '/rest/container', 'name=x', {
+        'content-type': 'application/x-www-form-urlencoded',
+      });
       assert.equal(notJson.status, 400);
       assert.match(String(notJson.json.message), /not JSON/);
       const observer = client(s, 'observer');
@@ -365,28 +467,46 @@ describe('REST compatibility details (embedded store)', () => {
       const cid = (await api('POST', '/rest/container', { name: 'v' })).json.id as number;
       const bytes = Buffer.from('nmap scan report\n'.repeat(20));
       const sha = createHash('sha256').update(bytes).digest('hex');
-      const add = await api('POST', '/rest/vault_add', { container_id: cid, file_content: bytes.toString('base64'), file_name: 'scan.txt' });
+      const add = await api('POST', '/rest/vault_add', {
+        container_id: cid,
+        file_content: bytes.toString('base64'),
+        file_name: 'scan.txt',
+      });
       assert.equal(add.status, 200);
       assert.equal(add.json.succeeded, true);
       assert.equal(add.json.vault_id, sha);
       const path = vaultPath(s.ctx, sha);
       assert.equal(path, join(s.ctx.config.dataDir, 'vault', sha.slice(0, 2), sha.slice(2, 4), sha));
       assert.deepEqual(readFileSync(path), bytes);
-      const again = await api('POST', '/rest/vault_add', { container_id: cid, file_content: bytes.toString('base64'), file_name: 'copy.txt' });
+      const again = await api('POST', '/rest/vault_add', {
+        container_id: cid,
+        file_content: bytes.toString('base64'),
+        file_name: 'copy.txt',
+      });
       assert.equal(again.json.vault_id, sha);
 
       const info = await api('GET', `/rest/vault_info?vault_id=${sha}`);
       assert.equal(info.json.succeeded, true);
       assert.equal(info.json.count, 2);
-      assert.deepEqual((info.json.data as Json[]).map((d) => d.name), ['scan.txt', 'copy.txt']);
+      assert.deepEqual(
+        (info.json.data as Json[]).map((d) => d.name),
+        ['scan.txt', 'copy.txt'],
+      );
       assert.equal((info.json.data as Json[])[0]!.size, bytes.length);
       const byContainer = await api('GET', `/rest/vault_info?container_id=${cid}`);
       assert.equal(byContainer.json.count, 2);
-      const dl = await s.app.inject({ method: 'GET', url: `/rest/vault_document/${add.json.id}/download`, headers: { 'ph-auth-token': s.tokens.admin } });
+      const dl = await s.app.inject({
+        method: 'GET',
+        url: `/rest/vault_document/${add.json.id}/download`,
+        headers: { 'ph-auth-token': s.tokens.admin },
+      });
       assert.equal(dl.statusCode, 200);
       assert.deepEqual(dl.rawPayload, bytes);
 
-      const big = await api('POST', '/rest/vault_add', { container_id: cid, file_content: Buffer.alloc(1001, 1).toString('base64') });
+      const big = await api('POST', '/rest/vault_add', {
+        container_id: cid,
+        file_content: Buffer.alloc(1001, 1).toString('base64'),
+      });
       assert.equal(big.status, 413);
       assert.equal(big.json.succeeded, false);
       assert.match(String(big.json.message), /limit is 1000 bytes/);
@@ -396,14 +516,21 @@ describe('REST compatibility details (embedded store)', () => {
       assert.match(String(noContainer.json.message), /container_id: no container 999/);
 
       // The code API: what apps use for large results.
-      const put = await putVault(s.ctx, (async function* () {
-        yield Buffer.from('part one ');
-        yield Buffer.from('part two');
-      })());
+      const put = await putVault(
+        s.ctx,
+        (async function* () {
+          yield Buffer.from('part one ');
+          yield Buffer.from('part two');
+        })(),
+      );
       assert.equal(put.sha256, createHash('sha256').update('part one part two').digest('hex'));
       assert.equal((await getVault(s.ctx, put.sha256)).toString(), 'part one part two');
       await assert.rejects(putVault(s.ctx, Buffer.alloc(1001)), /limit is 1000 bytes/);
-      assert.deepEqual(readdirSync(join(s.ctx.config.dataDir, 'vault', 'tmp')), [], 'a refused put leaves no temporary file');
+      assert.deepEqual(
+        readdirSync(join(s.ctx.config.dataDir, 'vault', 'tmp')),
+        [],
+        'a refused put leaves no temporary file',
+      );
     } finally {
       await s.close();
     }
