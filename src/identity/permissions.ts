@@ -21,7 +21,7 @@ export const ADMIN: readonly Role[] = ['admin'];
 
 /**
  * THE permission table: one line per route, `METHOD /fastify/route/path` → rule. A route that is not
- * listed here cannot be registered (see `installRouteRules`). HEAD routes follow their GET route.
+ * listed here cannot be registered (see `installAuth` in src/api/auth.ts). HEAD routes follow their GET route.
  */
 export const PERMISSIONS: Readonly<Record<string, Rule>> = {
   // health and HA
@@ -126,6 +126,23 @@ export const PERMISSIONS: Readonly<Record<string, Rule>> = {
   'DELETE /api/scans/schedules/:ref': WORK,
   'PATCH /api/scans/schedules/:ref': WORK,
   'POST /api/scans/schedules/:ref/run': WORK,
+
+  // the service inventory (listeners) and evidence imports
+  'GET /api/services': ANY,
+  'GET /api/services/changes': ANY,
+  'GET /api/services/:id': ANY,
+  'POST /api/services/:id/state': WORK,
+  'GET /api/imports': ANY,
+  'POST /api/imports': WORK,
+
+  // Splunk HEC-compatible ingest: HEC tokens (and admin/automation API tokens) via authenticateHecToken
+  'POST /services/collector': HEC,
+  'POST /services/collector/event': HEC,
+  'POST /services/collector/event/1.0': HEC,
+  'POST /services/collector/raw': HEC,
+  'POST /services/collector/raw/1.0': HEC,
+  'GET /services/collector/health': PUBLIC,
+  'GET /services/collector/health/1.0': PUBLIC,
 
   // web console: the built app (static files, deep links) and its live-update stream
   'GET /': PUBLIC,
