@@ -83,6 +83,28 @@ describe('netcat parser on real tool output', () => {
     ]);
   });
 
+  it('macOS nc -v: "port N" order, connection details ignored, connectx refusals', async () => {
+    const r = await parse(
+      [
+        'found 0 associations',
+        'found 1 connections:',
+        '     1: flags=82<CONNECTED,PREFERRED>',
+        '\toutif en0',
+        '\tsrc 198.18.0.1 port 53330',
+        '\tdst 198.18.0.2 port 22',
+        '\trank info not available',
+        '\tTCP aux info available',
+        '',
+        'Connection to 198.18.0.2 port 22 [tcp/ssh] succeeded!',
+        'nc: connectx to 198.18.0.2 port 23 (tcp) failed: Connection refused',
+      ].join('\n'),
+    );
+    assert.deepEqual(r.issues, []);
+    assert.deepEqual(listenerKeys(r.observations), ['198.18.0.2 tcp/22']);
+    assert.deepEqual(listenerKeys(r.observations, 'negative'), ['198.18.0.2 tcp/23']);
+    assert.equal(r.observations.length, 2);
+  });
+
   it('a host name without an address is reported with its line, other lines kept', async () => {
     const r = await parse(
       'Connection to db.example 22 port [tcp/ssh] succeeded!\nConnection to 198.18.0.2 22 port [tcp/ssh] succeeded!\n',

@@ -5,10 +5,12 @@ import type { EvidenceGrade, Observation, ParseEvent, Parser, Protocol } from '.
 
 // OpenBSD netcat (`nc -v -z`). With -n the host is the address; without it, netcat-openbsd 1.219
 // prints the name and the address in parentheses: `Connection to localhost (127.0.0.1) 22 port …`.
+// The BSDs' own netcat (FreeBSD, macOS) puts the word "port" before the number.
 const OPENBSD_OK =
-  /^Connection to (\S+?)(?: \(([^)\s]+)\))? (\d+) port \[(tcp|udp)\/([^\]]*)\] succeeded!\s*$/;
+  /^Connection to (\S+?)(?: \(([^)\s]+)\))? (?:(\d+) port|port (\d+)) \[(tcp|udp)\/([^\]]*)\] succeeded!\s*$/;
 // The prefix is the program's name as run (`nc`, `nc.openbsd`, `netcat`).
-const OPENBSD_FAIL = /^[\w./-]+: connect to (\S+?)(?: \(([^)\s]+)\))? port (\d+) \((tcp|udp)\) failed: (.*)$/;
+const OPENBSD_FAIL =
+  /^[\w./-]+: connectx? to (\S+?)(?: \(([^)\s]+)\))? port (\d+) \((tcp|udp)\) failed: (.*)$/;
 // ncat (`ncat -v -z`): `Ncat: Connected to 198.18.0.2:2222.`; IPv6 is printed without brackets.
 const NCAT_CONNECTED = /^Ncat: Connected to (.+):(\d+)\.\s*$/;
 const NCAT_REFUSED = /^Ncat: Connection refused\.\s*$/;
@@ -18,6 +20,9 @@ const NCAT_REQUESTED =
 const NCAT_NOISE = /^(?:Ncat: |NCAT DEBUG: |libnsock )/;
 // Traditional netcat (`nc.traditional -v -z`): `(UNKNOWN) [10.100.0.1] 22 (ssh) open` and, with
 // -vv, `host [10.100.0.1] 23 (telnet) : Connection refused`.
+// macOS nc -v prints its connection details before the result line.
+const MACOS_NOISE =
+  /^\s*(?:found \d+ (?:associations|connections):?|\d+: flags=.*|outif \S+|(?:src|dst) \S+ port \d+|rank info .*|TCP aux info .*)\s*$/;
 const TRAD = /^(\S+) \[([^\]\s]+)\] (\d+) \(([^)]*)\) (open|: .*)$/;
 // Summary and error lines the tools print that carry no port evidence.
 const TRAD_NOISE =
@@ -116,21 +121,22 @@ export const parseNetcat: Parser = async function* (input) {
     let m = OPENBSD_OK.exec(text);
     if (m) {
       const p = place(m[1]!, m[2]);
-      const port = parsePort(m[3]);
+      const portText = m[3] ?? m[4]!;
+      const port = parsePort(portText);
       if (typeof p === 'string' || port === null || port === 0) {
         yield {
           kind: 'issue',
-          issue: { ...where, message: typeof p === 'string' ? p : `port ${excerpt(m[3]!)} out of range` },
+          issue: { ...where, message: typeof p === 'string' ? p : `port ${excerpt(portText)} out of range` },
         };
         continue;
       }
-      const protocol = m[4] as Protocol;
+      const protocol = m[5] as Protocol;
       yield obs(
         { host: p.host, port, protocol, ...where },
         protocol === 'udp' ? 'weak' : 'strong',
         protocol === 'udp' ? 'nc udp succeeded' : 'nc connect succeeded',
         p.hostnames,
-        m[5],
+        m[6],
       );
       continue;
     }
@@ -236,7 +242,7 @@ export const parseNetcat: Parser = async function* (input) {
         : obs({ host, port, protocol: 'tcp', ...where }, 'strong', 'nc open', hostnames, m[4]);
       continue;
     }
-    if (TRAD_NOISE.test(text)) continue;
+    if (TRAD_NOISE.test(text) || MACOS_NOISE.test(text)) continue;
     yield { kind: 'issue', issue: { ...where, message: `not netcat output: ${excerpt(text)}` } };
   }
   const e = flushNcat();
