@@ -9,6 +9,7 @@ import {
   csrfTokenFor,
   findPrincipalBySession,
   findPrincipalByToken,
+  installChangeAudit,
   PERMISSIONS,
   roleAllowed,
   ruleFor,
@@ -134,6 +135,7 @@ export async function installAuth(
     }
   });
 
+  installChangeAudit(app, ctx);
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (req) => {
     const matched = req.is404 ? undefined : req.routeOptions.url;

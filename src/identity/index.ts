@@ -47,3 +47,4 @@ export { hashPassword, verifyPassword, checkPasswordPolicy } from './password.ts
 export { login, type LoginResult } from './login.service.ts';
 export { registerIdentityRoutes, toPhUser } from './identity.routes.ts';
 export { auditConfigChanges, auditableConfig } from './config-audit.ts';
+export { AUDITED_CHANGES, installChangeAudit, type AuditedChange } from './change-audit.ts';

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { startTestServer } from './test-server.ts';
 
 describe('logs', () => {
-  it('never contain a token, password, session id or TOTP secret, whatever the session does with them', async () => {
+  it('never contain a token, password, session id, TOTP or asset secret, whatever the session does with them', async () => {
     const lines: string[] = [];
     const srv = await startTestServer({ logTo: { write: (s: string) => void lines.push(s) } });
     const secrets: string[] = [];
@@ -123,6 +123,64 @@ describe('logs', () => {
         (await inject({ method: 'GET', url: '/api/me', headers: { 'ph-auth-token': api.token } })).statusCode,
         401,
       );
+      // Asset secrets: set, rotated, read back (as `set`), deleted; the audit log names the field only.
+      const assetSecret = 'asset-Secret-Value-42a9c';
+      const rotatedSecret = 'asset-Secret-Rotated-77b1d';
+      secrets.push(assetSecret, rotatedSecret);
+      const asset = await inject({
+        method: 'POST',
+        url: '/rest/asset',
+        headers: admin,
+        payload: {
+          name: 'web-api',
+          app: 'HTTP',
+          configuration: {
+            allowed_destinations: '198.18.0.0/15',
+            base_url: 'https://198.18.0.9',
+            auth_token: assetSecret,
+          },
+        },
+      });
+      assert.equal(asset.statusCode, 200, asset.body);
+      const assetId = (asset.json() as { id: number }).id;
+      const rotate = await inject({
+        method: 'POST',
+        url: `/rest/asset/${assetId}`,
+        headers: admin,
+        payload: { configuration: { auth_token: rotatedSecret } },
+      });
+      assert.equal(rotate.statusCode, 200, rotate.body);
+      const shown = await inject({ method: 'GET', url: `/rest/asset/${assetId}`, headers: admin });
+      assert.ok(
+        !shown.body.includes(rotatedSecret) && !shown.body.includes(assetSecret),
+        'an asset secret is shown',
+      );
+      assert.equal(
+        (await inject({ method: 'DELETE', url: `/rest/asset/${assetId}`, headers: admin })).statusCode,
+        200,
+      );
+      const assetAudit = await inject({
+        method: 'GET',
+        url: '/rest/audit?_filter_object_type="asset"&page_size=0',
+        headers: admin,
+      });
+      const entries = (
+        assetAudit.json() as {
+          data: Array<{ action: string; actor: string; details: { configuration_fields?: string[] } }>;
+        }
+      ).data;
+      assert.deepEqual(
+        entries.map((e) => e.action),
+        ['asset.create', 'asset.update', 'asset.delete'],
+      );
+      assert.deepEqual(entries[1]!.details.configuration_fields, ['auth_token']);
+      assert.deepEqual(entries[0]!.details.configuration_fields, [
+        'allowed_destinations',
+        'base_url',
+        'auth_token',
+      ]);
+      assert.equal(entries[1]!.actor, 'admin-user');
+
       const audit = await inject({ method: 'GET', url: '/rest/audit?page_size=0', headers: admin });
       if (audit.statusCode === 200)
         for (const s of secrets) assert.ok(!audit.body.includes(s), 'the audit log holds a secret');

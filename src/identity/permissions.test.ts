@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { registeredRoutes } from '../api/auth.ts';
 import { ROLES, type Role } from './identity.table.ts';
+import { AUDITED_CHANGES } from './change-audit.ts';
 import { HEC, PERMISSIONS, PUBLIC, ruleFor, type Rule } from './permissions.ts';
 import { startTestServer, type TestServer } from './test-server.ts';
 
@@ -51,6 +52,16 @@ describe('the permission table, walked over every registered route', () => {
       stale,
       [],
       `permission-table entries for routes nobody registers:\n  ${stale.join('\n  ')}`,
+    );
+  });
+
+  it('audits configuration changes only on routes that exist', () => {
+    const registered = new Set(registeredRoutes(srv.app).map((r) => `${r.method} ${r.url}`));
+    const stale = Object.keys(AUDITED_CHANGES).filter((k) => !registered.has(k));
+    assert.deepEqual(
+      stale,
+      [],
+      `AUDITED_CHANGES entries for routes nobody registers:\n  ${stale.join('\n  ')}`,
     );
   });
 
