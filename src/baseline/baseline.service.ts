@@ -42,8 +42,10 @@ export interface WriterOptions {
   learning?: boolean;
   /** Time for observations without their own. Default: now. */
   defaultSeenAt?: Date;
-  /** Observations merged per transaction. */
+  /** Most observations merged per transaction (default 100,000). */
   batchSize?: number;
+  /** Most distinct services merged per transaction (default 5,000). */
+  batchKeys?: number;
   /** Overrides every observation's source (e.g. `scan` for the built-in scanner). */
   source?: SourceKind;
 }
@@ -70,7 +72,10 @@ export class BaselineWriter {
   readonly #ctx: BaselineContext;
   readonly #opts: WriterOptions;
   readonly #batchSize: number;
+  readonly #batchKeys: number;
   #pending: Observation[] = [];
+  // Distinct services in the pending batch: flows repeat the same few servers, scans touch many.
+  #pendingKeys = new Set<string>();
   #merge: MergeOptions | undefined;
   readonly summary: RecordSummary = {
     observations: 0,
@@ -87,7 +92,8 @@ export class BaselineWriter {
   constructor(ctx: BaselineContext, opts: WriterOptions = {}) {
     this.#ctx = ctx;
     this.#opts = opts;
-    this.#batchSize = opts.batchSize ?? 5000;
+    this.#batchSize = opts.batchSize ?? 100_000;
+    this.#batchKeys = opts.batchKeys ?? 5000;
   }
 
   /** Decides the learning mode (call before the first `add`; `add` calls it when needed). */
@@ -113,8 +119,9 @@ export class BaselineWriter {
     }
     if (!this.#merge) await this.start();
     this.#pending.push(this.#opts.source ? { ...obs, source: this.#opts.source } : obs);
+    this.#pendingKeys.add(serviceKeyString(obs));
     this.summary.observations++;
-    if (this.#pending.length >= this.#batchSize) await this.flush();
+    if (this.#pending.length >= this.#batchSize || this.#pendingKeys.size >= this.#batchKeys) await this.flush();
     return null;
   }
 
@@ -125,6 +132,7 @@ export class BaselineWriter {
     const merge = this.#merge!;
     const batch = this.#pending;
     this.#pending = [];
+    this.#pendingKeys = new Set();
     const keyOf = new Map<string, ServiceKey>();
     for (const o of batch) {
       const k = serviceKeyString(o);

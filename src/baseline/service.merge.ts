@@ -48,6 +48,7 @@ export interface ServiceRecord extends ServiceKey {
   detection: 'learned' | 'alerted' | null;
   container_id: number | null;
   gone_at: Date | null;
+  gone_reason: 'closed' | 'unseen' | 'manual' | null;
   state_changed_at: Date;
 }
 
@@ -126,6 +127,7 @@ export function applyObservation(
     if (!row || row.state === 'gone' || t <= row.last_seen.getTime()) return { row, changed: false };
     row.state = 'gone';
     row.gone_at = at;
+    row.gone_reason = 'closed';
     row.state_changed_at = at;
     events.push({ change: 'closed', at, detail: { source: obs.source, reason: obs.reason } });
     return { row, changed: true };
@@ -153,6 +155,7 @@ export function applyObservation(
       detection: null,
       container_id: null,
       gone_at: null,
+      gone_reason: null,
       state_changed_at: at,
     };
     const ev: MergeEvent = { change: 'opened', at, detail: evidenceDetail(obs, opts) };
@@ -196,9 +199,13 @@ export function applyObservation(
   }
   const newest = t >= row.last_seen.getTime();
   const wasGone = row.state === 'gone';
-  if (wasGone && t > (row.gone_at ?? row.last_seen).getTime() && t > row.last_seen.getTime() && opts.now.getTime() - t < opts.goneAfterMs) {
+  // A closed port reopens only on evidence newer than the closing; one that went unseen, on any
+  // evidence newer than its last sighting. Either way the evidence must be fresh (not itself gone).
+  const after = row.gone_reason === 'closed' && row.gone_at ? row.gone_at.getTime() : row.last_seen.getTime();
+  if (wasGone && t > after && t > row.last_seen.getTime() && opts.now.getTime() - t < opts.goneAfterMs) {
     row.state = 'new';
     row.gone_at = null;
+    row.gone_reason = null;
     row.state_changed_at = at;
     const ev: MergeEvent = { change: 'reopened', at, detail: evidenceDetail(obs, opts) };
     if (grade === 'strong' && !opts.learning) {

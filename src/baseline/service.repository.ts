@@ -50,6 +50,7 @@ export interface ServiceView {
   tags: string[];
   container_id: number | null;
   gone_at: string | null;
+  gone_reason: string | null;
   state_changed_at: string;
 }
 
@@ -89,6 +90,7 @@ const COLUMNS = [
   'detection',
   'container_id',
   'gone_at',
+  'gone_reason',
   'state_changed_at',
 ] as const;
 
@@ -116,6 +118,7 @@ export function toRecord(r: Omit<Row, 'addr' | 'created_at' | 'updated_at'>): Se
     detection: (r.detection as ServiceRecord['detection']) ?? null,
     container_id: r.container_id === null ? null : Number(r.container_id),
     gone_at: r.gone_at,
+    gone_reason: (r.gone_reason as ServiceRecord['gone_reason']) ?? null,
     state_changed_at: r.state_changed_at,
   };
 }
@@ -144,6 +147,7 @@ export function toView(r: ServiceRecord): ServiceView {
     tags: r.tags,
     container_id: r.container_id,
     gone_at: r.gone_at ? r.gone_at.toISOString() : null,
+    gone_reason: r.gone_reason,
     state_changed_at: r.state_changed_at.toISOString(),
   };
 }
@@ -212,23 +216,24 @@ export async function upsertServices(db: Db, rows: ServiceRecord[]): Promise<Map
         hostnames: r.hostnames,
         detection: r.detection,
         gone_at: r.gone_at ? r.gone_at.toISOString() : null,
+        gone_reason: r.gone_reason,
         state_changed_at: r.state_changed_at.toISOString(),
       })),
     );
     const { rows: out } = await sql<{ id: number; host: string; protocol: string; port: number }>`
       insert into services (host, addr, protocol, port, state, evidence, first_seen, last_seen, observations,
-        sources, reason, last_source, service, hostnames, detection, gone_at, state_changed_at)
+        sources, reason, last_source, service, hostnames, detection, gone_at, gone_reason, state_changed_at)
       select x.host, x.addr::inet, x.protocol, x.port, x.state, x.evidence, x.first_seen, x.last_seen, x.observations,
-        x.sources, x.reason, x.last_source, x.service, x.hostnames, x.detection, x.gone_at, x.state_changed_at
+        x.sources, x.reason, x.last_source, x.service, x.hostnames, x.detection, x.gone_at, x.gone_reason, x.state_changed_at
       from jsonb_to_recordset(${json}::jsonb) as x(host text, addr text, protocol text, port int, state text,
         evidence text, first_seen timestamptz, last_seen timestamptz, observations bigint, sources jsonb,
         reason text, last_source text, service jsonb, hostnames jsonb, detection text, gone_at timestamptz,
-        state_changed_at timestamptz)
+        gone_reason text, state_changed_at timestamptz)
       on conflict (host, protocol, port) do update set
         state = excluded.state, evidence = excluded.evidence, first_seen = excluded.first_seen,
         last_seen = excluded.last_seen, observations = excluded.observations, sources = excluded.sources,
         reason = excluded.reason, last_source = excluded.last_source, service = excluded.service,
-        hostnames = excluded.hostnames, detection = excluded.detection, gone_at = excluded.gone_at,
+        hostnames = excluded.hostnames, detection = excluded.detection, gone_at = excluded.gone_at, gone_reason = excluded.gone_reason,
         state_changed_at = excluded.state_changed_at, updated_at = now()
       returning id, host, protocol, port`.execute(db);
     for (const r of out) ids.set(`${r.host}|${r.protocol}|${r.port}`, Number(r.id));
@@ -317,7 +322,7 @@ export async function getService(db: Db, ref: number | ServiceKey): Promise<Serv
   return r ? toRecord(r) : undefined;
 }
 
-/** Changes recorded at or after `since` (oldest first), at most `limit`. */
+/** Changes whose time (`at`: the evidence's, or the sweep's) is at or after `since`, in recording order. */
 export async function listChanges(
   db: Db,
   q: { since?: Date; change?: string; host?: HostFilter; limit: number; offset: number },
@@ -330,7 +335,7 @@ export async function listChanges(
   const { n } = await base.select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow();
   let rows = base
     .select(['c.id', 'c.service_id', 'c.host', 'c.protocol', 'c.port', 'c.change', 'c.at', 'c.detail'])
-    .orderBy('c.at')
+    // In the order they were recorded: a late report can carry an earlier evidence time.
     .orderBy('c.id');
   if (q.limit > 0) rows = rows.limit(q.limit);
   if (q.offset > 0) rows = rows.offset(q.offset);
@@ -357,7 +362,7 @@ export async function sweepBaseline(db: Kysely<Database>, now: Date, goneAfterMs
     await lockBaseline(tx);
     const gone = await tx
       .updateTable('services')
-      .set({ state: 'gone', gone_at: now, state_changed_at: now, updated_at: now })
+      .set({ state: 'gone', gone_at: now, gone_reason: 'unseen', state_changed_at: now, updated_at: now })
       .where('state', '<>', 'gone')
       .where('last_seen', '<', cutoff)
       .returning(['id', 'host', 'protocol', 'port', 'last_seen'])
@@ -429,8 +434,8 @@ export async function setServiceState(
         ...(expires !== undefined ? { expires_at: expires } : {}),
         ...(decision.tags !== undefined ? { tags: JSON.stringify(decision.tags) } : {}),
         ...(decision.state !== current.state ? { state_changed_at: now } : {}),
-        ...(decision.state === 'gone' && current.state !== 'gone' ? { gone_at: now } : {}),
-        ...(decision.state !== 'gone' ? { gone_at: null } : {}),
+        ...(decision.state === 'gone' && current.state !== 'gone' ? { gone_at: now, gone_reason: 'manual' } : {}),
+        ...(decision.state !== 'gone' ? { gone_at: null, gone_reason: null } : {}),
         updated_at: now,
       })
       .where('id', '=', current.id)

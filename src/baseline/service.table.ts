@@ -50,6 +50,8 @@ export interface ServiceTable {
   detection: string | null;
   container_id: number | null;
   gone_at: NullableTimestamp;
+  /** Why it is gone: `closed` (evidence nothing listens), `unseen` (not seen for goneAfter), `manual`. */
+  gone_reason: string | null;
   state_changed_at: Timestamp;
   created_at: ColumnType<Date, Date | string | undefined, never>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
