@@ -77,6 +77,30 @@ describe('ss / netstat parser on real output', () => {
     assert.equal(r.issues[0]!.line, 2);
   });
 
+  it('netstat -a and ss -a: UNIX, raw and connected sockets are skipped quietly', async () => {
+    const r = await parse(
+      [
+        'Active Internet connections (servers and established)',
+        'Proto Recv-Q Send-Q Local Address           Foreign Address         State',
+        'tcp        0      0 198.18.0.2:22           0.0.0.0:*               LISTEN',
+        'tcp        0      0 198.18.0.2:22           198.18.0.1:50514        ESTABLISHED',
+        'tcp        0      0 198.18.0.2:41000        198.18.0.9:443          TIME_WAIT',
+        'udp        0      0 198.18.0.2:41001        198.18.0.9:53           ESTABLISHED',
+        'raw6       0      0 :::58                   :::*                    7',
+        'Active UNIX domain sockets (servers and established)',
+        'Proto RefCnt Flags       Type       State         I-Node   Path',
+        'unix  2      [ ACC ]     STREAM     LISTENING     14543    /run/systemd/private',
+        'Netid State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process',
+        'u_str LISTEN 0      4096   /run/systemd/private 14543 * 0',
+        'icmp6 UNCONN 0      0      *:58 *:*',
+        'tcp   ESTAB  0      0      198.18.0.2:22 198.18.0.1:50515',
+        'udp   UNCONN 0      0      198.18.0.2:514 0.0.0.0:*',
+      ].join('\n'),
+    );
+    assert.deepEqual(r.issues, []);
+    assert.deepEqual(listenerKeys(r.observations), ['198.18.0.2 tcp/22', '198.18.0.2 udp/514']);
+  });
+
   it('connected sockets are never listeners; cut lines and junk are reported', async () => {
     const r = await parse(
       [

@@ -99,8 +99,12 @@ export const parseSs: Parser = async function* (input, opts) {
       unixSection = !text.startsWith('Active Internet');
       return;
     }
+    if (/^(?:Netid|State)\s/.test(text)) {
+      unixSection = false; // an ss header: a new listing starts
+      return;
+    }
     if (unixSection) return;
-    if (/^(Netid|State|Proto)\s/.test(text)) return;
+    if (/^Proto\s/.test(text)) return;
     out.push({ kind: 'record' });
     const t = text.split(/\s+/);
     const bad = (message: string): void => {
@@ -113,6 +117,8 @@ export const parseSs: Parser = async function* (input, opts) {
     let local: string;
     let peer: string | undefined;
     const t0 = t[0]!;
+    // Sockets without ports: raw IP, ICMP, UNIX, netlink, packet sockets.
+    if (/^(?:raw6?|icmp6?|unix|u_\w+|nl|p_raw|p_dgr|v_str|v_dgr|xdp|tipc)$/.test(t0)) return;
     if (t0 in NETSTAT_PROTOS && t.length >= 5 && COUNT.test(t[1]!) && COUNT.test(t[2]!)) {
       tool = 'netstat';
       protocol = NETSTAT_PROTOS[t0];
