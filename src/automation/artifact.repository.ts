@@ -5,6 +5,7 @@ import { AppError, badRequest, notFound } from '../util/errors.ts';
 import {
   addArtifact,
   checkSeverity,
+  isUniqueViolation,
   SYSTEM_ACTOR,
   type ArtifactResult,
   type ChangeOptions,
@@ -55,16 +56,32 @@ export async function addArtifacts(
   const out: ArtifactResult[] = [];
   for (const item of items) {
     try {
-      const r = await db.transaction().execute(async (tx) => {
-        const c = await tx
-          .selectFrom('containers')
+      const attempt = () =>
+        db.transaction().execute(async (tx) => {
+          const c = await tx
+            .selectFrom('containers')
+            .select('id')
+            .where('id', '=', item.container_id)
+            .executeTakeFirst();
+          if (!c)
+            throw badRequest(`container_id: no container ${item.container_id}`, { pointer: '/container_id' });
+          return addArtifact(tx, item.container_id, item, opts);
+        });
+      let r: ArtifactResult;
+      try {
+        r = await attempt();
+      } catch (e) {
+        // A concurrent add of the same source_data_identifier won the race: answer as a duplicate.
+        if (!isUniqueViolation(e) || !item.source_data_identifier) throw e;
+        const existing = await db
+          .selectFrom('artifacts')
           .select('id')
-          .where('id', '=', item.container_id)
+          .where('container_id', '=', item.container_id)
+          .where('source_data_identifier', '=', item.source_data_identifier)
           .executeTakeFirst();
-        if (!c)
-          throw badRequest(`container_id: no container ${item.container_id}`, { pointer: '/container_id' });
-        return addArtifact(tx, item.container_id, item, opts);
-      });
+        if (!existing) throw e;
+        r = { existing_artifact_id: existing.id };
+      }
       out.push(r);
       if ('id' in r) {
         emitAutomationEvent('artifact_added', {

@@ -5,6 +5,7 @@ import { addVaultFile } from '../vault/index.ts';
 import { createContainer, deleteContainer, getContainer, updateContainer } from './container.repository.ts';
 import { automationEvents, type ContainerCreatedEvent } from './events.ts';
 import { createNote } from './note.repository.ts';
+import { addArtifacts } from './artifact.repository.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,6 +125,31 @@ for (const [name, makeStore] of testStores()) {
       } finally {
         automationEvents.off('container_created', listener);
         rmSync(dir, { recursive: true, force: true });
+        await store.close();
+      }
+    });
+    it('gives concurrent creators of the same source_data_identifier one container and duplicate answers', async () => {
+      const store = await makeStore();
+      try {
+        const results = await Promise.all(
+          Array.from({ length: 8 }, () =>
+            createContainer(store.db, { name: 'race', source_data_identifier: 'race-1' }),
+          ),
+        );
+        const created = results.filter((r) => r.created);
+        assert.equal(created.length, 1);
+        const id = (created[0] as { id: number }).id;
+        for (const r of results) if (!r.created) assert.equal(r.existing_container_id, id);
+        const arts = await Promise.all(
+          Array.from({ length: 8 }, () =>
+            addArtifacts(store.db, [{ container_id: id, name: 'a', source_data_identifier: 'a-1' }]),
+          ),
+        );
+        const flat = arts.flat();
+        const ids = flat.flatMap((r) => ('id' in r ? [r.id] : []));
+        assert.equal(ids.length, 1);
+        for (const r of flat) if (!('id' in r)) assert.deepEqual(r, { existing_artifact_id: ids[0] });
+      } finally {
         await store.close();
       }
     });

@@ -58,6 +58,11 @@ export type CreateContainerResult =
 
 type Db = Kysely<Database> | Transaction<Database>;
 
+/** Whether a database error is a unique-index violation (SQLSTATE 23505), on either store. */
+export function isUniqueViolation(e: unknown): boolean {
+  return (e as { code?: unknown })?.code === '23505';
+}
+
 /** Sensitivities (TLP colours) a container may have. */
 export const SENSITIVITIES = ['white', 'green', 'amber', 'red'] as const;
 
@@ -170,67 +175,83 @@ export async function createContainer(
   const actor = opts.actor ?? SYSTEM_ACTOR;
   if (typeof input.name !== 'string' || !input.name.trim())
     throw badRequest('name: a container needs a name', { pointer: '/name' });
-  const result = await db.transaction().execute(async (tx) => {
-    if (input.source_data_identifier) {
-      const existing = await tx
-        .selectFrom('containers')
-        .select('id')
-        .where('source_data_identifier', '=', input.source_data_identifier)
-        .executeTakeFirst();
-      if (existing) return { created: false as const, existing_container_id: existing.id };
-    }
-    if (input.severity !== undefined) await checkSeverity(tx, input.severity);
-    if (input.sensitivity !== undefined) checkSensitivity(input.sensitivity);
-    const type = input.status !== undefined ? await statusType(tx, input.status) : 'new';
-    const ownerId = input.owner_id !== undefined ? await resolveOwner(tx, input.owner_id) : null;
-    const inserted = await tx
-      .insertInto('containers')
-      .values({
-        name: input.name,
-        label: input.label ?? 'events',
-        ...(input.description !== undefined ? { description: input.description } : {}),
-        ...(input.severity !== undefined ? { severity: input.severity } : {}),
-        ...(input.sensitivity !== undefined ? { sensitivity: input.sensitivity } : {}),
-        ...(input.status !== undefined ? { status: input.status } : {}),
-        ...(input.container_type !== undefined ? { container_type: input.container_type } : {}),
-        source_data_identifier: input.source_data_identifier ?? null,
-        owner_id: ownerId,
-        tags: JSON.stringify(input.tags ?? []) as unknown as string[],
-        custom_fields: JSON.stringify(input.custom_fields ?? {}) as unknown as Record<string, unknown>,
-        data: JSON.stringify(input.data ?? {}) as unknown as Record<string, unknown>,
-        start_time: checkTime(input.start_time, 'start_time'),
-        end_time: checkTime(input.end_time, 'end_time'),
-        due_time: checkTime(input.due_time, 'due_time'),
-        ...(type === 'closed' ? { close_time: sql<Date>`now()` } : {}),
-      })
-      .returning(['id', 'label'])
-      .executeTakeFirstOrThrow();
-    await recordAudit(tx, {
-      category: 'container',
-      action: 'create',
-      actor,
-      object_type: 'container',
-      object_id: inserted.id,
-      container_id: inserted.id,
-      details: {
-        name: input.name,
-        label: inserted.label,
-        source_data_identifier: input.source_data_identifier ?? null,
-      },
-    });
-    const artifacts: ArtifactResult[] = [];
-    for (const [i, a] of (input.artifacts ?? []).entries()) {
-      // One bad inline artifact gets its own failure entry; the container and the others stay.
-      // Artifacts are validated before any write, so a failure leaves the transaction usable.
-      try {
-        artifacts.push(await addArtifact(tx, inserted.id, a, { actor }));
-      } catch (e) {
-        if (!(e instanceof AppError) || e.kind !== 'user') throw e;
-        artifacts.push({ failed: true, message: `artifacts/${i}: ${e.message}` });
+  const attempt = () =>
+    db.transaction().execute(async (tx) => {
+      if (input.source_data_identifier) {
+        const existing = await tx
+          .selectFrom('containers')
+          .select('id')
+          .where('source_data_identifier', '=', input.source_data_identifier)
+          .executeTakeFirst();
+        if (existing) return { created: false as const, existing_container_id: existing.id };
       }
-    }
-    return { created: true as const, id: inserted.id, label: inserted.label, artifacts };
-  });
+      if (input.severity !== undefined) await checkSeverity(tx, input.severity);
+      if (input.sensitivity !== undefined) checkSensitivity(input.sensitivity);
+      const type = input.status !== undefined ? await statusType(tx, input.status) : 'new';
+      const ownerId = input.owner_id !== undefined ? await resolveOwner(tx, input.owner_id) : null;
+      const inserted = await tx
+        .insertInto('containers')
+        .values({
+          name: input.name,
+          label: input.label ?? 'events',
+          ...(input.description !== undefined ? { description: input.description } : {}),
+          ...(input.severity !== undefined ? { severity: input.severity } : {}),
+          ...(input.sensitivity !== undefined ? { sensitivity: input.sensitivity } : {}),
+          ...(input.status !== undefined ? { status: input.status } : {}),
+          ...(input.container_type !== undefined ? { container_type: input.container_type } : {}),
+          source_data_identifier: input.source_data_identifier ?? null,
+          owner_id: ownerId,
+          tags: JSON.stringify(input.tags ?? []) as unknown as string[],
+          custom_fields: JSON.stringify(input.custom_fields ?? {}) as unknown as Record<string, unknown>,
+          data: JSON.stringify(input.data ?? {}) as unknown as Record<string, unknown>,
+          start_time: checkTime(input.start_time, 'start_time'),
+          end_time: checkTime(input.end_time, 'end_time'),
+          due_time: checkTime(input.due_time, 'due_time'),
+          ...(type === 'closed' ? { close_time: sql<Date>`now()` } : {}),
+        })
+        .returning(['id', 'label'])
+        .executeTakeFirstOrThrow();
+      await recordAudit(tx, {
+        category: 'container',
+        action: 'create',
+        actor,
+        object_type: 'container',
+        object_id: inserted.id,
+        container_id: inserted.id,
+        details: {
+          name: input.name,
+          label: inserted.label,
+          source_data_identifier: input.source_data_identifier ?? null,
+        },
+      });
+      const artifacts: ArtifactResult[] = [];
+      for (const [i, a] of (input.artifacts ?? []).entries()) {
+        // One bad inline artifact gets its own failure entry; the container and the others stay.
+        // Artifacts are validated before any write, so a failure leaves the transaction usable.
+        try {
+          artifacts.push(await addArtifact(tx, inserted.id, a, { actor }));
+        } catch (e) {
+          if (!(e instanceof AppError) || e.kind !== 'user') throw e;
+          artifacts.push({ failed: true, message: `artifacts/${i}: ${e.message}` });
+        }
+      }
+      return { created: true as const, id: inserted.id, label: inserted.label, artifacts };
+    });
+  let result: Awaited<ReturnType<typeof attempt>>;
+  try {
+    result = await attempt();
+  } catch (e) {
+    // Two creators of the same source_data_identifier at once: both passed the check, the unique
+    // index stopped the second. It gets the duplicate answer, as if it had come second.
+    if (!isUniqueViolation(e) || !input.source_data_identifier) throw e;
+    const existing = await db
+      .selectFrom('containers')
+      .select('id')
+      .where('source_data_identifier', '=', input.source_data_identifier)
+      .executeTakeFirst();
+    if (!existing) throw e;
+    return { created: false, existing_container_id: existing.id };
+  }
   if (!result.created) return result;
   emitAutomationEvent('container_created', {
     containerId: result.id,
