@@ -8,17 +8,18 @@ import { badRequest } from '../../util/errors.ts';
  * `/rest` scope every body is read as JSON whatever its content type says.
  */
 export function acceptJsonWithAnyContentType(scope: FastifyInstance): void {
-  const parse = (_req: FastifyRequest, body: string, done: (err: Error | null, value?: unknown) => void) => {
+  // Fastify's own JSON parser, which refuses __proto__ / constructor.prototype poisoning.
+  const json = scope.getDefaultJsonParser('error', 'error');
+  const parse = (req: FastifyRequest, body: string, done: (err: Error | null, value?: unknown) => void) => {
+    // An empty body (a DELETE sent with a JSON content type) is no body, not an error.
     if (body.trim() === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(body));
-    } catch (e) {
-      done(badRequest(`the request body is not JSON: ${(e as Error).message}`));
-    }
+    json(req, body, (err: Error | null, value?: unknown) =>
+      err ? done(badRequest(`the request body is not JSON: ${err.message}`)) : done(null, value),
+    );
   };
-  scope.removeContentTypeParser('text/plain');
+  scope.removeContentTypeParser(['application/json', 'text/plain']);
   scope.addContentTypeParser(
-    ['application/x-www-form-urlencoded', 'text/plain'],
+    ['application/json', 'application/x-www-form-urlencoded', 'text/plain'],
     { parseAs: 'string' },
     parse,
   );

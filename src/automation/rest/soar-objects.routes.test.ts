@@ -451,6 +451,15 @@ describe('REST compatibility details (embedded store)', () => {
       });
       assert.equal(notJson.status, 400);
       assert.match(String(notJson.json.message), /not JSON/);
+      const poisoned = await api('POST', '/rest/container', '{"name": "p", "__proto__": {"admin": true}}');
+      assert.equal(poisoned.status, 400);
+      assert.match(String(poisoned.json.message), /not JSON/);
+      const emptyDelete = await s.app.inject({
+        method: 'DELETE',
+        url: `/rest/container/${form.json.id}`,
+        headers: { 'ph-auth-token': s.tokens.admin, 'content-type': 'application/json' },
+      });
+      assert.equal(emptyDelete.statusCode, 200);
       const observer = client(s, 'observer');
       assert.equal((await observer('GET', '/rest/container')).status, 200);
       assert.equal((await observer('POST', '/rest/container', { name: 'x' })).status, 403);
