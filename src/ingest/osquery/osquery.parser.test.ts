@@ -62,12 +62,21 @@ describe('osquery listening_ports parser', () => {
     assert.equal(r.observations.find((o) => o.port === 443)?.seenAt?.getTime(), 1795619100 * 1000);
   });
 
-  it('--host overrides the envelope; an invalid --host is reported once', async () => {
+  it('--host overrides the envelope; a host given by name is named when wildcard rows need it', async () => {
     const r = await parse(data('osqueryd-results.log'), { host: '198.18.0.9' });
     assert.deepEqual(r.issues, []);
     assert.ok(listenerKeys(r.observations).includes('198.18.0.9 tcp/6379'));
-    const bad = await parse(data('osqueryd-results.log'), { host: 'web-01' });
-    assert.match(bad.issues[0]!.message, /--host "web-01" is not an IP address/);
+    // cache-01's rows need a reporter; the name alone cannot place them. The others have one.
+    const named = await parse(data('osqueryd-results.log'), { host: 'cache-01' });
+    assert.equal(named.issues.length, 1);
+    assert.match(named.issues[0]!.message, /the given host "cache-01" is not an IP address/);
+    assert.ok(listenerKeys(named.observations).includes('198.18.0.3 tcp/443'));
+    const specific = data('osqueryi-listening-ports.json').replace(
+      /"address":"(?:0\.0\.0\.0|::)"/g,
+      '"address":"198.18.0.2"',
+    );
+    const fine = await parse(specific, { host: 'web-01' });
+    assert.deepEqual(fine.issues, []);
   });
 
   it('bad rows are named by line and JSON pointer; the rest is kept', async () => {

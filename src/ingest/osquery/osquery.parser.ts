@@ -46,12 +46,10 @@ interface Context {
 export const parseOsquery: Parser = async function* (input, opts) {
   const lines = new LineSplitter(JSON_MAX_RECORD_BYTES);
   const json = new JsonSplitter();
-  let optHost: string | undefined;
-  if (opts.host !== undefined) {
-    optHost = canonicalIp(opts.host) ?? undefined;
-    if (!optHost)
-      yield { kind: 'issue', issue: { message: `--host ${excerpt(opts.host)} is not an IP address` } };
-  }
+  // A reporting host given by name (an HEC envelope's `host`) cannot place wildcard binds; it is
+  // named in the issue about them, if there are any.
+  const optHost = opts.host !== undefined ? (canonicalIp(opts.host) ?? undefined) : undefined;
+  const optHostName = opts.host !== undefined && !optHost ? opts.host : undefined;
   let missingReporter = 0;
   let firstMissing: ParseIssue | undefined;
 
@@ -251,7 +249,10 @@ export const parseOsquery: Parser = async function* (input, opts) {
       kind: 'issue',
       issue: {
         ...firstMissing,
-        message: `${missingReporter} wildcard listener(s) (0.0.0.0, ::) skipped: no reporting host; give --host or use result logs whose hostIdentifier or decorations.host_ip is the host's address`,
+        message:
+          `${missingReporter} wildcard listener(s) (0.0.0.0, ::) skipped: no reporting host` +
+          (optHostName ? ` (the given host ${excerpt(optHostName)} is not an IP address)` : '') +
+          `; give --host with an IP address or use result logs whose hostIdentifier or decorations.host_ip is the host's address`,
       },
     };
   }

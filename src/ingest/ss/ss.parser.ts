@@ -67,12 +67,9 @@ function isWildcard(address: string): boolean {
  * are clients and never listeners. Port names (output without `-n`) are reported, not guessed.
  */
 export const parseSs: Parser = async function* (input, opts) {
-  let reporter: string | undefined;
-  if (opts.host !== undefined) {
-    reporter = canonicalIp(opts.host) ?? undefined;
-    if (!reporter)
-      yield { kind: 'issue', issue: { message: `--host ${excerpt(opts.host)} is not an IP address` } };
-  }
+  // A host given by name cannot place wildcard binds; it is named in the issue about them.
+  const reporter = opts.host !== undefined ? (canonicalIp(opts.host) ?? undefined) : undefined;
+  const hostName = opts.host !== undefined && !reporter ? opts.host : undefined;
   let wildcards = 0;
   let firstWildcard: ParseIssue | undefined;
   let unixSection = false;
@@ -214,7 +211,10 @@ export const parseSs: Parser = async function* (input, opts) {
       kind: 'issue',
       issue: {
         ...firstWildcard,
-        message: `${wildcards} wildcard listener(s) (0.0.0.0, [::], *) skipped: no reporting host; give --host with the address of the host the listing comes from`,
+        message:
+          `${wildcards} wildcard listener(s) (0.0.0.0, [::], *) skipped: no reporting host` +
+          (hostName ? ` (the given host ${excerpt(hostName)} is not an IP address)` : '') +
+          '; give --host with the address of the host the listing comes from',
       },
     };
   }
