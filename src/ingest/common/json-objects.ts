@@ -10,13 +10,15 @@ export interface JsonObjectsOptions {
 
 const LBRACE = 0x7b;
 const RBRACE = 0x7d;
+const LBRACKET = 0x5b;
+const RBRACKET = 0x5d;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const NL = 0x0a;
 
 function isFiller(b: number): boolean {
   // Whitespace and the list punctuation around objects: `[`, `]`, `,` (masscan puts commas before or after).
-  return b === 0x20 || b === 0x09 || b === 0x0d || b === NL || b === 0x5b || b === 0x5d || b === 0x2c;
+  return b === 0x20 || b === 0x09 || b === 0x0d || b === NL || b === LBRACKET || b === RBRACKET || b === 0x2c;
 }
 
 /**
@@ -25,159 +27,210 @@ function isFiller(b: number): boolean {
  * or trailing commas, or objects simply concatenated. Nested objects and strings are followed so braces
  * inside them do not count. Text outside objects and broken objects are reported as problems with
  * their line and byte offset; after a broken object, reading resumes at the next line that starts
- * with `{`. The object text is yielded unparsed.
+ * with `{`. Synchronous: feed chunks with `push`, then call `end`; each returns the pieces completed.
  */
+export class JsonObjectSplitter {
+  private readonly maxBytes: number;
+  private depth = 0;
+  private inString = false;
+  private escape = false;
+  private parts: Buffer[] = [];
+  private partLen = 0;
+  private tooBig = false;
+  private objLine = 0;
+  private objOffset = 0;
+  private broken = false;
+  private line = 1;
+  private prevWasNewline = true;
+  private base = 0;
+  // A run of stray text between objects, reported once per line.
+  private junkLine = 0;
+  private junkOffset = -1;
+  private junk = '';
+
+  constructor(opts: JsonObjectsOptions = {}) {
+    this.maxBytes = opts.maxObjectBytes ?? 4 * 1024 * 1024;
+  }
+
+  /** Reads one chunk; returns the objects and problems it completed, in input order. */
+  push(chunk: Buffer | string): JsonObjectPiece[] {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    const out: JsonObjectPiece[] = [];
+    const n = buf.length;
+    // An object that began in an earlier chunk continues at this chunk's first byte.
+    let segStart = this.depth > 0 && !this.broken ? 0 : -1;
+    let i = 0;
+    while (i < n) {
+      const b = buf[i]!;
+      if (this.broken) {
+        const lineStart = i === 0 ? this.prevWasNewline : buf[i - 1] === NL;
+        if (lineStart && b === LBRACE) {
+          this.broken = false;
+          continue; // read this `{` again as the start of an object
+        }
+        if (b === NL) this.line++;
+        i++;
+        continue;
+      }
+      if (this.depth === 0) {
+        if (b === LBRACE) {
+          this.flushJunk(out);
+          this.depth = 1;
+          this.objLine = this.line;
+          this.objOffset = this.base + i;
+          segStart = i;
+        } else if (b === NL) {
+          this.flushJunk(out);
+          this.line++;
+        } else if (!(isFiller(b) && this.junkOffset < 0)) {
+          if (this.junkOffset < 0) {
+            this.junkLine = this.line;
+            this.junkOffset = this.base + i;
+          }
+          if (this.junk.length < 41) this.junk += String.fromCharCode(b >= 0x20 && b < 0x7f ? b : 0x3f);
+        }
+        i++;
+        continue;
+      }
+      if (this.inString) {
+        if (this.escape) {
+          this.escape = false;
+          if (b !== NL) {
+            i++;
+            continue;
+          }
+        }
+        // Skip ordinary string bytes in a tight loop.
+        let j = i;
+        while (j < n) {
+          const c = buf[j]!;
+          if (c === QUOTE || c === BACKSLASH || c === NL) break;
+          j++;
+        }
+        i = j;
+        if (i === n) break;
+        const c = buf[i]!;
+        if (c === QUOTE) this.inString = false;
+        else if (c === BACKSLASH) this.escape = true;
+        else {
+          // JSON strings never hold a raw newline: the object is damaged. Skip to the next object line.
+          this.line++;
+          segStart = -1;
+          out.push(
+            this.abandon('broken JSON object (string not closed before the end of the line); skipped'),
+          );
+          this.broken = true;
+        }
+        i++;
+        continue;
+      }
+      if (b === NL) {
+        this.line++;
+      } else if (b === QUOTE) {
+        this.inString = true;
+      } else if (b === LBRACE) {
+        const lineStart = i === 0 ? this.prevWasNewline : buf[i - 1] === NL;
+        if (lineStart && this.objLine < this.line) {
+          // A line starting with `{` while an earlier object is still open: that object was cut short.
+          out.push(
+            this.abandon(
+              `incomplete JSON object (line ${this.line} starts a new object before it ended); skipped`,
+            ),
+          );
+          this.depth = 1;
+          this.objLine = this.line;
+          this.objOffset = this.base + i;
+          segStart = i;
+        } else {
+          this.depth++;
+        }
+      } else if (b === LBRACKET) {
+        this.depth++;
+      } else if (b === RBRACE || b === RBRACKET) {
+        this.depth--;
+        if (this.depth === 0) {
+          this.keep(buf, segStart, i + 1);
+          segStart = -1;
+          if (this.tooBig) {
+            out.push(this.abandon(`JSON object longer than ${this.maxBytes} bytes; skipped`));
+          } else {
+            const text =
+              this.parts.length === 1
+                ? this.parts[0]!.toString('utf8')
+                : Buffer.concat(this.parts, this.partLen).toString('utf8');
+            out.push({ kind: 'object', text, line: this.objLine, offset: this.objOffset });
+            this.parts = [];
+            this.partLen = 0;
+          }
+        }
+      }
+      i++;
+    }
+    if (this.depth > 0 && !this.broken) this.keep(buf, segStart, n);
+    if (n > 0) this.prevWasNewline = buf[n - 1] === NL;
+    this.base += n;
+    return out;
+  }
+
+  /** Ends the input; returns the problems left (stray text, an object cut short by the end). */
+  end(): JsonObjectPiece[] {
+    const out: JsonObjectPiece[] = [];
+    this.flushJunk(out);
+    if (this.depth > 0 && !this.broken) {
+      out.push(
+        this.abandon(`truncated input: unexpected end inside a JSON object (at byte offset ${this.base})`),
+      );
+    }
+    return out;
+  }
+
+  private keep(buf: Buffer, start: number, end: number): void {
+    if (start < 0 || end <= start) return;
+    const len = end - start;
+    if (!this.tooBig && this.partLen + len <= this.maxBytes) {
+      this.parts.push(buf.subarray(start, end));
+      this.partLen += len;
+    } else {
+      this.tooBig = true;
+    }
+  }
+
+  private flushJunk(out: JsonObjectPiece[]): void {
+    if (this.junkOffset < 0) return;
+    const shown = this.junk.length > 40 ? `${this.junk.slice(0, 40)}…` : this.junk;
+    out.push({
+      kind: 'problem',
+      message: `line ${this.junkLine} (byte offset ${this.junkOffset}): text outside any JSON object: ${JSON.stringify(shown)}`,
+      line: this.junkLine,
+      offset: this.junkOffset,
+    });
+    this.junkOffset = -1;
+    this.junk = '';
+  }
+
+  private abandon(why: string): JsonObjectPiece {
+    const piece: JsonObjectPiece = {
+      kind: 'problem',
+      message: `line ${this.objLine} (byte offset ${this.objOffset}): ${why}`,
+      line: this.objLine,
+      offset: this.objOffset,
+    };
+    this.depth = 0;
+    this.inString = false;
+    this.escape = false;
+    this.parts = [];
+    this.partLen = 0;
+    this.tooBig = false;
+    return piece;
+  }
+}
+
+/** `JsonObjectSplitter` over an async stream of chunks. */
 export async function* jsonObjects(
   input: AsyncIterable<Buffer | string>,
   opts: JsonObjectsOptions = {},
 ): AsyncGenerator<JsonObjectPiece> {
-  const maxBytes = opts.maxObjectBytes ?? 4 * 1024 * 1024;
-  let depth = 0;
-  let inString = false;
-  let escape = false;
-  let parts: Buffer[] = [];
-  let partLen = 0;
-  let tooBig = false;
-  let objLine = 0;
-  let objOffset = 0;
-  let broken = false;
-  let line = 1;
-  let atLineStart = true;
-  let pos = 0;
-  // A run of stray text between objects, reported once per line.
-  let junkLine = 0;
-  let junkOffset = -1;
-  let junk = '';
-
-  const flushJunk = (): JsonObjectPiece | null => {
-    if (junkOffset < 0) return null;
-    const piece: JsonObjectPiece = {
-      kind: 'problem',
-      message: `line ${junkLine} (byte offset ${junkOffset}): text outside any JSON object: ${JSON.stringify(junk.length > 40 ? `${junk.slice(0, 40)}…` : junk)}`,
-      line: junkLine,
-      offset: junkOffset,
-    };
-    junkOffset = -1;
-    junk = '';
-    return piece;
-  };
-  const abandon = (why: string): JsonObjectPiece => {
-    const piece: JsonObjectPiece = {
-      kind: 'problem',
-      message: `line ${objLine} (byte offset ${objOffset}): ${why}`,
-      line: objLine,
-      offset: objOffset,
-    };
-    depth = 0;
-    inString = false;
-    escape = false;
-    parts = [];
-    partLen = 0;
-    tooBig = false;
-    return piece;
-  };
-
-  for await (const chunk of input) {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-    // An object that began in an earlier chunk continues at this chunk's first byte.
-    let segStart = depth > 0 && !broken ? 0 : -1;
-    const keep = (end: number) => {
-      if (segStart < 0) return;
-      const len = end - segStart;
-      if (!tooBig && partLen + len <= maxBytes) {
-        parts.push(buf.subarray(segStart, end));
-        partLen += len;
-      } else {
-        tooBig = true;
-      }
-    };
-    for (let i = 0; i < buf.length; i++, pos++) {
-      const b = buf[i]!;
-      const lineStart = atLineStart;
-      atLineStart = b === NL;
-      if (broken) {
-        if (lineStart && b === LBRACE) broken = false;
-        else {
-          if (b === NL) line++;
-          continue;
-        }
-      }
-      if (depth === 0) {
-        if (b === LBRACE) {
-          const j = flushJunk();
-          if (j) yield j;
-          depth = 1;
-          objLine = line;
-          objOffset = pos;
-          segStart = i;
-          continue;
-        }
-        if (b === NL) {
-          const j = flushJunk();
-          if (j) yield j;
-          line++;
-          continue;
-        }
-        if (isFiller(b) && junkOffset < 0) continue;
-        if (junkOffset < 0) {
-          junkLine = line;
-          junkOffset = pos;
-        }
-        if (junk.length < 41) junk += String.fromCharCode(b >= 0x20 && b < 0x7f ? b : 0x3f);
-        continue;
-      }
-      // Inside an object.
-      if (b === NL) {
-        line++;
-        if (inString) {
-          // JSON strings never hold a raw newline: the object is damaged. Skip to the next object line.
-          keep(i);
-          segStart = -1;
-          yield abandon('broken JSON object (string not closed before the end of the line); skipped');
-          broken = true;
-          continue;
-        }
-      }
-      if (inString) {
-        if (escape) escape = false;
-        else if (b === BACKSLASH) escape = true;
-        else if (b === QUOTE) inString = false;
-        continue;
-      }
-      if (lineStart && b === LBRACE && objLine < line) {
-        // A line starting with `{` while an earlier object is still open: that object was cut short.
-        keep(i);
-        segStart = i;
-        yield abandon(`incomplete JSON object (line ${line} starts a new object before it ended); skipped`);
-        depth = 1;
-        objLine = line;
-        objOffset = pos;
-        continue;
-      }
-      if (b === QUOTE) inString = true;
-      else if (b === LBRACE || b === 0x5b) depth++;
-      else if (b === RBRACE || b === 0x5d) {
-        depth--;
-        if (depth === 0) {
-          keep(i + 1);
-          segStart = -1;
-          if (tooBig) {
-            yield abandon(`JSON object longer than ${maxBytes} bytes; skipped`);
-          } else {
-            const text = Buffer.concat(parts, partLen).toString('utf8');
-            const piece: JsonObjectPiece = { kind: 'object', text, line: objLine, offset: objOffset };
-            parts = [];
-            partLen = 0;
-            yield piece;
-          }
-        }
-      }
-    }
-    keep(buf.length);
-  }
-  const j = flushJunk();
-  if (j) yield j;
-  if (depth > 0 && !broken) {
-    yield abandon(`truncated input: unexpected end inside a JSON object (at byte offset ${pos})`);
-  }
+  const splitter = new JsonObjectSplitter(opts);
+  for await (const chunk of input) yield* splitter.push(chunk);
+  yield* splitter.end();
 }

@@ -1,5 +1,5 @@
 import { canonicalIp, parsePort } from '../common/address.ts';
-import { jsonObjects } from '../common/json-objects.ts';
+import { JsonObjectSplitter, type JsonObjectPiece } from '../common/json-objects.ts';
 import { clip, dateFromEpochSeconds, excerpt } from '../common/text.ts';
 import type {
   EvidenceGrade,
@@ -55,27 +55,38 @@ interface Where {
  * evidence with the banner kept.
  */
 export const parseMasscanJson: Parser = async function* (input, _opts) {
-  for await (const piece of jsonObjects(input)) {
-    const where = { line: piece.line, offset: piece.offset };
-    if (piece.kind === 'problem') {
-      yield { kind: 'issue', issue: { message: piece.message, ...where } };
-      continue;
-    }
-    const value = parseRecord(piece.text);
-    if (value === undefined) {
-      yield issue(`invalid JSON record ${excerpt(piece.text)}`, where);
-      continue;
-    }
-    if (!isObject(value)) {
-      yield issue('record is not a JSON object', where);
-      continue;
-    }
-    // masscan's closing `{finished: 1}` marker.
-    if ('finished' in value && !('ip' in value)) continue;
-    yield { kind: 'record' };
-    yield* recordEvents(value, where);
+  // Records are split and parsed synchronously per chunk; only the events cross the async boundary.
+  const splitter = new JsonObjectSplitter();
+  for await (const chunk of input) {
+    const events: ParseEvent[] = [];
+    for (const piece of splitter.push(chunk)) pieceEvents(piece, events);
+    yield* events;
   }
+  const events: ParseEvent[] = [];
+  for (const piece of splitter.end()) pieceEvents(piece, events);
+  yield* events;
 };
+
+function pieceEvents(piece: JsonObjectPiece, out: ParseEvent[]): void {
+  const where = { line: piece.line, offset: piece.offset };
+  if (piece.kind === 'problem') {
+    out.push({ kind: 'issue', issue: { message: piece.message, line: piece.line, offset: piece.offset } });
+    return;
+  }
+  const value = parseRecord(piece.text);
+  if (value === undefined) {
+    out.push(issue(`invalid JSON record ${excerpt(piece.text)}`, where));
+    return;
+  }
+  if (!isObject(value)) {
+    out.push(issue('record is not a JSON object', where));
+    return;
+  }
+  // masscan's closing `{finished: 1}` marker.
+  if ('finished' in value && !('ip' in value)) return;
+  out.push({ kind: 'record' });
+  for (const e of recordEvents(value, where)) out.push(e);
+}
 
 function issue(message: string, where: Where, pointer?: string): ParseEvent {
   return {
