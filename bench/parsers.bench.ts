@@ -122,6 +122,4 @@ export async function runParserBench(mb = 100): Promise<void> {
   );
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  await runParserBench(Number(process.argv[2] ?? 100));
-}
+await runParserBench(Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 100));
