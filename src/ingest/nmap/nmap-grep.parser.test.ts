@@ -47,7 +47,7 @@ describe('nmap greppable parser on constructed lines (layout from nmap’s grepa
     const text = [
       '# Nmap 7.93 scan initiated Mon Jan  6 09:05:01 2025 as: nmap -sU -sT -oG - hosts',
       'Host: 192.0.2.5 (www.example)\tStatus: Up',
-      'Host: 192.0.2.5 (www.example)\tPorts: 53/open/udp//domain///, 161/open|filtered/udp//snmp///, 25/filtered/tcp//smtp///, 443/open/tcp//https//nginx 1.22|x (a, b)/\tIgnored State: closed (995)',
+      'Host: 192.0.2.5 (www.example)\tPorts: 53/open/udp//domain///, 161/open|filtered/udp//snmp///, 25/filtered/tcp//smtp///, 443/open/tcp//ssl|http//nginx 1.22|x (a, b)/\tIgnored State: closed (995)',
       'Host: 192.0.2.6 ()\tStatus: Down',
       'Host: 2001:DB8::0:7 ()\tPorts: 22/open/tcp//ssh///',
       '# Nmap done at Mon Jan  6 09:06:01 2025 -- 3 IP addresses (2 hosts up) scanned in 60.00 seconds',
@@ -63,6 +63,7 @@ describe('nmap greppable parser on constructed lines (layout from nmap’s grepa
     const https = r.observations.find((o) => o.port === 443);
     assert.deepEqual(https?.hostnames, ['www.example']);
     assert.equal(https?.service?.product, 'nginx 1.22/x (a, b)');
+    assert.equal(https?.service?.name, 'ssl/http');
     assert.equal(https?.seenAt?.toISOString(), '2025-01-06T09:05:01.000Z');
   });
 

@@ -169,9 +169,10 @@ function portObservation(
     grade,
     reason: `${base.source} ${state}`,
   };
-  // nmap writes `|` for `/` inside the version field; the trailing `/` leaves one empty part.
+  // nmap writes `|` for `/` inside the service, owner and version fields (its output.cc says so);
+  // the trailing `/` leaves one empty part.
   const version = clip(rest.join('/').replace(/\/$/, '').replace(/\|/g, '/'));
-  const name = clip(service);
+  const name = clip(service.replace(/\|/g, '/'));
   if (name || version) o.service = { ...(name ? { name } : {}), ...(version ? { product: version } : {}) };
   return { kind: 'observation', observation: o };
 }
