@@ -123,7 +123,16 @@ describe('nmap XML parser on constructed documents (shapes from nmap.dtd)', () =
           port('sctp', 38412, 'open', 'init-ack'),
         '<hostnames><hostname name="gw.example" type="user"/><hostname name="gw.example" type="PTR"/></hostnames>\n',
       ) +
-      host('2001:DB8:0:0::0:1', port('tcp', 443, 'open', 'syn-ack', '<script id="banner" output="hello"/>')) +
+      host(
+        '2001:DB8:0:0::0:1',
+        port(
+          'tcp',
+          443,
+          'open',
+          'syn-ack',
+          '<service name="http" tunnel="ssl"/><script id="banner" output="hello"/>',
+        ),
+      ) +
       '</nmaprun>\n';
     const r = await parse(doc);
     assert.deepEqual(r.issues, []);
@@ -135,7 +144,7 @@ describe('nmap XML parser on constructed documents (shapes from nmap.dtd)', () =
       '2001:db8::1 tcp/443',
     ]);
     assert.deepEqual(r.observations[0]?.hostnames, ['gw.example']);
-    assert.equal(r.observations[3]?.service?.banner, 'hello');
+    assert.deepEqual(r.observations[3]?.service, { name: 'ssl/http', banner: 'hello' });
     assert.equal(r.observations[0]?.seenAt?.getTime(), 1700000001000);
   });
 

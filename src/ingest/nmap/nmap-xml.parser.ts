@@ -61,7 +61,8 @@ function attrs(tag: { attributes: unknown }): Record<string, string> {
 function serviceOf(a: Record<string, string>): ServiceDetail | undefined {
   const conf = a.conf !== undefined && /^\d{1,2}$/.test(a.conf) ? Number(a.conf) : undefined;
   const s: ServiceDetail = {};
-  const name = clip(a.name);
+  // nmap's normal output shows an SSL-wrapped service as ssl/<name>; keep that.
+  const name = clip(a.name && a.tunnel === 'ssl' ? `ssl/${a.name}` : a.name);
   const product = clip(a.product);
   const version = clip(a.version);
   const extrainfo = clip(a.extrainfo);
