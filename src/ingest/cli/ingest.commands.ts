@@ -57,7 +57,7 @@ export function registerIngestCommands(program: Command): void {
       for (const file of files) {
         try {
           const res = await ingestOne(target, file, opts);
-          results.push({ ...res, file });
+          results.push({ ...res, file: file === '-' ? 'stdin' : file });
           if (!opts.json) printSummary(file, res);
         } catch (e) {
           failures++;
