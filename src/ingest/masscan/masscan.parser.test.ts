@@ -188,6 +188,23 @@ describe('masscan -oL parser', () => {
     assert.deepEqual(b?.service, { name: 'http', banner: 'HTTP/1.0 200 OK' });
   });
 
+  it('skips a 10 MB line and binary junk with issues, keeping the lines around them', async () => {
+    const r = await list([
+      'open tcp 80 192.0.2.1 1390953237\n',
+      'x'.repeat(10 * 1024 * 1024),
+      '\n',
+      Buffer.from([0, 1, 2, 0xff, 0xfe, 0x0a]),
+      'open tcp 81 192.0.2.1 1390953237\n',
+    ]);
+    assert.deepEqual(listenerKeys(r.observations), ['192.0.2.1 tcp/80', '192.0.2.1 tcp/81']);
+    assert.deepEqual(
+      r.issues.map((i) => i.line),
+      [2, 3],
+    );
+    assert.match(r.issues[0]!.message, /line 2: longer than/);
+    assert.match(r.issues[1]!.message, /line 3: binary data/);
+  });
+
   it('reports bad lines with line and byte offset, keeping the rest', async () => {
     const lines = [
       '#masscan',
