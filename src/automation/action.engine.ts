@@ -6,7 +6,7 @@ import { AppError, badRequest } from '../util/errors.ts';
 import { createHttpClient, parseAllowlist } from './app.http.ts';
 import { checkParameters, findAction, type AppRegistry } from './app.registry.ts';
 import type { ActionContext, ActionOutcome, AppDefinition } from './app.types.ts';
-import { assetConfiguration, findAssetRow, listAssetRows, type AssetRow } from './asset.repository.ts';
+import { assetConfiguration, cachedAssetRows, findAssetRow, type AssetRow } from './asset.repository.ts';
 import type { ActionRunStatus } from './run.table.ts';
 
 /** Where large results and app files go (the vault); `containerId` may be null for ad-hoc actions. */
@@ -119,7 +119,7 @@ export async function planAction(deps: ActionDeps, req: ActionRequest): Promise<
     if (useAssets.length === 0) {
       // No assets named: use the app's configured assets; an app that needs no settings also runs
       // without one.
-      useAssets = await listAssetRows(deps.db, app.manifest.appid);
+      useAssets = await cachedAssetRows(deps.db, app.manifest.appid);
       if (useAssets.length === 0) {
         if (needsAsset(app)) throw badRequest(`${where}: app "${app.manifest.name}" needs an asset and none is configured`);
         useAssets = [null];
@@ -297,8 +297,82 @@ export async function finishActionRun(
   final: { status: ActionRunStatus; message: string },
   journal?: JournalWrite,
 ): Promise<void> {
-  const rows = results.map((r) => ({
-    action_run_id: actionRunId,
+  const rows = appRunRows(results);
+  const journalCte = journal
+    ? sql`, j as (insert into playbook_run_steps (run_id, seq, kind, name, result) values (${journal.runId}, ${journal.seq}, ${journal.kind}, ${journal.name}, ${JSON.stringify(journal.result ?? null)}::jsonb) on conflict (run_id, seq) do nothing returning 1)`
+    : sql``;
+  const appCte = rows.length ? sql`, a as (${appRunInsert(rows)} returning 1)` : sql``;
+  await sql`with u as (update action_runs set status = ${final.status}, message = ${final.message}, close_time = now(), start_time = coalesce(start_time, now())
+      where id = ${actionRunId} returning id, action)${appCte}${journalCte}
+    select 1`.execute(db);
+}
+
+/** An inline action becomes visible as `running` once it takes longer than this. */
+export const VISIBLE_AFTER_MS = 100;
+
+/**
+ * Runs an action now, in this process: runs every unit concurrently and stores the action run, its
+ * results and (for playbooks) the journal entry. A fast action is written once, finished, in one
+ * statement; one that takes longer than {@link VISIBLE_AFTER_MS} is first recorded as `running`, so
+ * it can be seen, cancelled, and marked interrupted if the process dies.
+ */
+export async function runActionInline(
+  deps: ActionDeps,
+  req: ActionRequest,
+  signal: AbortSignal,
+  journal?: Omit<JournalWrite, 'result'> & { toResult: (o: ActionRunOutcome) => unknown },
+): Promise<ActionRunOutcome> {
+  const units = await planAction(deps, req);
+  const timeoutMs = units[0]?.timeoutMs ?? deps.actionTimeoutMs;
+  const startedAt = new Date();
+  let inserted: Promise<number> | undefined;
+  const timer = setTimeout(() => {
+    inserted = insertActionRun(deps.db, req, 'running', timeoutMs);
+    inserted.catch(() => {});
+  }, VISIBLE_AFTER_MS);
+  const results = await Promise.all(
+    units.map((u) => runUnit(deps, u, { containerId: req.container_id ?? null, maxAttempts: req.max_attempts ?? 1, signal })),
+  );
+  clearTimeout(timer);
+  const final = summarizeResults(results);
+  if (inserted) {
+    const id = await inserted;
+    const outcome: ActionRunOutcome = { action_run_id: id, ...final, results };
+    await finishActionRun(deps.db, id, results, final, journal && !signal.aborted ? { ...journal, result: journal.toResult(outcome) } : undefined);
+    return outcome;
+  }
+  const placeholder: ActionRunOutcome = { action_run_id: 0, ...final, results };
+  const id = await insertFinishedActionRun(deps.db, req, timeoutMs, startedAt, results, final, journal && !signal.aborted ? { ...journal, result: journal.toResult(placeholder) } : undefined);
+  return { ...placeholder, action_run_id: id };
+}
+
+/** One statement: a finished action run, its app runs and the journal entry (with the new id). */
+async function insertFinishedActionRun(
+  db: Kysely<Database>,
+  req: ActionRequest,
+  timeoutMs: number,
+  startedAt: Date,
+  results: ActionResult[],
+  final: { status: ActionRunStatus; message: string },
+  journal?: JournalWrite,
+): Promise<number> {
+  const rows = appRunRows(results);
+  const journalCte = journal
+    ? sql`, j as (insert into playbook_run_steps (run_id, seq, kind, name, result)
+        select ${journal.runId}, ${journal.seq}, ${journal.kind}, ${journal.name}, jsonb_set(${JSON.stringify(journal.result ?? null)}::jsonb, '{action_run_id}', to_jsonb(u.id)) from u
+        on conflict (run_id, seq) do nothing returning 1)`
+    : sql``;
+  const appCte = rows.length ? sql`, a as (${appRunInsert(rows)} returning 1)` : sql``;
+  const r = await sql<{ id: number }>`with u as (insert into action_runs (action, name, type, container_id, playbook_run_id, step_seq, status, message, targets, timeout_ms, max_attempts, created_by, start_time, close_time)
+      values (${req.action}, ${req.name ?? req.action.replace(/\s+/g, '_')}, ${req.type ?? 'generic'}, ${req.container_id ?? null}, ${req.playbook_run_id ?? null}, ${req.step_seq ?? null},
+        ${final.status}, ${final.message}, ${JSON.stringify(req.targets)}::jsonb, ${timeoutMs}, ${req.max_attempts ?? 1}, ${req.created_by ?? null}, ${startedAt}, now())
+      returning id, action)${appCte}${journalCte}
+    select id from u`.execute(db);
+  return r.rows[0]!.id;
+}
+
+function appRunRows(results: ActionResult[]) {
+  return results.map((r) => ({
     app_id: r.app_id,
     app_name: r.app,
     asset_id: r.asset_id,
@@ -311,33 +385,14 @@ export async function finishActionRun(
     data_vault_id: r.data_vault_id,
     attempts: r.attempts,
   }));
-  const journalCte = journal
-    ? sql`, j as (insert into playbook_run_steps (run_id, seq, kind, name, result) values (${journal.runId}, ${journal.seq}, ${journal.kind}, ${journal.name}, ${JSON.stringify(journal.result ?? null)}::jsonb) on conflict (run_id, seq) do nothing returning 1)`
-    : sql``;
-  const appCte = rows.length
-    ? sql`, a as (insert into app_runs (action_run_id, app_id, app_name, asset_id, asset_name, action, status, message, parameter, summary, data, data_vault_id, attempts, end_time)
-        select ${actionRunId}, x.app_id, x.app_name, x.asset_id, x.asset_name, u.action, x.status, x.message, x.parameter, x.summary, x.data, x.data_vault_id, x.attempts, now()
-        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(app_id text, app_name text, asset_id bigint, asset_name text, status text, message text, parameter jsonb, summary jsonb, data jsonb, data_vault_id text, attempts int)
-        cross join u returning 1)`
-    : sql``;
-  await sql`with u as (update action_runs set status = ${final.status}, message = ${final.message}, close_time = now(), start_time = coalesce(start_time, now())
-      where id = ${actionRunId} returning action)${appCte}${journalCte}
-    select 1`.execute(db);
 }
 
-/**
- * Runs an action now, in this process: creates the action run, runs every unit concurrently, stores
- * the results. Used by playbooks (which journal the outcome in the same statement) and the job worker.
- */
-export async function runActionInline(
-  deps: ActionDeps,
-  req: ActionRequest,
-  signal: AbortSignal,
-  journal?: Omit<JournalWrite, 'result'> & { toResult: (o: ActionRunOutcome) => unknown },
-): Promise<ActionRunOutcome> {
-  const units = await planAction(deps, req);
-  const id = await insertActionRun(deps.db, req, 'running', units[0]?.timeoutMs ?? deps.actionTimeoutMs);
-  return executeUnits(deps, id, req, units, signal, journal);
+/** The app_runs insert reading the action run (`u`: id, action) and the results as one JSON parameter. */
+function appRunInsert(rows: ReturnType<typeof appRunRows>) {
+  return sql`insert into app_runs (action_run_id, app_id, app_name, asset_id, asset_name, action, status, message, parameter, summary, data, data_vault_id, attempts, end_time)
+    select u.id, x.app_id, x.app_name, x.asset_id, x.asset_name, u.action, x.status, x.message, x.parameter, x.summary, x.data, x.data_vault_id, x.attempts, now()
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(app_id text, app_name text, asset_id bigint, asset_name text, status text, message text, parameter jsonb, summary jsonb, data jsonb, data_vault_id text, attempts int)
+    cross join u`;
 }
 
 export async function executeUnits(

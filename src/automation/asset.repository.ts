@@ -77,6 +77,7 @@ export async function createAsset(db: Kysely<Database>, apps: AppRegistry, key: 
   for (const [k, f] of Object.entries(m.configuration))
     if (f.required && plain[k] === undefined && sealed[k] === undefined && f.default === undefined)
       throw badRequest(`/configuration/${k}: required by app "${m.name}"`);
+  clearAssetCache(db);
   const existing = await db.selectFrom('assets').select('id').where('name', '=', input.name).executeTakeFirst();
   if (existing) throw conflict(`an asset named "${input.name}" already exists (id ${existing.id})`);
   const row = await db
@@ -99,6 +100,7 @@ export async function createAsset(db: Kysely<Database>, apps: AppRegistry, key: 
  * removes it; a secret that is not mentioned stays as it was.
  */
 export async function updateAsset(db: Kysely<Database>, apps: AppRegistry, key: Buffer, id: number, input: AssetInput): Promise<void> {
+  clearAssetCache(db);
   const row = await getAssetRow(db, id);
   const app = apps.find({ appid: row.app_id });
   const m = app.manifest;
@@ -129,6 +131,7 @@ export async function updateAsset(db: Kysely<Database>, apps: AppRegistry, key: 
 }
 
 export async function deleteAsset(db: Kysely<Database>, id: number): Promise<void> {
+  clearAssetCache(db);
   const r = await db.deleteFrom('assets').where('id', '=', id).executeTakeFirst();
   if (!r.numDeletedRows) throw notFound(`asset ${id}`);
 }
@@ -147,6 +150,28 @@ export async function findAssetRow(db: Kysely<Database>, ref: string | number): 
     : await q.where('name', '=', ref).executeTakeFirst();
   if (!row) throw notFound(`asset "${ref}"`);
   return row;
+}
+
+// Assets change rarely and every action looks them up: keep them per app for a moment. Changes made
+// in this process clear it at once; another node's changes show within the time to live.
+const ASSET_CACHE_TTL_MS = 2000;
+const assetCache = new WeakMap<object, Map<string, { rows: Promise<AssetRow[]>; at: number }>>();
+
+function clearAssetCache(db: Kysely<Database>): void {
+  assetCache.delete(db);
+}
+
+/** The assets of an app, from a cache of at most two seconds (one query for concurrent callers). */
+export function cachedAssetRows(db: Kysely<Database>, appId: string): Promise<AssetRow[]> {
+  let m = assetCache.get(db);
+  if (!m) assetCache.set(db, (m = new Map()));
+  const hit = m.get(appId);
+  if (hit && Date.now() - hit.at < ASSET_CACHE_TTL_MS) return hit.rows;
+  const rows = listAssetRows(db, appId);
+  const entry = { rows, at: Date.now() };
+  m.set(appId, entry);
+  rows.catch(() => m.get(appId) === entry && m.delete(appId));
+  return rows;
 }
 
 export async function listAssetRows(db: Kysely<Database>, appId?: string): Promise<AssetRow[]> {

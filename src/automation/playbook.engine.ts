@@ -89,8 +89,16 @@ export async function startPlaybookRun(
     const c = await db.selectFrom('containers').select('id').where('id', '=', input.containerId).executeTakeFirst();
     if (!c) throw badRequest(`/container_id: no container ${input.containerId}`);
   }
-  const scope = parseScope(input.scope);
-  const limit = def.timeLimitMs ?? deps.runTimeLimitMs;
+  return insertRun(db, pb, def.timeLimitMs ?? deps.runTimeLimitMs, { ...input, scope: parseScope(input.scope) });
+}
+
+async function insertRun(
+  db: Kysely<Database>,
+  pb: PlaybookRow,
+  limit: number,
+  input: { containerId: number | null; scope: RunScope; trigger: string; userId?: number | null },
+): Promise<number> {
+  const scope = input.scope;
   const r = await sql<{ id: number }>`with r as (
       insert into playbook_runs (playbook_id, playbook_version, container_id, scope, trigger, effective_user_id, time_limit_ms, deadline)
       values (${pb.id}, ${pb.version}, ${input.containerId}, ${JSON.stringify(scope)}::jsonb, ${input.trigger}, ${input.userId ?? null}, ${limit}, now() + ${limit} * interval '1 millisecond')
@@ -98,6 +106,35 @@ export async function startPlaybookRun(
     j as (insert into automation_jobs (kind, ref_id) select 'playbook_run', id from r returning 1)
     select id from r`.execute(db);
   return r.rows[0]!.id;
+}
+
+// Every new container asks which playbooks its label triggers: keep the answer for a moment.
+const PLAYBOOK_CACHE_TTL_MS = 1000;
+const playbookCache = new WeakMap<object, Map<string, { rows: Promise<PlaybookRow[]>; at: number }>>();
+
+type PlaybookRow = { id: number; name: string; version: number };
+
+/** Forgets cached trigger lookups (after a playbook is (de)activated in this process). */
+export function clearPlaybookCache(db: Kysely<Database>): void {
+  playbookCache.delete(db);
+}
+
+function activePlaybooks(db: Kysely<Database>, label: string): Promise<PlaybookRow[]> {
+  let m = playbookCache.get(db);
+  if (!m) playbookCache.set(db, (m = new Map()));
+  const hit = m.get(label);
+  if (hit && Date.now() - hit.at < PLAYBOOK_CACHE_TTL_MS) return hit.rows;
+  const rows = db
+    .selectFrom('playbooks')
+    .select(['id', 'name', 'version'])
+    .where('active', '=', true)
+    .where(sql<boolean>`labels @> ${JSON.stringify([label])}::jsonb`)
+    .orderBy('id')
+    .execute();
+  const entry = { rows, at: Date.now() };
+  m.set(label, entry);
+  rows.catch(() => m.get(label) === entry && m.delete(label));
+  return rows;
 }
 
 /** Starts every active playbook whose labels include the container's label. Returns the run ids. */
@@ -109,17 +146,12 @@ export async function triggerPlaybooksForLabel(
   trigger: string,
   scope: RunScope = 'new',
 ): Promise<number[]> {
-  const rows = await db
-    .selectFrom('playbooks')
-    .select(['id', 'name'])
-    .where('active', '=', true)
-    .where(sql<boolean>`labels @> ${JSON.stringify([label])}::jsonb`)
-    .orderBy('id')
-    .execute();
+  const rows = await activePlaybooks(db, label);
   const ids: number[] = [];
   for (const r of rows) {
-    if (!deps.playbooks.get(r.name)) continue;
-    ids.push(await startPlaybookRun(db, deps, { playbook: r.id, containerId, scope, trigger }));
+    const def = deps.playbooks.get(r.name);
+    if (!def) continue;
+    ids.push(await insertRun(db, r, def.timeLimitMs ?? deps.runTimeLimitMs, { containerId, scope, trigger }));
   }
   return ids;
 }

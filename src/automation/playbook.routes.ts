@@ -6,7 +6,7 @@ import type { Database } from '../store/index.ts';
 import { badRequest, notFound } from '../util/errors.ts';
 import type { AppDefinition } from './app.types.ts';
 import { createAsset, deleteAsset, getAssetRow, toAssetView, updateAsset, type AssetInput } from './asset.repository.ts';
-import { cancelActionRun, cancelPlaybookRun, queueActionRun, startPlaybookRun } from './playbook.engine.ts';
+import { cancelActionRun, cancelPlaybookRun, clearPlaybookCache, queueActionRun, startPlaybookRun } from './playbook.engine.ts';
 import { answerPrompt, getApproval, listApprovals } from './prompt.repository.ts';
 import { acceptJsonWithAnyContentType, parseBody } from './rest/index.ts';
 import { parseListQuery, runList, type ListEnvelope, type ListSpec } from './rest-list.ts';
@@ -370,6 +370,7 @@ export async function registerAutomationRoutes(app: FastifyInstance, ctx: AppCon
       const b = parseBody(playbookPatch, req.body ?? {});
       const r = await db.updateTable('playbooks').set({ active: b.active, update_time: new Date() }).where('id', '=', id).executeTakeFirst();
       if (!r.numUpdatedRows) throw notFound(`playbook ${id}`);
+      clearPlaybookCache(db);
       return { id, success: true };
     });
 

@@ -52,6 +52,7 @@ export function startAutomationWorker(deps: PlaybookDeps, opts: WorkerOptions = 
   const leaseMs = opts.leaseMs ?? 30_000;
   const sweepMs = opts.sweepMs ?? 1000;
   const db = deps.db;
+  const claimBatch = Math.max(1, Math.floor(concurrency / 8));
   const inflight = new Map<string, { job: Claimed; ac: AbortController; done: Promise<void> }>();
   let stopped = false;
   let wakeUp: (() => void) | undefined;
@@ -91,11 +92,13 @@ export function startAutomationWorker(deps: PlaybookDeps, opts: WorkerOptions = 
 
   const loop = (async () => {
     if (opts.resetLocks) await sql`update automation_jobs set locked_by = null, locked_until = null where locked_by is not null`.execute(db);
+    let timedOut = true;
     while (!stopped) {
       woken = false;
       const free = concurrency - inflight.size;
       let got = 0;
-      if (free > 0) {
+      // Claim in batches: one claim query per few finished jobs, not one per job.
+      if (free > 0 && (free >= claimBatch || inflight.size === 0 || timedOut)) {
         try {
           const jobs = await claim(free);
           got = jobs.length;
@@ -106,12 +109,12 @@ export function startAutomationWorker(deps: PlaybookDeps, opts: WorkerOptions = 
       }
       if (stopped) break;
       if (got > 0 && got === free) continue;
-      if (woken && inflight.size < concurrency) continue;
-      await new Promise<void>((res) => {
-        const t = setTimeout(res, pollMs);
+      if (woken && concurrency - inflight.size >= claimBatch) continue;
+      timedOut = await new Promise<boolean>((res) => {
+        const t = setTimeout(() => res(true), pollMs);
         wakeUp = () => {
           clearTimeout(t);
-          res();
+          res(false);
         };
       });
       wakeUp = undefined;
