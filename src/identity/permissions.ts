@@ -62,6 +62,7 @@ export const PERMISSIONS: Readonly<Record<string, Rule>> = {
   'GET /rest/container/:id/artifacts': ANY,
   'GET /rest/container/:id/notes': ANY,
   'GET /rest/container/:id/audit': ANY,
+  'GET /rest/container/:id/attachments': ANY,
   'GET /rest/artifact': ANY,
   'POST /rest/artifact': WORK,
   'GET /rest/artifact/:id': ANY,

@@ -66,6 +66,15 @@ export function registerVaultRoutes(app: FastifyInstance, ctx: AppContext): void
     ...(await listVaultInfo(db, ctx, req.query as Record<string, unknown>)),
   }));
 
+  // A container's files (Splunk SOAR's attachments), with the list semantics.
+  app.get('/rest/container/:id/attachments', { schema: { params: idParams } }, async (req) => {
+    const { id } = req.params as z.output<typeof idParams>;
+    if (!(await db.selectFrom('containers').select('id').where('id', '=', id).executeTakeFirst()))
+      throw notFound(`container ${id}`);
+    const { container_id: _ignored, ...query } = req.query as Record<string, unknown>;
+    return listVaultInfo(db, ctx, { ...query, container_id: String(id) });
+  });
+
   app.get('/rest/vault_document/:id/download', { schema: { params: idParams } }, async (req, reply) => {
     const { id } = req.params as z.output<typeof idParams>;
     const f = await getVaultFile(db, id);

@@ -504,6 +504,9 @@ describe('REST compatibility details (embedded store)', () => {
       assert.equal((info.json.data as Json[])[0]!.size, bytes.length);
       const byContainer = await api('GET', `/rest/vault_info?container_id=${cid}`);
       assert.equal(byContainer.json.count, 2);
+      const attachments = await api('GET', `/rest/container/${cid}/attachments?_filter_name=%22copy.txt%22`);
+      assert.equal(attachments.json.count, 1);
+      assert.equal((await api('GET', '/rest/container/999999/attachments')).status, 404);
       const dl = await s.app.inject({
         method: 'GET',
         url: `/rest/vault_document/${add.json.id}/download`,
