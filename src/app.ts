@@ -9,6 +9,7 @@ import { startScanning } from './scan/index.ts';
 import { auditConfigChanges, bootstrapAdmin } from './identity/index.ts';
 import type { Logger } from './logging/index.ts';
 import { lockDataDir, openStore, redactUrl } from './store/index.ts';
+import { ensureWebBuild } from './web/index.ts';
 
 /** A started server: its address and a way to stop it gracefully. */
 export interface RunningServer {
@@ -45,6 +46,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     };
     const tls = await loadTls({ dataDir: config.dataDir, certFile: config.tlsCert, keyFile: config.tlsKey });
     if (tls.generated) logger.info({ cert: tls.certPath }, 'generated a self-signed TLS certificate');
+    await ensureWebBuild(logger);
     const app = await buildServer(ctx, { https: { cert: tls.cert, key: tls.key } });
     await app.listen({ port: config.port, host: config.host });
     startBaselineSweep(ctx);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../logging/index.ts';
@@ -45,25 +45,46 @@ export async function ensureWebBuild(logger: Logger, webDir = WEB_DIR): Promise<
     );
     return;
   }
-  logger.info('building the web console (web/dist is missing or older than web/src)');
-  const code = await new Promise<number | null>((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [viteBin, 'build', '--config', join(webDir, 'vite.config.ts'), '--logLevel', 'warn'],
-      {
-        cwd: webDir,
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      stderr = (stderr + d.toString()).slice(-4000);
+  // Several servers may start at once (tests): one builds, the others wait for its result.
+  const lockFile = join(webDir, '.build.lock');
+  let lock: number;
+  try {
+    lock = openSync(lockFile, 'wx');
+  } catch {
+    // A lock left by a build that crashed (older than any real build) is taken over.
+    if (Date.now() - newestMtime(lockFile) > 300_000) {
+      rmSync(lockFile, { force: true });
+      return ensureWebBuild(logger, webDir);
+    }
+    const deadline = Date.now() + 120_000;
+    while (existsSync(lockFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    return;
+  }
+  let code: number | null;
+  try {
+    logger.info('building the web console (web/dist is missing or older than web/src)');
+    code = await new Promise<number | null>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        [viteBin, 'build', '--config', join(webDir, 'vite.config.ts'), '--logLevel', 'warn'],
+        {
+          cwd: webDir,
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => {
+        stderr = (stderr + d.toString()).slice(-4000);
+      });
+      child.on('error', () => resolve(null));
+      child.on('close', (c) => {
+        if (c !== 0) logger.warn({ stderr }, 'building the web console failed');
+        resolve(c);
+      });
     });
-    child.on('error', () => resolve(null));
-    child.on('close', (c) => {
-      if (c !== 0) logger.warn({ stderr }, 'building the web console failed');
-      resolve(c);
-    });
-  });
+  } finally {
+    closeSync(lock);
+    rmSync(lockFile, { force: true });
+  }
   if (code === 0) logger.info('built the web console');
 }

@@ -10,6 +10,7 @@ import {
   setAdminPassword,
   settled,
   signIn,
+  type PageGlobals,
   type Target,
 } from './console.harness.ts';
 
@@ -182,9 +183,15 @@ describe('web console in Chromium', { timeout: 240_000 }, () => {
   });
 
   it('switches between light and dark themes', async () => {
-    const before = await page.evaluate<string>('getComputedStyle(document.body).backgroundColor');
+    const before = await page.evaluate(() => {
+      const g = globalThis as unknown as PageGlobals;
+      return g.getComputedStyle(g.document.body).backgroundColor;
+    });
     await page.getByRole('button', { name: /Switch to (dark|light) theme/ }).click();
-    const afterToggle = await page.evaluate<string>('getComputedStyle(document.body).backgroundColor');
+    const afterToggle = await page.evaluate(() => {
+      const g = globalThis as unknown as PageGlobals;
+      return g.getComputedStyle(g.document.body).backgroundColor;
+    });
     assert.notEqual(afterToggle, before);
   });
 

@@ -8,7 +8,8 @@ import { startServerProcess, type ServerProcess } from '../../src/testing/server
 /** Shared by the browser end-to-end test, the screenshots script and the UI benchmark. */
 
 const ROOT = resolve(new URL('../../', import.meta.url).pathname);
-const insecure = new Agent({ connect: { rejectUnauthorized: false } });
+// Imports of large files answer only when done: no header or body timeout.
+const insecure = new Agent({ connect: { rejectUnauthorized: false }, headersTimeout: 0, bodyTimeout: 0 });
 
 /** Debian's Chromium, started the way this machine's closed network needs. */
 export const CHROMIUM_PATH = process.env.PORTCULLIS_CHROMIUM ?? '/usr/bin/chromium';
@@ -152,7 +153,22 @@ export async function signIn(page: Page, t: Target, password: string | null): Pr
   await page.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: 15_000 });
 }
 
+/** The browser's globals, typed just enough for the functions these tests run in the page. */
+export interface PageGlobals {
+  document: {
+    querySelectorAll(selector: string): { length: number };
+    querySelector(selector: string): { textContent: string | null } | null;
+    body: unknown;
+  };
+  getComputedStyle(element: unknown): { backgroundColor: string };
+}
+
 /** Waits until the page shows no loading placeholders. */
 export async function settled(page: Page, timeout = 15_000): Promise<void> {
-  await page.waitForFunction("document.querySelectorAll('.loading').length === 0", undefined, { timeout });
+  // Functions, not strings: the console's CSP forbids eval, and string predicates are eval'd.
+  await page.waitForFunction(
+    () => (globalThis as unknown as PageGlobals).document.querySelectorAll('.loading').length === 0,
+    undefined,
+    { timeout },
+  );
 }

@@ -78,7 +78,7 @@ export function OverviewPage() {
     firstSeen.values?.slice(0, DAYS).map((v, i) => {
       const d = new Date(sinces[i]!);
       return {
-        label: `${d.getDate()}/${d.getMonth() + 1}`,
+        label: d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' }),
         value: Math.max(0, v - (firstSeen.values![i + 1] ?? 0)),
       };
     }) ?? [];
