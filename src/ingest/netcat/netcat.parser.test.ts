@@ -213,7 +213,13 @@ describe('netcat parser on sweeps made in a network namespace during the test', 
     const inNs = (cmd: string, ...args: string[]) => both('ip', ['netns', 'exec', ns, cmd, ...args]);
     let child: ChildProcess | undefined;
     try {
-      await ip('netns', 'add', ns);
+      try {
+        await ip('netns', 'add', ns);
+      } catch (err) {
+        // A container without CAP_SYS_ADMIN cannot make namespaces: nothing to test here.
+        t.skip(`cannot create a network namespace: ${(err as Error).message}`);
+        return;
+      }
       await ip('-n', ns, 'link', 'set', 'lo', 'up');
       await ip('-n', ns, 'link', 'add', 'vB', 'type', 'veth', 'peer', 'name', 'vA');
       await ip('-n', ns, 'addr', 'add', '198.18.0.2/24', 'dev', 'vB');

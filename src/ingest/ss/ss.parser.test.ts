@@ -136,7 +136,13 @@ describe('ss / netstat parser on output made during the test', () => {
     const ip = (...args: string[]) => run('ip', args);
     let child: ChildProcess | undefined;
     try {
-      await ip('netns', 'add', ns);
+      try {
+        await ip('netns', 'add', ns);
+      } catch (err) {
+        // A container without CAP_SYS_ADMIN cannot make namespaces: nothing to test here.
+        t.skip(`cannot create a network namespace: ${(err as Error).message}`);
+        return;
+      }
       await ip('-n', ns, 'link', 'set', 'lo', 'up');
       await ip('-n', ns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1');
       await ip('-n', ns, 'addr', 'add', '198.18.0.2/24', 'dev', 'v0');
