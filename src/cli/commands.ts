@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerContainerCommands } from '../automation/container.commands.ts';
+import { registerAutomationCommands } from '../automation/playbook.commands.ts';
 import { registerIdentityCommands } from '../identity/identity.commands.ts';
 import { registerServiceCommands } from '../baseline/cli/services.commands.ts';
 import { registerIngestCommands } from '../ingest/cli/ingest.commands.ts';
@@ -16,4 +17,5 @@ export function registerCommands(program: Command): void {
   registerServiceCommands(program);
   registerScanCommands(program);
   registerContainerCommands(program);
+  registerAutomationCommands(program);
 }
