@@ -18,11 +18,11 @@ const NCAT_REFUSED = /^Ncat: Connection refused\.\s*$/;
 const NCAT_REQUESTED =
   /^libnsock nsock_connect_(tcp|udp)\(\): (?:TCP|UDP) connection requested to (.+):(\d+) \(IOD/;
 const NCAT_NOISE = /^(?:Ncat: |NCAT DEBUG: |libnsock )/;
-// Traditional netcat (`nc.traditional -v -z`): `(UNKNOWN) [10.100.0.1] 22 (ssh) open` and, with
-// -vv, `host [10.100.0.1] 23 (telnet) : Connection refused`.
 // macOS nc -v prints its connection details before the result line.
 const MACOS_NOISE =
   /^\s*(?:found \d+ (?:associations|connections):?|\d+: flags=.*|outif \S+|(?:src|dst) \S+ port \d+|rank info .*|TCP aux info .*)\s*$/;
+// Traditional netcat (`nc.traditional -v -z`): `(UNKNOWN) [10.100.0.1] 22 (ssh) open` and, with
+// -vv, `host [10.100.0.1] 23 (telnet) : Connection refused`.
 const TRAD = /^(\S+) \[([^\]\s]+)\] (\d+) \(([^)]*)\) (open|: .*)$/;
 // Summary and error lines the tools print that carry no port evidence.
 const TRAD_NOISE =
