@@ -249,7 +249,8 @@ const KIND_LOOKUPS: Record<FieldKind, readonly Lookup[]> = {
   int: ['exact', 'in', 'gt', 'gte', 'lt', 'lte', 'isnull'],
   time: ['exact', 'in', 'gt', 'gte', 'lt', 'lte', 'isnull'],
   bool: ['exact', 'isnull'],
-  jsonArray: ['contains', 'isnull'],
+  // _filter_tags="pci" or __contains="pci": holds it; a list: holds them all (exact: is that list).
+  jsonArray: ['exact', 'contains', 'isnull'],
   // Keys inside a JSON object compare as text (what ->> gives); numbers also order numerically.
   json: LOOKUPS,
 };
@@ -320,8 +321,10 @@ function checkValue(
       throw badRequest(`${param}: __in takes a list such as ["a","b"] or [1,2]`, { parameter: param });
     return value.map((v) => checkScalar(param, field, kind, lookup, v));
   }
-  if (Array.isArray(value))
+  if (Array.isArray(value)) {
+    if (kind === 'jsonArray') return value.map((v) => checkScalar(param, field, kind, lookup, v));
     throw badRequest(`${param}: a list is only accepted with __in`, { parameter: param });
+  }
   return checkScalar(param, field, kind, lookup, value);
 }
 
@@ -376,7 +379,9 @@ export function filterCondition(f: Filter, spec: ListSpec): RawBuilder<SqlBool> 
         ? f.value
           ? sql<SqlBool>`(${col} is null or ${col} = 'null'::jsonb)`
           : sql<SqlBool>`(${col} is not null and ${col} <> 'null'::jsonb)`
-        : sql<SqlBool>`${col} @> ${JSON.stringify([f.value])}::jsonb`;
+        : f.lookup === 'exact' && Array.isArray(f.value)
+          ? sql<SqlBool>`${col} = ${JSON.stringify(f.value)}::jsonb`
+          : sql<SqlBool>`${col} @> ${JSON.stringify(Array.isArray(f.value) ? f.value : [f.value])}::jsonb`;
   } else cond = scalarCondition(col, def.kind, f.lookup, f.value);
   return f.exclude ? sql<SqlBool>`not coalesce(${cond}, false)` : cond;
 }

@@ -178,6 +178,14 @@ for (const [storeName, makeStore] of testStores()) {
         assert.equal(c.severity, 'high');
         assert.equal(c.owner_name, 'analyst-user');
         assert.deepEqual(c.tags, ['pci']);
+        for (const q of [
+          '_filter_tags=%22pci%22',
+          '_filter_tags__contains=[%22pci%22]',
+          '_filter_tags=[%22pci%22]',
+        ])
+          assert.equal((await api('GET', `/rest/container?${q}`)).json.count, 1, q);
+        assert.equal((await api('GET', '/rest/container?_filter_tags=[%22pci%22,%22sox%22]')).json.count, 0);
+        assert.equal((await api('GET', '/rest/container?_filter_tags__contains=%22sox%22')).json.count, 0);
         assert.ok(typeof c.close_time === 'string' && !Number.isNaN(Date.parse(c.close_time)));
         const reopened = await api('POST', `/rest/container/${id}`, { status: 'open' });
         assert.equal(reopened.status, 200);
