@@ -16,7 +16,7 @@ describe('custom list row changes (Splunk SOAR delete_rows / update_rows / appen
             content: fc.constant(content),
             del: content.length
               ? fc.uniqueArray(fc.nat(content.length - 1), { maxLength: content.length })
-              : fc.constant([]),
+              : fc.constant<number[]>([]),
             add: rows,
           }),
         ),
