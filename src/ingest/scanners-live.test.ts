@@ -156,7 +156,7 @@ describe(
     });
 
     it(
-      'masscan -oJ/-oL: exactly the IPv4 TCP listeners',
+      'masscan -oJ/-oL/-oX: exactly the IPv4 TCP listeners',
       { skip: !hasMasscan && 'masscan not installed' },
       async () => {
         const mac = /link\/ether (\S+)/.exec(run('ip', ['-n', NS_B, 'link', 'show', IF_B]))?.[1];
@@ -164,6 +164,7 @@ describe(
         for (const [flag, parser, format] of [
           ['-oJ', parseMasscanJson, 'masscan-json'],
           ['-oL', parseMasscanList, 'masscan-list'],
+          ['-oX', parseNmapXml, 'nmap-xml'],
         ] as const) {
           const out = join(dir, `masscan${flag}`);
           // masscan sends from its own stack: an address of A's subnet that A's kernel does not own.

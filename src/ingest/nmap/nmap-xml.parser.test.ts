@@ -148,6 +148,27 @@ describe('nmap XML parser on constructed documents (shapes from nmap.dtd)', () =
     assert.equal(r.observations[0]?.seenAt?.getTime(), 1700000001000);
   });
 
+  it('reads masscan -oX (shapes from masscan src/out-xml.c): source masscan, endtime, banner', async () => {
+    const doc =
+      '<?xml version="1.0"?>\r\n<!-- masscan v1.0 scan -->\r\n' +
+      '<nmaprun scanner="masscan" start="1700000000" version="1.0-BETA"  xmloutputversion="1.03">\r\n' +
+      '<scaninfo type="syn" protocol="tcp" />\r\n' +
+      '<host endtime="1700000005"><address addr="192.0.2.4" addrtype="ipv4"/><ports><port protocol="tcp" portid="80">' +
+      '<state state="open" reason="syn-ack" reason_ttl="64"/></port></ports></host>\r\n' +
+      '<host endtime="1700000006"><address addr="192.0.2.4" addrtype="ipv4"/><ports><port protocol="tcp" portid="22">' +
+      '<state state="open" reason="syn-ack" reason_ttl="64" /><service name="ssh" banner="SSH-2.0-OpenSSH_9.2p1"></service>' +
+      '</port></ports></host>\r\n' +
+      '<runstats>\r\n<finished time="1700000010" timestr="2023-11-14 22:13:30" elapsed="10" />\r\n' +
+      '<hosts up="2" down="0" total="2" />\r\n</runstats>\r\n</nmaprun>\r\n';
+    const r = await parse(doc);
+    assert.deepEqual(r.issues, []);
+    assert.deepEqual(listenerKeys(r.observations), ['192.0.2.4 tcp/22', '192.0.2.4 tcp/80']);
+    assert.ok(r.observations.every((o) => o.source === 'masscan'));
+    assert.equal(r.observations[0]?.reason, 'masscan open (syn-ack)');
+    assert.equal(r.observations[0]?.seenAt?.getTime(), 1700000005000);
+    assert.deepEqual(r.observations[1]?.service, { name: 'ssh', banner: 'SSH-2.0-OpenSSH_9.2p1' });
+  });
+
   it('uses <nmaprun start> when the host has no times, and ignores hosts that are down', async () => {
     const doc =
       HEAD +

@@ -9,6 +9,7 @@ import type {
   Parser,
   Protocol,
   ServiceDetail,
+  SourceKind,
 } from '../observation.ts';
 
 /** Deepest element nesting accepted; nmap's own output nests about 6 deep. */
@@ -72,6 +73,8 @@ function serviceOf(a: Record<string, string>): ServiceDetail | undefined {
   if (version) s.version = version;
   if (extrainfo) s.extrainfo = extrainfo;
   if (method) s.method = method;
+  const banner = clip(a.banner);
+  if (banner) s.banner = banner;
   if (conf !== undefined) s.conf = conf;
   return Object.keys(s).length > 0 ? s : undefined;
 }
@@ -90,6 +93,7 @@ export const parseNmapXml: Parser = async function* (input, _opts) {
   const out: ParseEvent[] = [];
   const stack: string[] = [];
   let runStart: Date | null = null;
+  let scanner: SourceKind = 'nmap';
   let host: HostState | null = null;
   let port: PortState | null = null;
   let extraDepth = 0;
@@ -161,9 +165,9 @@ export const parseNmapXml: Parser = async function* (input, _opts) {
         host: addr,
         protocol: protocol as Protocol,
         port: portNo,
-        source: 'nmap',
+        source: scanner,
         grade,
-        reason: p.reason ? `nmap ${p.state} (${p.reason})` : `nmap ${p.state}`,
+        reason: p.reason ? `${scanner} ${p.state} (${p.reason})` : `${scanner} ${p.state}`,
         seenAt: h.seenAt ?? runStart,
         line: p.line,
       };
@@ -207,6 +211,8 @@ export const parseNmapXml: Parser = async function* (input, _opts) {
     switch (name) {
       case 'nmaprun':
         runStart = dateFromEpochSeconds(a.start);
+        // masscan -oX writes nmap's format with scanner="masscan".
+        scanner = a.scanner === 'masscan' ? 'masscan' : 'nmap';
         break;
       case 'host':
         if (parent !== 'nmaprun' && parent !== undefined) break;
