@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import {
@@ -163,6 +164,31 @@ describe('web console in Chromium', { timeout: 240_000 }, () => {
       services.data.map((s) => s.state),
       services.data.map(() => 'approved'),
     );
+  });
+
+  it('scans a loopback listener it opened, inside a scope added on the Scans page', async () => {
+    // Only a port this test listens on, on loopback, is ever scanned.
+    const listener = createServer((sock) => sock.end());
+    await new Promise<void>((r) => listener.listen(0, '127.0.0.1', () => r()));
+    const port = (listener.address() as AddressInfo).port;
+    try {
+      await nav(page, 'Scans');
+      await page.getByText('No scope yet').waitFor();
+      const scopeForm = page.getByRole('form', { name: 'Add a scope' });
+      await scopeForm.getByLabel('CIDR').fill('127.0.0.1/32');
+      await scopeForm.getByRole('button', { name: 'Add scope' }).click();
+      await page.getByRole('table', { name: 'Scopes' }).getByText('127.0.0.1/32').waitFor();
+      const scanForm = page.getByRole('form', { name: 'Run a scan' });
+      await scanForm.getByLabel('Targets').fill('127.0.0.1');
+      await scanForm.getByLabel('Ports').fill(String(port));
+      await scanForm.getByRole('button', { name: 'Run now' }).click();
+      await page.getByRole('status').filter({ hasText: /Scan \d+ started/ }).waitFor();
+      const row = page.getByRole('table', { name: 'Scans' }).locator('tbody tr').first();
+      await row.getByText(/^(success|done|finished|completed)$/).waitFor({ timeout: 60_000 });
+      assert.match(await row.innerText(), new RegExp(`127\\.0\\.0\\.1\\s+${port}[\\s\\S]*1/1\\s+1`));
+    } finally {
+      listener.close();
+    }
   });
 
   it('moves through the inventory with the keyboard', async () => {

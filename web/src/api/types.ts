@@ -284,44 +284,47 @@ export interface Me {
 }
 
 export interface Scope {
-  id: number | string;
+  id: number;
   cidr: string;
-  exclude?: boolean;
-  kind?: string;
-  description?: string | null;
+  kind: 'allow' | 'exclude' | string;
+  note?: string;
+  created_by?: string | null;
   created_at?: string;
 }
 
+/** A scan run as `/api/scans` shows it. */
 export interface Scan {
-  id: number | string;
-  targets: string | string[];
-  ports: string;
+  id: number;
   status: string;
-  progress?: number | null;
-  done?: number;
-  total?: number;
-  open_ports?: number;
-  found?: number;
-  started_at?: string | null;
-  finished_at?: string | null;
-  created_at?: string;
-  schedule_id?: number | string | null;
-  error?: string | null;
-  message?: string | null;
+  targets: string[];
+  ports: string;
+  schedule_id: number | null;
+  requested_by?: string | null;
+  hosts?: number;
+  total: number;
+  done: number;
+  open: number;
+  closed?: number;
+  filtered?: number;
+  error: string | null;
+  started_at: string;
+  finished_at: string | null;
+  progress?: { done: number; total: number; rate: number; eta: number | null };
 }
 
 export interface ScanSchedule {
-  id: number | string;
-  name?: string;
+  id: number;
+  name: string;
   cron: string;
-  targets: string | string[];
+  targets: string[];
   ports: string;
-  enabled?: boolean;
-  next_run_at?: string | null;
-  last_run_at?: string | null;
+  enabled: boolean;
+  created_at?: string;
+  last_run_at: string | null;
+  last_run_id?: number | null;
+  next_run_at: string | null;
 }
 
-/** What `POST /api/imports` answers. */
 export interface ImportSummary {
   import_id?: number;
   format: string | null;

@@ -33,7 +33,7 @@ export function PromptForm(props: { prompt: Prompt; onAnswered: () => void }) {
         <strong>{p.message || p.name}</strong>{' '}
         <span className="muted small">
           {p.owner ? `for ${p.owner_type === 'Role' ? 'role ' : ''}${p.owner} · ` : ''}due{' '}
-          {fmtAgo(p.due_time)} (then: {p.default_responses.join(', ')})
+          {fmtAgo(p.due_time)} (then: {p.default_responses.filter(Boolean).join(', ') || 'no answer'})
         </span>
       </p>
       {p.questions.map((q, i) =>
@@ -55,12 +55,22 @@ export function PromptForm(props: { prompt: Prompt; onAnswered: () => void }) {
           </fieldset>
         ) : (
           <Field key={i} label={q.prompt}>
-            <textarea
-              name={`q${p.id}-${i}`}
-              value={answers[i]}
-              required={q.options.required}
-              onChange={(e) => set(i, e.target.value)}
-            />
+            {/YYYY-MM-DD/.test(q.prompt) ? (
+              <input
+                type="date"
+                name={`q${p.id}-${i}`}
+                value={answers[i]}
+                required={q.options.required}
+                onChange={(e) => set(i, e.target.value)}
+              />
+            ) : (
+              <textarea
+                name={`q${p.id}-${i}`}
+                value={answers[i]}
+                required={q.options.required}
+                onChange={(e) => set(i, e.target.value)}
+              />
+            )}
           </Field>
         ),
       )}

@@ -1,5 +1,5 @@
-import { useState, type FormEvent } from 'react';
-import { del, post } from '../api/client.ts';
+import { useEffect, useState, type FormEvent } from 'react';
+import { del, get, patch, post } from '../api/client.ts';
 import type { ListEnvelope, Scan, ScanSchedule, Scope } from '../api/types.ts';
 import { fmtAgo, fmtTime } from '../components/format.ts';
 import {
@@ -14,38 +14,65 @@ import {
   PageHeader,
 } from '../components/ui.tsx';
 import { useApi, useLive, useLiveReload } from '../lib/hooks.ts';
+import { Link } from '../lib/router.tsx';
 import { useSession } from '../lib/session.tsx';
 
-type Listing<T> = ListEnvelope<T> | { data: T[] } | T[];
-const rowsOf = <T,>(d: Listing<T> | undefined): T[] => (!d ? [] : Array.isArray(d) ? d : d.data);
-const targetsText = (t: string | string[]) => (Array.isArray(t) ? t.join(', ') : t);
+const ACTIVE = new Set(['queued', 'pending', 'running', 'cancelling']);
+const splitTargets = (t: string) => t.split(/[\s,]+/).filter(Boolean);
 
 /** Scopes (where scanning is allowed), scans with live progress, and schedules. */
 export function ScansPage() {
   const session = useSession();
-  const scopes = useApi<Listing<Scope>>('/api/scopes');
-  const scans = useApi<Listing<Scan>>('/api/scans?limit=25&sort=id&order=desc');
-  const schedules = useApi<Listing<ScanSchedule>>('/api/scans/schedules');
-  const [live, setLive] = useState<
-    Record<string, { done?: number; total?: number; open?: number; status?: string }>
-  >({});
+  const scopes = useApi<ListEnvelope<Scope>>('/api/scopes');
+  const scans = useApi<ListEnvelope<Scan>>('/api/scans?limit=25');
+  const schedules = useApi<ListEnvelope<ScanSchedule>>('/api/scans/schedules');
+  const [live, setLive] = useState<Record<number, Partial<Scan>>>({});
+  useLiveReload(['scan_finished'], scans.reload);
   useLive(['scan_progress'], (m) => {
-    const id = String(m.data.scan_id ?? m.data.id ?? '');
+    const id = Number(m.data.scan_id ?? m.data.id);
     if (!id) return;
     setLive((old) => ({
       ...old,
       [id]: {
-        done: Number(m.data.done ?? 0),
-        total: Number(m.data.total ?? 0),
-        open: m.data.open !== undefined ? Number(m.data.open) : undefined,
-        status: typeof m.data.status === 'string' ? m.data.status : 'running',
+        ...old[id],
+        ...(m.data.done !== undefined ? { done: Number(m.data.done) } : {}),
+        ...(m.data.total !== undefined ? { total: Number(m.data.total) } : {}),
+        ...(m.data.open !== undefined ? { open: Number(m.data.open) } : {}),
+        ...(typeof m.data.status === 'string' ? { status: m.data.status } : {}),
       },
     }));
   });
-  useLiveReload(['scan_finished'], scans.reload);
-  const noScope =
-    scopes.data !== undefined &&
-    rowsOf(scopes.data).filter((s) => (s.kind ?? 'allow') !== 'exclude' && !s.exclude).length === 0;
+  // Running scans: follow their progress (also without live events), then reload when they end.
+  const running = (scans.data?.data ?? [])
+    .filter((s) => ACTIVE.has(live[s.id]?.status ?? s.status))
+    .map((s) => s.id);
+  const runningKey = running.join(',');
+  useEffect(() => {
+    if (!runningKey) return;
+    const ids = runningKey.split(',').map(Number);
+    const timer = setInterval(() => {
+      for (const id of ids)
+        get<Scan>(`/api/scans/${id}`).then(
+          (s) => {
+            setLive((old) => ({
+              ...old,
+              [id]: {
+                status: s.status,
+                done: s.progress?.done ?? s.done,
+                total: s.progress?.total ?? s.total,
+                open: s.open,
+              },
+            }));
+            if (!ACTIVE.has(s.status)) scans.reload();
+          },
+          () => {},
+        );
+    }, 1000);
+    return () => clearInterval(timer);
+  }, [runningKey, scans.reload]);
+
+  const allowRules = (scopes.data?.data ?? []).filter((s) => s.kind !== 'exclude');
+  const noScope = scopes.data !== undefined && allowRules.length === 0;
 
   return (
     <>
@@ -66,13 +93,10 @@ export function ScansPage() {
                   Add the networks you are responsible for (e.g. <code>10.20.0.0/16</code>). A target outside
                   every scope is refused before any packet leaves.
                 </EmptyState>
-              ) : (
-                <ScopeTable
-                  scopes={rowsOf(scopes.data)}
-                  canEdit={session.isAdmin}
-                  onChanged={scopes.reload}
-                />
-              )}
+              ) : null}
+              {scopes.data.data.length > 0 ? (
+                <ScopeTable scopes={scopes.data.data} canEdit={session.isAdmin} onChanged={scopes.reload} />
+              ) : null}
               {session.isAdmin ? <ScopeForm onAdded={scopes.reload} /> : null}
             </>
           )}
@@ -90,57 +114,68 @@ export function ScansPage() {
           <ErrorState error={scans.error} what="Scans" />
         ) : !scans.data ? (
           <Loading />
-        ) : rowsOf(scans.data).length === 0 ? (
+        ) : scans.data.data.length === 0 ? (
           <EmptyState title="No scans yet.">Run one above, or add a schedule below.</EmptyState>
         ) : (
           <DataTable
             label="Scans"
-            rows={rowsOf(scans.data)}
+            rows={scans.data.data.map((s) => ({ ...s, ...live[s.id] }))}
             rowKey={(s) => String(s.id)}
             columns={[
               { key: 'id', label: 'Scan', className: 'num', render: (s) => s.id },
-              { key: 'targets', label: 'Targets', render: (s) => <code>{targetsText(s.targets)}</code> },
+              { key: 'targets', label: 'Targets', render: (s) => <code>{s.targets.join(', ')}</code> },
               { key: 'ports', label: 'Ports', render: (s) => <code>{s.ports}</code> },
-              {
-                key: 'status',
-                label: 'Status',
-                render: (s) => <Badge value={live[String(s.id)]?.status ?? s.status} />,
-              },
+              { key: 'status', label: 'Status', render: (s) => <Badge value={s.status} /> },
               {
                 key: 'progress',
                 label: 'Progress',
-                render: (s) => {
-                  const l = live[String(s.id)];
-                  const done = l?.done ?? s.done;
-                  const total = l?.total ?? s.total;
-                  if (!total)
-                    return s.progress !== undefined && s.progress !== null
-                      ? `${Math.round(s.progress * 100)}%`
-                      : '—';
-                  return (
-                    <span>
-                      <progress max={total} value={done ?? 0} aria-label={`Scan ${s.id} progress`} />{' '}
-                      {(done ?? 0).toLocaleString()}/{total.toLocaleString()}
+                render: (s) =>
+                  s.total ? (
+                    <span className="nowrap">
+                      <progress max={s.total} value={s.done} aria-label={`Scan ${s.id} progress`} />{' '}
+                      {s.done.toLocaleString()}/{s.total.toLocaleString()}
                     </span>
-                  );
-                },
+                  ) : (
+                    '—'
+                  ),
               },
               {
                 key: 'open',
-                label: 'Open found',
+                label: 'Open',
                 className: 'num',
-                render: (s) => live[String(s.id)]?.open ?? s.open_ports ?? s.found ?? '—',
+                render: (s) =>
+                  s.open && !ACTIVE.has(s.status) ? (
+                    <Link href={`/inventory?source=scan&sort=last_seen&order=desc`}>{s.open}</Link>
+                  ) : (
+                    s.open
+                  ),
               },
               {
                 key: 'started',
                 label: 'Started',
-                render: (s) => (
-                  <span title={fmtTime(s.started_at ?? s.created_at)}>
-                    {fmtAgo(s.started_at ?? s.created_at)}
-                  </span>
-                ),
+                render: (s) => <span title={fmtTime(s.started_at)}>{fmtAgo(s.started_at)}</span>,
               },
-              { key: 'msg', label: 'Message', render: (s) => s.error ?? s.message ?? '' },
+              {
+                key: 'by',
+                label: 'By',
+                render: (s) => (s.schedule_id ? `schedule ${s.schedule_id}` : (s.requested_by ?? '')),
+              },
+              {
+                key: 'msg',
+                label: '',
+                render: (s) =>
+                  s.error ? (
+                    <span className="small">{s.error}</span>
+                  ) : ACTIVE.has(s.status) && session.canWork ? (
+                    <button
+                      type="button"
+                      className="danger"
+                      onClick={() => void post(`/api/scans/${s.id}/cancel`).then(scans.reload)}
+                    >
+                      Cancel
+                    </button>
+                  ) : null,
+              },
             ]}
           />
         )}
@@ -153,25 +188,19 @@ export function ScansPage() {
           <Loading />
         ) : (
           <>
-            {rowsOf(schedules.data).length === 0 ? (
+            {schedules.data.data.length === 0 ? (
               <p className="muted">
                 No scheduled scans. A schedule is a cron expression (e.g. <code>0 2 * * *</code>, nightly at
                 02:00).
               </p>
             ) : (
-              <DataTable
-                label="Scan schedules"
-                rows={rowsOf(schedules.data)}
-                rowKey={(s) => String(s.id)}
-                columns={[
-                  { key: 'name', label: 'Name', render: (s) => s.name ?? `schedule ${s.id}` },
-                  { key: 'cron', label: 'Cron', render: (s) => <code>{s.cron}</code> },
-                  { key: 'targets', label: 'Targets', render: (s) => <code>{targetsText(s.targets)}</code> },
-                  { key: 'ports', label: 'Ports', render: (s) => <code>{s.ports}</code> },
-                  { key: 'next', label: 'Next run', render: (s) => fmtTime(s.next_run_at) },
-                  { key: 'last', label: 'Last run', render: (s) => fmtAgo(s.last_run_at) },
-                  { key: 'enabled', label: 'Enabled', render: (s) => (s.enabled === false ? 'no' : 'yes') },
-                ]}
+              <ScheduleTable
+                schedules={schedules.data.data}
+                canEdit={session.canWork}
+                onChanged={() => {
+                  schedules.reload();
+                  scans.reload();
+                }}
               />
             )}
             {session.canWork ? <ScheduleForm onAdded={schedules.reload} /> : null}
@@ -190,15 +219,15 @@ function ScopeTable(props: { scopes: Scope[]; canEdit: boolean; onChanged: () =>
       <DataTable
         label="Scopes"
         rows={props.scopes}
-        rowKey={(s) => String(s.id ?? s.cidr)}
+        rowKey={(s) => String(s.id)}
         columns={[
           { key: 'cidr', label: 'CIDR', render: (s) => <code>{s.cidr}</code> },
           {
             key: 'kind',
             label: 'Kind',
-            render: (s) => (s.exclude || s.kind === 'exclude' ? 'exclude' : 'allow'),
+            render: (s) => <Badge value={s.kind === 'exclude' ? 'cancelled' : 'success'} label={s.kind} />,
           },
-          { key: 'description', label: 'Description', render: (s) => s.description ?? '' },
+          { key: 'note', label: 'Note', render: (s) => s.note ?? '' },
           {
             key: 'remove',
             label: '',
@@ -208,12 +237,7 @@ function ScopeTable(props: { scopes: Scope[]; canEdit: boolean; onChanged: () =>
                   type="button"
                   className="danger"
                   aria-label={`Remove scope ${s.cidr}`}
-                  onClick={() =>
-                    del(`/api/scopes/${encodeURIComponent(String(s.id ?? s.cidr))}`).then(
-                      props.onChanged,
-                      setError,
-                    )
-                  }
+                  onClick={() => del(`/api/scopes/${s.id}`).then(props.onChanged, setError)}
                 >
                   Remove
                 </button>
@@ -228,13 +252,15 @@ function ScopeTable(props: { scopes: Scope[]; canEdit: boolean; onChanged: () =>
 function ScopeForm(props: { onAdded: () => void }) {
   const [cidr, setCidr] = useState('');
   const [kind, setKind] = useState('allow');
+  const [note, setNote] = useState('');
   const [error, setError] = useState<unknown>();
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setError(undefined);
     try {
-      await post('/api/scopes', { cidr: cidr.trim(), kind });
+      await post('/api/scopes', { cidr: cidr.trim(), kind, ...(note ? { note } : {}) });
       setCidr('');
+      setNote('');
       props.onAdded();
     } catch (err) {
       setError(err);
@@ -251,6 +277,9 @@ function ScopeForm(props: { onAdded: () => void }) {
           <option value="exclude">exclude</option>
         </select>
       </Field>
+      <Field label="Note">
+        <input value={note} onChange={(e) => setNote(e.target.value)} placeholder="DMZ" />
+      </Field>
       <button type="submit">Add scope</button>
       <ActionError error={error} />
     </form>
@@ -266,13 +295,10 @@ function ScanForm(props: { disabled: boolean; onStarted: () => void }) {
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setError(undefined);
+    setStarted(undefined);
     try {
-      const r = await post<{ id?: number | string; scan_id?: number | string }>('/api/scans', {
-        targets: targets.split(/[\s,]+/).filter(Boolean),
-        ports,
-        banner,
-      });
-      setStarted(`Scan ${r?.id ?? r?.scan_id ?? ''} started.`);
+      const r = await post<Scan>('/api/scans', { targets: splitTargets(targets), ports, banner });
+      setStarted(`Scan ${r.id} started: ${r.total.toLocaleString()} probes.`);
       props.onStarted();
     } catch (err) {
       setError(err);
@@ -306,10 +332,67 @@ function ScanForm(props: { disabled: boolean; onStarted: () => void }) {
       <ActionError error={error} />
       {started ? (
         <p className="success" role="status">
-          {started} Progress appears below as it runs.
+          {started} Its progress shows below.
         </p>
       ) : null}
     </form>
+  );
+}
+
+function ScheduleTable(props: { schedules: ScanSchedule[]; canEdit: boolean; onChanged: () => void }) {
+  const [error, setError] = useState<unknown>();
+  const act = (p: Promise<unknown>) => p.then(props.onChanged, setError);
+  return (
+    <>
+      <ActionError error={error} />
+      <DataTable
+        label="Scan schedules"
+        rows={props.schedules}
+        rowKey={(s) => String(s.id)}
+        columns={[
+          { key: 'name', label: 'Name', render: (s) => <strong>{s.name}</strong> },
+          { key: 'cron', label: 'Cron', render: (s) => <code>{s.cron}</code> },
+          { key: 'targets', label: 'Targets', render: (s) => <code>{s.targets.join(', ')}</code> },
+          { key: 'ports', label: 'Ports', render: (s) => <code>{s.ports}</code> },
+          {
+            key: 'next',
+            label: 'Next run',
+            render: (s) => (s.enabled ? fmtTime(s.next_run_at) : 'disabled'),
+          },
+          { key: 'last', label: 'Last run', render: (s) => fmtAgo(s.last_run_at) },
+          {
+            key: 'actions',
+            label: '',
+            render: (s) =>
+              props.canEdit ? (
+                <span className="actions">
+                  <button
+                    type="button"
+                    onClick={() => act(post(`/api/scans/schedules/${s.id}/run`))}
+                    aria-label={`Run schedule ${s.name} now`}
+                  >
+                    Run now
+                  </button>
+                  <button
+                    type="button"
+                    onClick={() => act(patch(`/api/scans/schedules/${s.id}`, { enabled: !s.enabled }))}
+                  >
+                    {s.enabled ? 'Disable' : 'Enable'}
+                  </button>
+                  <button
+                    type="button"
+                    className="danger"
+                    onClick={() => act(del(`/api/scans/schedules/${s.id}`))}
+                    aria-label={`Delete schedule ${s.name}`}
+                  >
+                    Delete
+                  </button>
+                </span>
+              ) : null,
+          },
+        ]}
+      />
+    </>
   );
 }
 
@@ -323,12 +406,7 @@ function ScheduleForm(props: { onAdded: () => void }) {
     e.preventDefault();
     setError(undefined);
     try {
-      await post('/api/scans/schedules', {
-        name: name || undefined,
-        cron,
-        targets: targets.split(/[\s,]+/).filter(Boolean),
-        ports,
-      });
+      await post('/api/scans/schedules', { name, cron, targets: splitTargets(targets), ports });
       setTargets('');
       setName('');
       props.onAdded();
@@ -338,13 +416,13 @@ function ScheduleForm(props: { onAdded: () => void }) {
   };
   return (
     <form className="inline-form" onSubmit={submit} aria-label="Add a schedule" style={{ marginTop: 12 }}>
-      <Field label="Name">
-        <input value={name} onChange={(e) => setName(e.target.value)} placeholder="nightly-dmz" />
+      <Field label="Schedule name">
+        <input required value={name} onChange={(e) => setName(e.target.value)} placeholder="nightly-dmz" />
       </Field>
       <Field label="Cron">
         <input required value={cron} onChange={(e) => setCron(e.target.value)} size={12} />
       </Field>
-      <Field label="Targets">
+      <Field label="Scan targets">
         <input
           required
           value={targets}
@@ -352,7 +430,7 @@ function ScheduleForm(props: { onAdded: () => void }) {
           placeholder="198.18.0.0/24"
         />
       </Field>
-      <Field label="Ports">
+      <Field label="Scan ports">
         <input required value={ports} onChange={(e) => setPorts(e.target.value)} size={10} />
       </Field>
       <button type="submit">Add schedule</button>
