@@ -14,7 +14,11 @@ import { automationEvents } from '../src/automation/events.ts';
 import { AppRegistry } from '../src/automation/app.registry.ts';
 import { parseAppManifest } from '../src/automation/app.manifest.ts';
 import type { AppDefinition } from '../src/automation/app.types.ts';
-import { syncPlaybooks, triggerPlaybooksForLabel, type PlaybookDeps } from '../src/automation/playbook.engine.ts';
+import {
+  syncPlaybooks,
+  triggerPlaybooksForLabel,
+  type PlaybookDeps,
+} from '../src/automation/playbook.engine.ts';
 import { PlaybookRegistry } from '../src/automation/playbook.types.ts';
 import { startAutomationWorker } from '../src/automation/worker.ts';
 
@@ -40,8 +44,24 @@ const benchApp: AppDefinition = {
     publisher: 'Portcullis',
     configuration: {},
     actions: [
-      { action: 'test connectivity', identifier: 'test_connectivity', description: 'ok', type: 'test', read_only: true, parameters: {}, output: [] },
-      { action: 'no op', identifier: 'no_op', description: 'no-op', type: 'generic', read_only: true, parameters: { token: { data_type: 'string', required: true } }, output: [] },
+      {
+        action: 'test connectivity',
+        identifier: 'test_connectivity',
+        description: 'ok',
+        type: 'test',
+        read_only: true,
+        parameters: {},
+        output: [],
+      },
+      {
+        action: 'no op',
+        identifier: 'no_op',
+        description: 'no-op',
+        type: 'generic',
+        read_only: true,
+        parameters: { token: { data_type: 'string', required: true } },
+        output: [],
+      },
     ],
   }),
   async execute(_ctx, params) {
@@ -92,17 +112,25 @@ async function main(): Promise<void> {
   // the runtime's trigger, as src/automation/run.service.ts wires it
   const pendingTriggers: Array<Promise<unknown>> = [];
   automationEvents.on('container_created', (e) => {
-    pendingTriggers.push(triggerPlaybooksForLabel(store.db, deps, e.containerId, e.label, 'container_created').then(() => worker?.wake()));
+    pendingTriggers.push(
+      triggerPlaybooksForLabel(store.db, deps, e.containerId, e.label, 'container_created').then(() =>
+        worker?.wake(),
+      ),
+    );
   });
 
-  process.stdout.write(`automation bench: ${N} containers → ${N} runs × 3 no-op actions on the embedded store (${memory ? 'in memory' : 'data dir on disk'})\n`);
+  process.stdout.write(
+    `automation bench: ${N} containers → ${N} runs × 3 no-op actions on the embedded store (${memory ? 'in memory' : 'data dir on disk'})\n`,
+  );
   const t0 = performance.now();
   for (let i = 0; i < N; i++) {
     await createContainer(store.db, {
       name: `bench ${i}`,
       label: 'bench',
       source_data_identifier: `bench:${i}`,
-      artifacts: [{ name: 'listener', cef: { destinationAddress: '198.18.0.2', destinationPort: 1000 + (i % 60000) } }],
+      artifacts: [
+        { name: 'listener', cef: { destinationAddress: '198.18.0.2', destinationPort: 1000 + (i % 60000) } },
+      ],
     });
   }
   await Promise.all(pendingTriggers);
@@ -125,8 +153,16 @@ async function main(): Promise<void> {
   const tDone = performance.now();
   if (process.stdout.isTTY) process.stdout.write('\n');
   await worker.stop();
-  const failed = await store.db.selectFrom('playbook_runs').select('message').where('status', '<>', 'success').execute();
-  const actions = await store.db.selectFrom('action_runs').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'success').executeTakeFirstOrThrow();
+  const failed = await store.db
+    .selectFrom('playbook_runs')
+    .select('message')
+    .where('status', '<>', 'success')
+    .execute();
+  const actions = await store.db
+    .selectFrom('action_runs')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('status', '=', 'success')
+    .executeTakeFirstOrThrow();
   await store.close();
   rmSync(dir, { recursive: true, force: true });
 

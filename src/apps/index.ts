@@ -8,6 +8,14 @@ import { syslogApp } from './syslog/syslog.app.ts';
 import { utilityApp } from './utility/utility.app.ts';
 
 /** The apps that ship with Portcullis. */
-export const BUILTIN_APPS: readonly AppDefinition[] = [portCheckApp, httpApp, emailApp, syslogApp, firewallApp, dnsApp, utilityApp];
+export const BUILTIN_APPS: readonly AppDefinition[] = [
+  portCheckApp,
+  httpApp,
+  emailApp,
+  syslogApp,
+  firewallApp,
+  dnsApp,
+  utilityApp,
+];
 
 export { dnsApp, emailApp, firewallApp, httpApp, portCheckApp, syslogApp, utilityApp };

@@ -92,7 +92,8 @@ function needsAsset(app: AppDefinition): boolean {
  */
 export async function planAction(deps: ActionDeps, req: ActionRequest): Promise<ActionUnit[]> {
   if (!req.action) throw badRequest('/action: required');
-  if (!Array.isArray(req.targets) || req.targets.length === 0) throw badRequest('/targets: at least one target is required');
+  if (!Array.isArray(req.targets) || req.targets.length === 0)
+    throw badRequest('/targets: at least one target is required');
   const units: ActionUnit[] = [];
   for (const [ti, t] of req.targets.entries()) {
     const where = `/targets/${ti}`;
@@ -107,21 +108,26 @@ export async function planAction(deps: ActionDeps, req: ActionRequest): Promise<
     } else {
       const candidates = deps.apps.appsWithAction(req.action);
       if (candidates.length !== 1)
-        throw badRequest(`${where}: name "app_id" or "assets" (${candidates.length} apps offer "${req.action}")`);
+        throw badRequest(
+          `${where}: name "app_id" or "assets" (${candidates.length} apps offer "${req.action}")`,
+        );
       app = candidates[0]!;
     }
     const action = findAction(app.manifest, req.action);
     if (!action) throw badRequest(`/action: app "${app.manifest.name}" has no action "${req.action}"`);
     for (const [ai, a] of assets.entries())
       if (a.app_id !== app.manifest.appid)
-        throw badRequest(`${where}/assets/${ai}: asset "${a.name}" belongs to another app than "${app.manifest.name}"`);
+        throw badRequest(
+          `${where}/assets/${ai}: asset "${a.name}" belongs to another app than "${app.manifest.name}"`,
+        );
     let useAssets: Array<AssetRow | null> = assets;
     if (useAssets.length === 0) {
       // No assets named: use the app's configured assets; an app that needs no settings also runs
       // without one.
       useAssets = await cachedAssetRows(deps.db, app.manifest.appid);
       if (useAssets.length === 0) {
-        if (needsAsset(app)) throw badRequest(`${where}: app "${app.manifest.name}" needs an asset and none is configured`);
+        if (needsAsset(app))
+          throw badRequest(`${where}: app "${app.manifest.name}" needs an asset and none is configured`);
         useAssets = [null];
       }
     }
@@ -129,7 +135,8 @@ export async function planAction(deps: ActionDeps, req: ActionRequest): Promise<
     const timeoutMs = req.timeout_ms ?? (action.timeout ? action.timeout * 1000 : deps.actionTimeoutMs);
     for (const [pi, p] of params.entries()) {
       const parameter = checkParameters(action, p ?? {}, `${where}/parameters/${pi}`);
-      for (const asset of useAssets) units.push({ app, identifier: action.identifier, asset, parameter, timeoutMs });
+      for (const asset of useAssets)
+        units.push({ app, identifier: action.identifier, asset, parameter, timeoutMs });
     }
   }
   return units;
@@ -137,7 +144,10 @@ export async function planAction(deps: ActionDeps, req: ActionRequest): Promise<
 
 /** Thrown into an app's promise race when its action is cancelled or times out. */
 class Interrupted extends Error {
-  constructor(readonly why: 'cancelled' | 'timeout', message: string) {
+  constructor(
+    readonly why: 'cancelled' | 'timeout',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -168,14 +178,35 @@ export async function runUnit(
   try {
     config = unit.asset ? assetConfiguration(unit.asset, m, deps.secretKey) : {};
   } catch (e) {
-    return { ...base, status: 'failed', message: (e as Error).message, summary: {}, data: [], data_vault_id: null, attempts: 0 };
+    return {
+      ...base,
+      status: 'failed',
+      message: (e as Error).message,
+      summary: {},
+      data: [],
+      data_vault_id: null,
+      attempts: 0,
+    };
   }
-  const logger = (opts.logger ?? deps.logger).child({ app: m.name, action: unit.identifier, asset: unit.asset?.name });
+  const logger = (opts.logger ?? deps.logger).child({
+    app: m.name,
+    action: unit.identifier,
+    asset: unit.asset?.name,
+  });
   let last: ActionOutcome = { status: 'failed', message: 'not run' };
   let attempts = 0;
   for (let attempt = 1; attempt <= Math.max(1, opts.maxAttempts); attempt++) {
     attempts = attempt;
-    if (opts.signal.aborted) return { ...base, status: 'cancelled', message: 'cancelled', summary: {}, data: [], data_vault_id: null, attempts };
+    if (opts.signal.aborted)
+      return {
+        ...base,
+        status: 'cancelled',
+        message: 'cancelled',
+        summary: {},
+        data: [],
+        data_vault_id: null,
+        attempts,
+      };
     const ac = new AbortController();
     let interrupt!: (e: Interrupted) => void;
     const interrupted = new Promise<never>((_, rej) => (interrupt = rej));
@@ -204,8 +235,13 @@ export async function runUnit(
       signal: ac.signal,
       http: createHttpClient(allow, ac.signal),
       vaultPut: async (fileName, content) => {
-        if (!deps.vault) throw new AppError('vault_unavailable', 'the vault is not available', { kind: 'operational' });
-        return deps.vault.put(opts.containerId, fileName, Buffer.isBuffer(content) ? content : Buffer.from(content));
+        if (!deps.vault)
+          throw new AppError('vault_unavailable', 'the vault is not available', { kind: 'operational' });
+        return deps.vault.put(
+          opts.containerId,
+          fileName,
+          Buffer.isBuffer(content) ? content : Buffer.from(content),
+        );
       },
     };
     try {
@@ -214,9 +250,18 @@ export async function runUnit(
         last = { status: 'failed', message: `app "${m.name}" returned no action result` };
     } catch (e) {
       if (e instanceof Interrupted && e.why === 'cancelled')
-        return { ...base, status: 'cancelled', message: 'cancelled', summary: {}, data: [], data_vault_id: null, attempts };
+        return {
+          ...base,
+          status: 'cancelled',
+          message: 'cancelled',
+          summary: {},
+          data: [],
+          data_vault_id: null,
+          attempts,
+        };
       last = { status: 'failed', message: (e as Error)?.message ?? String(e) };
-      if (!(e instanceof Interrupted) && !(e instanceof AppError)) logger.warn({ err: e }, 'app raised an error');
+      if (!(e instanceof Interrupted) && !(e instanceof AppError))
+        logger.warn({ err: e }, 'app raised an error');
     } finally {
       clearTimeout(timer);
       opts.signal.removeEventListener('abort', onParent);
@@ -232,7 +277,11 @@ export async function runUnit(
     const json = JSON.stringify(data);
     if (Buffer.byteLength(json) > deps.resultVaultThreshold) {
       try {
-        data_vault_id = await deps.vault.put(opts.containerId, `action_result_${unit.identifier}.json`, Buffer.from(json));
+        data_vault_id = await deps.vault.put(
+          opts.containerId,
+          `action_result_${unit.identifier}.json`,
+          Buffer.from(json),
+        );
         summary.data_in_vault = data_vault_id;
         summary.data_items = data.length;
         data = [];
@@ -241,7 +290,15 @@ export async function runUnit(
       }
     }
   }
-  return { ...base, status: last.status, message: last.message ?? '', summary, data, data_vault_id, attempts };
+  return {
+    ...base,
+    status: last.status,
+    message: last.message ?? '',
+    summary,
+    data,
+    data_vault_id,
+    attempts,
+  };
 }
 
 /** Combines unit results into the action run's status and message. */
@@ -250,12 +307,20 @@ export function summarizeResults(results: ActionResult[]): { status: ActionRunSt
   const ok = results.filter((r) => r.status === 'success').length;
   const status: ActionRunStatus = ok === results.length ? 'success' : 'failed';
   const first = results.find((r) => r.status !== 'success') ?? results[0];
-  const message = results.length === 1 ? (first?.message ?? '') : `${ok} of ${results.length} succeeded${first && first.status !== 'success' ? `: ${first.message}` : ''}`;
+  const message =
+    results.length === 1
+      ? (first?.message ?? '')
+      : `${ok} of ${results.length} succeeded${first && first.status !== 'success' ? `: ${first.message}` : ''}`;
   return { status, message };
 }
 
 /** Inserts an action run row (status `running` for inline runs, `pending` for queued ones). */
-export async function insertActionRun(db: Kysely<Database>, req: ActionRequest, status: ActionRunStatus, timeoutMs: number): Promise<number> {
+export async function insertActionRun(
+  db: Kysely<Database>,
+  req: ActionRequest,
+  status: ActionRunStatus,
+  timeoutMs: number,
+): Promise<number> {
   const row = await db
     .insertInto('action_runs')
     .values({
@@ -331,18 +396,34 @@ export async function runActionInline(
     inserted.catch(() => {});
   }, VISIBLE_AFTER_MS);
   const results = await Promise.all(
-    units.map((u) => runUnit(deps, u, { containerId: req.container_id ?? null, maxAttempts: req.max_attempts ?? 1, signal })),
+    units.map((u) =>
+      runUnit(deps, u, { containerId: req.container_id ?? null, maxAttempts: req.max_attempts ?? 1, signal }),
+    ),
   );
   clearTimeout(timer);
   const final = summarizeResults(results);
   if (inserted) {
     const id = await inserted;
     const outcome: ActionRunOutcome = { action_run_id: id, ...final, results };
-    await finishActionRun(deps.db, id, results, final, journal && !signal.aborted ? { ...journal, result: journal.toResult(outcome) } : undefined);
+    await finishActionRun(
+      deps.db,
+      id,
+      results,
+      final,
+      journal && !signal.aborted ? { ...journal, result: journal.toResult(outcome) } : undefined,
+    );
     return outcome;
   }
   const placeholder: ActionRunOutcome = { action_run_id: 0, ...final, results };
-  const id = await insertFinishedActionRun(deps.db, req, timeoutMs, startedAt, results, final, journal && !signal.aborted ? { ...journal, result: journal.toResult(placeholder) } : undefined);
+  const id = await insertFinishedActionRun(
+    deps.db,
+    req,
+    timeoutMs,
+    startedAt,
+    results,
+    final,
+    journal && !signal.aborted ? { ...journal, result: journal.toResult(placeholder) } : undefined,
+  );
   return { ...placeholder, action_run_id: id };
 }
 
@@ -363,7 +444,9 @@ async function insertFinishedActionRun(
         on conflict (run_id, seq) do nothing returning 1)`
     : sql``;
   const appCte = rows.length ? sql`, a as (${appRunInsert(rows)} returning 1)` : sql``;
-  const r = await sql<{ id: number }>`with u as (insert into action_runs (action, name, type, container_id, playbook_run_id, step_seq, status, message, targets, timeout_ms, max_attempts, created_by, start_time, close_time)
+  const r = await sql<{
+    id: number;
+  }>`with u as (insert into action_runs (action, name, type, container_id, playbook_run_id, step_seq, status, message, targets, timeout_ms, max_attempts, created_by, start_time, close_time)
       values (${req.action}, ${req.name ?? req.action.replace(/\s+/g, '_')}, ${req.type ?? 'generic'}, ${req.container_id ?? null}, ${req.playbook_run_id ?? null}, ${req.step_seq ?? null},
         ${final.status}, ${final.message}, ${JSON.stringify(req.targets)}::jsonb, ${timeoutMs}, ${req.max_attempts ?? 1}, ${req.created_by ?? null}, ${startedAt}, now())
       returning id, action)${appCte}${journalCte}
@@ -404,7 +487,9 @@ export async function executeUnits(
   journal?: Omit<JournalWrite, 'result'> & { toResult: (o: ActionRunOutcome) => unknown },
 ): Promise<ActionRunOutcome> {
   const results = await Promise.all(
-    units.map((u) => runUnit(deps, u, { containerId: req.container_id ?? null, maxAttempts: req.max_attempts ?? 1, signal })),
+    units.map((u) =>
+      runUnit(deps, u, { containerId: req.container_id ?? null, maxAttempts: req.max_attempts ?? 1, signal }),
+    ),
   );
   const final = summarizeResults(results);
   const outcome: ActionRunOutcome = { action_run_id: actionRunId, ...final, results };
@@ -413,7 +498,15 @@ export async function executeUnits(
     actionRunId,
     results,
     final,
-    journal ? { runId: journal.runId, seq: journal.seq, kind: journal.kind, name: journal.name, result: journal.toResult(outcome) } : undefined,
+    journal
+      ? {
+          runId: journal.runId,
+          seq: journal.seq,
+          kind: journal.kind,
+          name: journal.name,
+          result: journal.toResult(outcome),
+        }
+      : undefined,
   );
   return outcome;
 }

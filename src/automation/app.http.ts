@@ -16,12 +16,20 @@ export interface Allowlist {
  * Throws naming the entry that is neither a host name, an address nor a CIDR.
  */
 export function parseAllowlist(input: unknown): Allowlist {
-  const raw = Array.isArray(input) ? input.map(String) : typeof input === 'string' ? input.split(/[\s,]+/) : [];
+  const raw = Array.isArray(input)
+    ? input.map(String)
+    : typeof input === 'string'
+      ? input.split(/[\s,]+/)
+      : [];
   const entries = raw.map((s) => s.trim().toLowerCase()).filter(Boolean);
   const cidrs: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]> = [];
   const names: string[] = [];
   for (const e of entries) {
-    if (e.includes('://')) throw new AppError('bad_allowlist', `allowlist entry "${e}" is not a host name, address or CIDR (give the host without a scheme)`);
+    if (e.includes('://'))
+      throw new AppError(
+        'bad_allowlist',
+        `allowlist entry "${e}" is not a host name, address or CIDR (give the host without a scheme)`,
+      );
     if (e.includes('/')) {
       try {
         cidrs.push(ipaddr.parseCIDR(e));
@@ -31,7 +39,8 @@ export function parseAllowlist(input: unknown): Allowlist {
     } else if (isIP(e.replace(/^\[|\]$/g, ''))) {
       const a = ipaddr.parse(e.replace(/^\[|\]$/g, ''));
       cidrs.push([a, a.kind() === 'ipv4' ? 32 : 128]);
-    } else if (/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(e)) names.push(e);
+    } else if (/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(e))
+      names.push(e);
     else throw new AppError('bad_allowlist', `allowlist entry "${e}" is not a host name, address or CIDR`);
   }
   return {
@@ -100,7 +109,8 @@ export function createHttpClient(allow: Allowlist, signal: AbortSignal): HttpCli
       const lookup: LookupFunction | undefined = pinned
         ? (_h, o, cb) => {
             const p = pinned!;
-            if ((o as { all?: boolean }).all) (cb as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [p]);
+            if ((o as { all?: boolean }).all)
+              (cb as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [p]);
             else cb(null, p.address, p.family);
           }
         : undefined;
@@ -129,7 +139,8 @@ export function createHttpClient(allow: Allowlist, signal: AbortSignal): HttpCli
           size += b.length;
         }
         const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+        for (const [k, v] of Object.entries(res.headers))
+          if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
         return { status: res.statusCode, headers, body: Buffer.concat(chunks).toString('utf8'), truncated };
       } finally {
         void dispatcher.close();

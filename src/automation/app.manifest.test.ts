@@ -15,7 +15,15 @@ const valid = () => ({
   publisher: 'Acme',
   configuration: { token: { data_type: 'password', required: true } },
   actions: [
-    { action: 'test connectivity', identifier: 'test_connectivity', description: 't', type: 'test', read_only: true, parameters: {}, output: [] },
+    {
+      action: 'test connectivity',
+      identifier: 'test_connectivity',
+      description: 't',
+      type: 'test',
+      read_only: true,
+      parameters: {},
+      output: [],
+    },
     {
       action: 'lookup ip',
       identifier: 'lookup_ip',
@@ -53,7 +61,11 @@ describe('app manifest', () => {
     (m.actions[1] as Record<string, unknown>).type = 'destroy';
     (m.actions[1]!.output[0] as Record<string, unknown>).data_path = 'data.*.ip';
     (m.configuration.token as Record<string, unknown>).data_type = 'secret';
-    assert.deepEqual(issuesOf(m).sort(), ['/actions/1/output/0/data_path', '/actions/1/type', '/configuration/token/data_type']);
+    assert.deepEqual(issuesOf(m).sort(), [
+      '/actions/1/output/0/data_path',
+      '/actions/1/type',
+      '/configuration/token/data_type',
+    ]);
   });
 
   it('escapes pointer segments and requires test connectivity and unique identifiers', () => {

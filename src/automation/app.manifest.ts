@@ -47,7 +47,9 @@ const action = z.object({
 /** The Splunk SOAR connector JSON shape Portcullis accepts for an app manifest. */
 export const appManifestSchema = z
   .object({
-    appid: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a UUID'),
+    appid: z
+      .string()
+      .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a UUID'),
     name: z.string().min(1),
     description: z.string(),
     type: z.string().min(1),
@@ -66,11 +68,19 @@ export const appManifestSchema = z
     const seen = new Set<string>();
     m.actions.forEach((a, i) => {
       if (seen.has(a.identifier))
-        ctx.addIssue({ code: 'custom', path: ['actions', i, 'identifier'], message: `duplicate action identifier "${a.identifier}"` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['actions', i, 'identifier'],
+          message: `duplicate action identifier "${a.identifier}"`,
+        });
       seen.add(a.identifier);
     });
     if (!m.actions.some((a) => a.identifier === 'test_connectivity'))
-      ctx.addIssue({ code: 'custom', path: ['actions'], message: 'every app needs a "test connectivity" action (identifier test_connectivity)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['actions'],
+        message: 'every app needs a "test connectivity" action (identifier test_connectivity)',
+      });
   });
 
 export type AppManifest = z.output<typeof appManifestSchema>;

@@ -9,7 +9,8 @@ export class AppRegistry {
 
   register(app: AppDefinition): void {
     const m = parseAppManifest(app.manifest, `app ${app.manifest?.name ?? '?'}`);
-    if (this.#apps.has(m.appid)) throw new AppError('duplicate_app', `app ${m.appid} is registered twice`, { kind: 'bug' });
+    if (this.#apps.has(m.appid))
+      throw new AppError('duplicate_app', `app ${m.appid} is registered twice`, { kind: 'bug' });
     this.#apps.set(m.appid, { manifest: m, execute: app.execute });
   }
 
@@ -22,7 +23,12 @@ export class AppRegistry {
   }
 
   /** An app by appid, or by its name (case-insensitive), or by `product_vendor`/`product_name`. */
-  find(ref: { appid?: string | undefined; name?: string | undefined; product_vendor?: string | undefined; product_name?: string | undefined }): AppDefinition {
+  find(ref: {
+    appid?: string | undefined;
+    name?: string | undefined;
+    product_vendor?: string | undefined;
+    product_name?: string | undefined;
+  }): AppDefinition {
     if (ref.appid) {
       const a = this.#apps.get(ref.appid);
       if (a) return a;
@@ -58,20 +64,27 @@ export function findAction(m: AppManifest, action: string): AppActionManifest | 
  * Checks and coerces an action's parameters against the manifest: required ones present, numbers
  * numeric, booleans boolean, defaults filled in; unknown parameters are refused.
  */
-export function checkParameters(action: AppActionManifest, params: Record<string, unknown>, where: string): Record<string, unknown> {
+export function checkParameters(
+  action: AppActionManifest,
+  params: Record<string, unknown>,
+  where: string,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(params))
-    if (!(key in action.parameters)) throw badRequest(`${where}: unknown parameter "${key}" for action "${action.action}"`);
+    if (!(key in action.parameters))
+      throw badRequest(`${where}: unknown parameter "${key}" for action "${action.action}"`);
   for (const [key, p] of Object.entries(action.parameters)) {
     let v = params[key];
     if ((v === undefined || v === null || v === '') && p.default !== undefined) v = p.default;
     if (v === undefined || v === null || v === '') {
-      if (p.required) throw badRequest(`${where}: parameter "${key}" is required for action "${action.action}"`);
+      if (p.required)
+        throw badRequest(`${where}: parameter "${key}" is required for action "${action.action}"`);
       continue;
     }
     if (p.data_type === 'numeric') {
       const n = typeof v === 'number' ? v : Number(v);
-      if (!Number.isFinite(n)) throw badRequest(`${where}: parameter "${key}" must be numeric, got ${JSON.stringify(v)}`);
+      if (!Number.isFinite(n))
+        throw badRequest(`${where}: parameter "${key}" must be numeric, got ${JSON.stringify(v)}`);
       v = n;
     } else if (p.data_type === 'boolean') {
       if (typeof v === 'string' && /^(true|false)$/i.test(v)) v = v.toLowerCase() === 'true';

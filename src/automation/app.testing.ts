@@ -17,7 +17,8 @@ export async function runAppAction(
   const a = findAction(app.manifest, action);
   if (!a) throw new Error(`no action ${action}`);
   const cfg: Record<string, unknown> = {};
-  for (const [k, f] of Object.entries(app.manifest.configuration)) if (f.default !== undefined) cfg[k] = f.default;
+  for (const [k, f] of Object.entries(app.manifest.configuration))
+    if (f.default !== undefined) cfg[k] = f.default;
   Object.assign(cfg, asset);
   const signal = opts.signal ?? new AbortController().signal;
   return app.execute(

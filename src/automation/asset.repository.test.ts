@@ -7,7 +7,13 @@ import fc from 'fast-check';
 import { BUILTIN_APPS } from '../apps/index.ts';
 import { testStores } from '../testing/stores.ts';
 import { AppRegistry } from './app.registry.ts';
-import { assetConfiguration, createAsset, getAssetRow, toAssetView, updateAsset } from './asset.repository.ts';
+import {
+  assetConfiguration,
+  createAsset,
+  getAssetRow,
+  toAssetView,
+  updateAsset,
+} from './asset.repository.ts';
 import { decryptSecret, encryptSecret, loadSecretKey } from './asset.secrets.ts';
 
 describe('asset secrets', () => {
@@ -32,7 +38,10 @@ describe('asset secrets', () => {
       assert.equal(statSync(join(dir, 'secret.key')).mode & 0o777, 0o600);
       assert.deepEqual(loadSecretKey(dir), k1);
       assert.equal(readFileSync(join(dir, 'secret.key'), 'utf8').trim(), k1.toString('hex'));
-      assert.throws(() => loadSecretKey(dir, 'short'), /PORTCULLIS_SECRET_KEY: the secret key must be 32 bytes/);
+      assert.throws(
+        () => loadSecretKey(dir, 'short'),
+        /PORTCULLIS_SECRET_KEY: the secret key must be 32 bytes/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -51,7 +60,12 @@ for (const [name, makeStore] of testStores()) {
           name: 'mail',
           product_vendor: 'Generic',
           product_name: 'SMTP',
-          configuration: { server: '127.0.0.1', port: 2525, sender: 'pc@example.test', password: 'hunter2-very-secret' },
+          configuration: {
+            server: '127.0.0.1',
+            port: 2525,
+            sender: 'pc@example.test',
+            password: 'hunter2-very-secret',
+          },
         });
         const row = await getAssetRow(store.db, id);
         assert.ok(!JSON.stringify(row).includes('hunter2'), 'the plaintext is not in the row');
@@ -62,13 +76,42 @@ for (const [name, makeStore] of testStores()) {
         assert.equal(cfg.password, 'hunter2-very-secret');
         assert.equal(cfg.security, 'starttls', 'manifest defaults are filled in');
         await updateAsset(store.db, apps, key, id, { configuration: { port: 2526 } });
-        assert.equal(assetConfiguration(await getAssetRow(store.db, id), apps.get(row.app_id)!.manifest, key).password, 'hunter2-very-secret');
+        assert.equal(
+          assetConfiguration(await getAssetRow(store.db, id), apps.get(row.app_id)!.manifest, key).password,
+          'hunter2-very-secret',
+        );
         await updateAsset(store.db, apps, key, id, { configuration: { password: null } });
-        assert.deepEqual(toAssetView(await getAssetRow(store.db, id), apps).secret_configuration, { password: 'unset' });
-        await assert.rejects(createAsset(store.db, apps, key, { name: 'x', app: 'SMTP', configuration: { sender: 'a@b' } }), /\/configuration\/server: required/);
-        await assert.rejects(createAsset(store.db, apps, key, { name: 'y', app: 'SMTP', configuration: { server: 'h', sender: 'a', port: '25' } }), /\/configuration\/port: must be a number/);
-        await assert.rejects(createAsset(store.db, apps, key, { name: 'z', app: 'SMTP', configuration: { server: 'h', sender: 'a', nope: 1 } }), /\/configuration\/nope: unknown setting/);
-        await assert.rejects(createAsset(store.db, apps, key, { name: 'mail', app: 'SMTP', configuration: { server: 'h', sender: 'a' } }), /already exists/);
+        assert.deepEqual(toAssetView(await getAssetRow(store.db, id), apps).secret_configuration, {
+          password: 'unset',
+        });
+        await assert.rejects(
+          createAsset(store.db, apps, key, { name: 'x', app: 'SMTP', configuration: { sender: 'a@b' } }),
+          /\/configuration\/server: required/,
+        );
+        await assert.rejects(
+          createAsset(store.db, apps, key, {
+            name: 'y',
+            app: 'SMTP',
+            configuration: { server: 'h', sender: 'a', port: '25' },
+          }),
+          /\/configuration\/port: must be a number/,
+        );
+        await assert.rejects(
+          createAsset(store.db, apps, key, {
+            name: 'z',
+            app: 'SMTP',
+            configuration: { server: 'h', sender: 'a', nope: 1 },
+          }),
+          /\/configuration\/nope: unknown setting/,
+        );
+        await assert.rejects(
+          createAsset(store.db, apps, key, {
+            name: 'mail',
+            app: 'SMTP',
+            configuration: { server: 'h', sender: 'a' },
+          }),
+          /already exists/,
+        );
       } finally {
         await store.close();
       }

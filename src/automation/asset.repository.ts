@@ -38,19 +38,29 @@ export interface AssetInput {
 
 /** Field names of an app's configuration that are secret (`data_type: "password"`). */
 export function secretFields(m: AppManifest): Set<string> {
-  return new Set(Object.entries(m.configuration).filter(([, f]) => f.data_type === 'password').map(([k]) => k));
+  return new Set(
+    Object.entries(m.configuration)
+      .filter(([, f]) => f.data_type === 'password')
+      .map(([k]) => k),
+  );
 }
 
 function checkConfiguration(m: AppManifest, cfg: Record<string, unknown>, where: string): void {
   for (const [k, v] of Object.entries(cfg)) {
     const f = m.configuration[k];
-    if (!f) throw badRequest(`${where}/configuration/${k}: unknown setting for app "${m.name}" (known: ${Object.keys(m.configuration).join(', ') || 'none'})`);
+    if (!f)
+      throw badRequest(
+        `${where}/configuration/${k}: unknown setting for app "${m.name}" (known: ${Object.keys(m.configuration).join(', ') || 'none'})`,
+      );
     if (v === null) continue;
-    if (f.data_type === 'numeric' && typeof v !== 'number') throw badRequest(`${where}/configuration/${k}: must be a number`);
-    if (f.data_type === 'boolean' && typeof v !== 'boolean') throw badRequest(`${where}/configuration/${k}: must be true or false`);
+    if (f.data_type === 'numeric' && typeof v !== 'number')
+      throw badRequest(`${where}/configuration/${k}: must be a number`);
+    if (f.data_type === 'boolean' && typeof v !== 'boolean')
+      throw badRequest(`${where}/configuration/${k}: must be true or false`);
     if ((f.data_type === 'string' || f.data_type === 'password') && typeof v !== 'string')
       throw badRequest(`${where}/configuration/${k}: must be a string`);
-    if (f.value_list && !f.value_list.includes(String(v))) throw badRequest(`${where}/configuration/${k}: must be one of ${f.value_list.join(', ')}`);
+    if (f.value_list && !f.value_list.includes(String(v)))
+      throw badRequest(`${where}/configuration/${k}: must be one of ${f.value_list.join(', ')}`);
   }
 }
 
@@ -59,10 +69,20 @@ function aad(assetName: string, field: string): string {
 }
 
 /** Creates an asset; secret settings are encrypted before they reach the database. */
-export async function createAsset(db: Kysely<Database>, apps: AppRegistry, key: Buffer, input: AssetInput): Promise<number> {
+export async function createAsset(
+  db: Kysely<Database>,
+  apps: AppRegistry,
+  key: Buffer,
+  input: AssetInput,
+): Promise<number> {
   if (!input.name || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(input.name))
     throw badRequest('/name: an asset needs a name of letters, digits, "_", "." or "-"');
-  const app = apps.find({ appid: input.app_id ?? input.appid, name: input.app, product_vendor: input.product_vendor, product_name: input.product_name });
+  const app = apps.find({
+    appid: input.app_id ?? input.appid,
+    name: input.app,
+    product_vendor: input.product_vendor,
+    product_name: input.product_name,
+  });
   const m = app.manifest;
   const cfg = input.configuration ?? {};
   checkConfiguration(m, cfg, '');
@@ -78,7 +98,11 @@ export async function createAsset(db: Kysely<Database>, apps: AppRegistry, key: 
     if (f.required && plain[k] === undefined && sealed[k] === undefined && f.default === undefined)
       throw badRequest(`/configuration/${k}: required by app "${m.name}"`);
   clearAssetCache(db);
-  const existing = await db.selectFrom('assets').select('id').where('name', '=', input.name).executeTakeFirst();
+  const existing = await db
+    .selectFrom('assets')
+    .select('id')
+    .where('name', '=', input.name)
+    .executeTakeFirst();
   if (existing) throw conflict(`an asset named "${input.name}" already exists (id ${existing.id})`);
   const row = await db
     .insertInto('assets')
@@ -99,7 +123,13 @@ export async function createAsset(db: Kysely<Database>, apps: AppRegistry, key: 
  * Updates an asset. Configuration keys are merged: a given value replaces the stored one, `null`
  * removes it; a secret that is not mentioned stays as it was.
  */
-export async function updateAsset(db: Kysely<Database>, apps: AppRegistry, key: Buffer, id: number, input: AssetInput): Promise<void> {
+export async function updateAsset(
+  db: Kysely<Database>,
+  apps: AppRegistry,
+  key: Buffer,
+  id: number,
+  input: AssetInput,
+): Promise<void> {
   clearAssetCache(db);
   const row = await getAssetRow(db, id);
   const app = apps.find({ appid: row.app_id });
@@ -145,9 +175,12 @@ export async function getAssetRow(db: Kysely<Database>, id: number): Promise<Ass
 /** An asset by name or numeric id. */
 export async function findAssetRow(db: Kysely<Database>, ref: string | number): Promise<AssetRow> {
   const q = db.selectFrom('assets').selectAll();
-  const row = typeof ref === 'number' || /^\d+$/.test(ref)
-    ? await q.where((eb) => eb.or([eb('id', '=', Number(ref)), eb('name', '=', String(ref))])).executeTakeFirst()
-    : await q.where('name', '=', ref).executeTakeFirst();
+  const row =
+    typeof ref === 'number' || /^\d+$/.test(ref)
+      ? await q
+          .where((eb) => eb.or([eb('id', '=', Number(ref)), eb('name', '=', String(ref))]))
+          .executeTakeFirst()
+      : await q.where('name', '=', ref).executeTakeFirst();
   if (!row) throw notFound(`asset "${ref}"`);
   return row;
 }

@@ -27,9 +27,13 @@ function parseKey(text: string, where: string): Buffer {
   const t = text.trim();
   const key = /^[0-9a-f]{64}$/i.test(t) ? Buffer.from(t, 'hex') : Buffer.from(t, 'base64');
   if (key.length !== 32)
-    throw new AppError('secret_key_invalid', `${where}: the secret key must be 32 bytes, as 64 hex characters or base64`, {
-      kind: 'operational',
-    });
+    throw new AppError(
+      'secret_key_invalid',
+      `${where}: the secret key must be 32 bytes, as 64 hex characters or base64`,
+      {
+        kind: 'operational',
+      },
+    );
   return key;
 }
 
@@ -39,14 +43,21 @@ export function encryptSecret(key: Buffer, plaintext: string, aad: string): stri
   const c = createCipheriv('aes-256-gcm', key, iv);
   c.setAAD(Buffer.from(aad));
   const ct = Buffer.concat([c.update(plaintext, 'utf8'), c.final()]);
-  return ['v1', iv.toString('base64url'), c.getAuthTag().toString('base64url'), ct.toString('base64url')].join('.');
+  return [
+    'v1',
+    iv.toString('base64url'),
+    c.getAuthTag().toString('base64url'),
+    ct.toString('base64url'),
+  ].join('.');
 }
 
 /** Decrypts a value made by `encryptSecret`; the same `aad` (asset and field) must be given. */
 export function decryptSecret(key: Buffer, sealed: string, aad: string): string {
   const parts = sealed.split('.');
   if (parts.length !== 4 || parts[0] !== 'v1')
-    throw new AppError('secret_corrupt', 'an asset secret is not in the expected format', { kind: 'operational' });
+    throw new AppError('secret_corrupt', 'an asset secret is not in the expected format', {
+      kind: 'operational',
+    });
   try {
     const d = createDecipheriv('aes-256-gcm', key, Buffer.from(parts[1]!, 'base64url'));
     d.setAAD(Buffer.from(aad));

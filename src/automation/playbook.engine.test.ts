@@ -13,7 +13,8 @@ const threeSteps: PlaybookDefinition = {
   version: 1,
   labels: ['events'],
   async run(pb) {
-    for (const v of ['a', 'b', 'c']) await pb.act('no op', { app: 'Utility', parameters: [{ value: v }], name: `step_${v}` });
+    for (const v of ['a', 'b', 'c'])
+      await pb.act('no op', { app: 'Utility', parameters: [{ value: v }], name: `step_${v}` });
     return 'three done';
   },
 };
@@ -58,22 +59,49 @@ for (const [name, makeStore] of testStores()) {
         await syncPlaybooks(store.db, deps.playbooks);
         const c = await createContainer(store.db, { name: 'c1' });
         assert.ok(c.created);
-        const id = await startPlaybookRun(store.db, deps, { playbook: 'local/three_steps', containerId: c.id, trigger: 'manual' });
+        const id = await startPlaybookRun(store.db, deps, {
+          playbook: 'local/three_steps',
+          containerId: c.id,
+          trigger: 'manual',
+        });
         worker.wake();
         const run = await eventually(async () => {
-          const r = await store.db.selectFrom('playbook_runs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+          const r = await store.db
+            .selectFrom('playbook_runs')
+            .selectAll()
+            .where('id', '=', id)
+            .executeTakeFirstOrThrow();
           return ['success', 'failed'].includes(r.status) ? r : undefined;
         });
         assert.equal(run.status, 'success', run.message);
         assert.equal(run.message, 'three done');
-        const steps = await store.db.selectFrom('playbook_run_steps').selectAll().where('run_id', '=', id).orderBy('seq').execute();
-        assert.deepEqual(steps.map((s) => s.name), ['step_a', 'step_b', 'step_c']);
-        const ars = await store.db.selectFrom('action_runs').selectAll().where('playbook_run_id', '=', id).execute();
+        const steps = await store.db
+          .selectFrom('playbook_run_steps')
+          .selectAll()
+          .where('run_id', '=', id)
+          .orderBy('seq')
+          .execute();
+        assert.deepEqual(
+          steps.map((s) => s.name),
+          ['step_a', 'step_b', 'step_c'],
+        );
+        const ars = await store.db
+          .selectFrom('action_runs')
+          .selectAll()
+          .where('playbook_run_id', '=', id)
+          .execute();
         assert.equal(ars.length, 3);
         assert.ok(ars.every((a) => a.status === 'success'));
         const apps = await store.db.selectFrom('app_runs').selectAll().execute();
         assert.deepEqual(apps.map((a) => (a.data[0] as { value: string }).value).sort(), ['a', 'b', 'c']);
-        assert.equal(await store.db.selectFrom('automation_jobs').selectAll().execute().then((r) => r.length), 0);
+        assert.equal(
+          await store.db
+            .selectFrom('automation_jobs')
+            .selectAll()
+            .execute()
+            .then((r) => r.length),
+          0,
+        );
       } finally {
         await worker.stop();
         await store.close();
@@ -88,33 +116,77 @@ for (const [name, makeStore] of testStores()) {
         await syncPlaybooks(store.db, deps.playbooks);
         const c = await createContainer(store.db, { name: 'c2' });
         assert.ok(c.created);
-        const id = await startPlaybookRun(store.db, deps, { playbook: 'asks', containerId: c.id, trigger: 'manual' });
+        const id = await startPlaybookRun(store.db, deps, {
+          playbook: 'asks',
+          containerId: c.id,
+          trigger: 'manual',
+        });
         worker.wake();
         const prompt = await eventually(async () => {
-          const r = await store.db.selectFrom('playbook_runs').select('status').where('id', '=', id).executeTakeFirstOrThrow();
+          const r = await store.db
+            .selectFrom('playbook_runs')
+            .select('status')
+            .where('id', '=', id)
+            .executeTakeFirstOrThrow();
           if (r.status !== 'waiting') return undefined;
-          return store.db.selectFrom('prompts').selectAll().where('playbook_run_id', '=', id).executeTakeFirst();
+          return store.db
+            .selectFrom('prompts')
+            .selectAll()
+            .where('playbook_run_id', '=', id)
+            .executeTakeFirst();
         });
         assert.equal(prompt.status, 'pending');
-        assert.equal((await store.db.selectFrom('automation_jobs').selectAll().execute()).length, 0, 'a waiting run holds no job');
-        const principal = { userId: 1, username: 'alice', role: 'admin' as const, tokenId: null, tokenKind: 'api' as const };
-        await assert.rejects(answerPrompt(store.db, prompt.id, ['maybe', ''], principal), /must be one of yes, no/);
+        assert.equal(
+          (await store.db.selectFrom('automation_jobs').selectAll().execute()).length,
+          0,
+          'a waiting run holds no job',
+        );
+        const principal = {
+          userId: 1,
+          username: 'alice',
+          role: 'admin' as const,
+          tokenId: null,
+          tokenKind: 'api' as const,
+        };
+        await assert.rejects(
+          answerPrompt(store.db, prompt.id, ['maybe', ''], principal),
+          /must be one of yes, no/,
+        );
         await answerPrompt(store.db, prompt.id, ['YES', 'because'], principal);
         worker.wake();
         const done = await eventually(async () => {
-          const r = await store.db.selectFrom('playbook_runs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+          const r = await store.db
+            .selectFrom('playbook_runs')
+            .selectAll()
+            .where('id', '=', id)
+            .executeTakeFirstOrThrow();
           return r.status === 'success' || r.status === 'failed' ? r : undefined;
         });
         assert.equal(done.message, 'answered:yes');
-        const note = await store.db.selectFrom('notes').select('content').where('container_id', '=', c.id).executeTakeFirstOrThrow();
+        const note = await store.db
+          .selectFrom('notes')
+          .select('content')
+          .where('container_id', '=', c.id)
+          .executeTakeFirstOrThrow();
         assert.equal(note.content, 'answered:yes|because');
 
         // expiry: the default responses are taken
-        await store.db.insertInto('decided_lists').values({ name: 'asks_expiry', content: JSON.stringify([[1000]]) }).execute();
-        const id2 = await startPlaybookRun(store.db, deps, { playbook: 'asks', containerId: c.id, trigger: 'manual' });
+        await store.db
+          .insertInto('decided_lists')
+          .values({ name: 'asks_expiry', content: JSON.stringify([[1000]]) })
+          .execute();
+        const id2 = await startPlaybookRun(store.db, deps, {
+          playbook: 'asks',
+          containerId: c.id,
+          trigger: 'manual',
+        });
         worker.wake();
         const expired = await eventually(async () => {
-          const r = await store.db.selectFrom('playbook_runs').selectAll().where('id', '=', id2).executeTakeFirstOrThrow();
+          const r = await store.db
+            .selectFrom('playbook_runs')
+            .selectAll()
+            .where('id', '=', id2)
+            .executeTakeFirstOrThrow();
           return r.status === 'success' || r.status === 'failed' ? r : undefined;
         });
         assert.equal(expired.message, 'expired:no');
@@ -132,23 +204,47 @@ for (const [name, makeStore] of testStores()) {
         await syncPlaybooks(store.db, deps.playbooks);
         const c = await createContainer(store.db, { name: 'c3' });
         assert.ok(c.created);
-        const slowId = await startPlaybookRun(store.db, deps, { playbook: 'slow', containerId: c.id, trigger: 'manual' });
-        const fastId = await startPlaybookRun(store.db, deps, { playbook: 'three_steps', containerId: c.id, trigger: 'manual' });
+        const slowId = await startPlaybookRun(store.db, deps, {
+          playbook: 'slow',
+          containerId: c.id,
+          trigger: 'manual',
+        });
+        const fastId = await startPlaybookRun(store.db, deps, {
+          playbook: 'three_steps',
+          containerId: c.id,
+          trigger: 'manual',
+        });
         worker.wake();
         const fast = await eventually(async () => {
-          const r = await store.db.selectFrom('playbook_runs').selectAll().where('id', '=', fastId).executeTakeFirstOrThrow();
+          const r = await store.db
+            .selectFrom('playbook_runs')
+            .selectAll()
+            .where('id', '=', fastId)
+            .executeTakeFirstOrThrow();
           return r.status === 'success' ? r : undefined;
         });
         assert.equal(fast.status, 'success');
-        const s = await store.db.selectFrom('playbook_runs').select('status').where('id', '=', slowId).executeTakeFirstOrThrow();
+        const s = await store.db
+          .selectFrom('playbook_runs')
+          .select('status')
+          .where('id', '=', slowId)
+          .executeTakeFirstOrThrow();
         assert.equal(s.status, 'running', 'the slow run is still in its action');
         await cancelPlaybookRun(store.db, slowId);
         const cancelled = await eventually(async () => {
-          const r = await store.db.selectFrom('playbook_runs').selectAll().where('id', '=', slowId).executeTakeFirstOrThrow();
+          const r = await store.db
+            .selectFrom('playbook_runs')
+            .selectAll()
+            .where('id', '=', slowId)
+            .executeTakeFirstOrThrow();
           return r.status === 'cancelled' ? r : undefined;
         });
         assert.equal(cancelled.status, 'cancelled');
-        const ar = await store.db.selectFrom('action_runs').selectAll().where('playbook_run_id', '=', slowId).executeTakeFirstOrThrow();
+        const ar = await store.db
+          .selectFrom('action_runs')
+          .selectAll()
+          .where('playbook_run_id', '=', slowId)
+          .executeTakeFirstOrThrow();
         assert.notEqual(ar.status, 'running');
       } finally {
         await worker.stop();

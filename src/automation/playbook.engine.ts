@@ -4,7 +4,14 @@ import { AppError, badRequest, notFound } from '../util/errors.ts';
 import { executeUnits, planAction, type ActionDeps, type ActionRequest } from './action.engine.ts';
 import { enqueueJob } from './prompt.repository.ts';
 import type { PlaybookDefinition, PlaybookRegistry } from './playbook.types.ts';
-import { NonDeterministicReplay, RunInterrupted, RunSdk, SuspendRun, type JournalEntry, type ServicePort } from './sdk.ts';
+import {
+  NonDeterministicReplay,
+  RunInterrupted,
+  RunSdk,
+  SuspendRun,
+  type JournalEntry,
+  type ServicePort,
+} from './sdk.ts';
 
 /** What running playbooks needs. */
 export interface PlaybookDeps extends ActionDeps {
@@ -23,7 +30,10 @@ export type StopReason = 'cancelled' | 'shutdown';
  * (active as the definition says), changed versions and triggers updated; the stored `active` flag
  * is kept. Returns name → id.
  */
-export async function syncPlaybooks(db: Kysely<Database>, registry: PlaybookRegistry): Promise<Map<string, number>> {
+export async function syncPlaybooks(
+  db: Kysely<Database>,
+  registry: PlaybookRegistry,
+): Promise<Map<string, number>> {
   const ids = new Map<string, number>();
   for (const def of registry.list()) {
     const row = await db
@@ -64,7 +74,10 @@ export function parseScope(scope: unknown): RunScope {
 }
 
 /** Finds a playbook row by id, name, or `local/name`. */
-export async function findPlaybook(db: Kysely<Database>, ref: number | string): Promise<{ id: number; name: string; version: number; active: boolean }> {
+export async function findPlaybook(
+  db: Kysely<Database>,
+  ref: number | string,
+): Promise<{ id: number; name: string; version: number; active: boolean }> {
   let q = db.selectFrom('playbooks').select(['id', 'name', 'version', 'active']);
   if (typeof ref === 'number' || /^\d+$/.test(ref)) q = q.where('id', '=', Number(ref));
   else {
@@ -80,16 +93,29 @@ export async function findPlaybook(db: Kysely<Database>, ref: number | string): 
 export async function startPlaybookRun(
   db: Kysely<Database>,
   deps: { playbooks: PlaybookRegistry; runTimeLimitMs: number },
-  input: { playbook: number | string; containerId: number | null; scope?: unknown; trigger: string; userId?: number | null },
+  input: {
+    playbook: number | string;
+    containerId: number | null;
+    scope?: unknown;
+    trigger: string;
+    userId?: number | null;
+  },
 ): Promise<number> {
   const pb = await findPlaybook(db, input.playbook);
   const def = deps.playbooks.get(pb.name);
   if (!def) throw badRequest(`playbook "${pb.name}" has no code installed in this server`);
   if (input.containerId !== null) {
-    const c = await db.selectFrom('containers').select('id').where('id', '=', input.containerId).executeTakeFirst();
+    const c = await db
+      .selectFrom('containers')
+      .select('id')
+      .where('id', '=', input.containerId)
+      .executeTakeFirst();
     if (!c) throw badRequest(`/container_id: no container ${input.containerId}`);
   }
-  return insertRun(db, pb, def.timeLimitMs ?? deps.runTimeLimitMs, { ...input, scope: parseScope(input.scope) });
+  return insertRun(db, pb, def.timeLimitMs ?? deps.runTimeLimitMs, {
+    ...input,
+    scope: parseScope(input.scope),
+  });
 }
 
 async function insertRun(
@@ -156,7 +182,12 @@ export async function triggerPlaybooksForLabel(
   return ids;
 }
 
-async function finish(db: Kysely<Database>, runId: number, status: 'success' | 'failed' | 'cancelled', message: string): Promise<void> {
+async function finish(
+  db: Kysely<Database>,
+  runId: number,
+  status: 'success' | 'failed' | 'cancelled',
+  message: string,
+): Promise<void> {
   await sql`with r as (update playbook_runs set status = ${status}, message = ${message.slice(0, 4000)}, end_time = now(), update_time = now()
       where id = ${runId} and status not in ('success','failed','cancelled') returning id),
     p as (update prompts set status = 'cancelled', close_time = now() where playbook_run_id = ${runId} and status = 'pending' returning 1),
@@ -170,7 +201,11 @@ async function finish(db: Kysely<Database>, runId: number, status: 'success' | '
  * replayed from the journal. Returns what became of it; never leaves the run `running` without a
  * job: on a stop for shutdown the job is released for the next start.
  */
-export async function executePlaybookRun(deps: PlaybookDeps, runId: number, stop: AbortSignal): Promise<'finished' | 'waiting' | 'released'> {
+export async function executePlaybookRun(
+  deps: PlaybookDeps,
+  runId: number,
+  stop: AbortSignal,
+): Promise<'finished' | 'waiting' | 'released'> {
   const db = deps.db;
   const claimed = await sql<{
     id: number;
@@ -185,10 +220,16 @@ export async function executePlaybookRun(deps: PlaybookDeps, runId: number, stop
   }>`update playbook_runs r set status = 'running', attempts = r.attempts + 1, start_time = coalesce(r.start_time, now()),
       deadline = r.deadline + coalesce(now() - r.suspended_at, interval '0'), suspended_at = null, update_time = now()
     from playbooks p where r.id = ${runId} and p.id = r.playbook_id and r.status in ('pending','running','waiting')
-    returning r.id, r.container_id, r.scope, r.attempts, r.cancel_requested, r.deadline, r.time_limit_ms, p.name, r.status`.execute(db);
+    returning r.id, r.container_id, r.scope, r.attempts, r.cancel_requested, r.deadline, r.time_limit_ms, p.name, r.status`.execute(
+    db,
+  );
   const run = claimed.rows[0];
   if (!run) {
-    await db.deleteFrom('automation_jobs').where('kind', '=', 'playbook_run').where('ref_id', '=', runId).execute();
+    await db
+      .deleteFrom('automation_jobs')
+      .where('kind', '=', 'playbook_run')
+      .where('ref_id', '=', runId)
+      .execute();
     return 'finished';
   }
   if (run.cancel_requested) {
@@ -207,7 +248,11 @@ export async function executePlaybookRun(deps: PlaybookDeps, runId: number, stop
   }
   const journal = new Map<number, JournalEntry>();
   if (run.attempts > 1) {
-    const steps = await db.selectFrom('playbook_run_steps').select(['seq', 'kind', 'name', 'result']).where('run_id', '=', runId).execute();
+    const steps = await db
+      .selectFrom('playbook_run_steps')
+      .select(['seq', 'kind', 'name', 'result'])
+      .where('run_id', '=', runId)
+      .execute();
     for (const s of steps) journal.set(s.seq, { kind: s.kind, name: s.name, result: s.result });
   }
   const ac = new AbortController();
@@ -219,10 +264,13 @@ export async function executePlaybookRun(deps: PlaybookDeps, runId: number, stop
     interrupt(String(stop.reason));
   };
   stop.addEventListener('abort', onStop, { once: true });
-  const timer = setTimeout(() => {
-    ac.abort('deadline');
-    interrupt('deadline');
-  }, Math.min(deadline.getTime() - Date.now(), 2 ** 31 - 1));
+  const timer = setTimeout(
+    () => {
+      ac.abort('deadline');
+      interrupt('deadline');
+    },
+    Math.min(deadline.getTime() - Date.now(), 2 ** 31 - 1),
+  );
   const sdk = new RunSdk(
     deps,
     {
@@ -243,15 +291,20 @@ export async function executePlaybookRun(deps: PlaybookDeps, runId: number, stop
     return 'finished';
   } catch (e) {
     if (e instanceof SuspendRun) return suspend(db, runId, e.seq);
-    const reason = e instanceof RunInterrupted ? e.reason : ac.signal.aborted ? String(ac.signal.reason) : undefined;
+    const reason =
+      e instanceof RunInterrupted ? e.reason : ac.signal.aborted ? String(ac.signal.reason) : undefined;
     if (reason === 'shutdown') {
       await releaseJob(db, 'playbook_run', runId);
       return 'released';
     }
     if (reason === 'cancelled') await finish(db, runId, 'cancelled', 'cancelled by request');
-    else if (reason === 'deadline') await finish(db, runId, 'failed', `time limit of ${Math.round(run.time_limit_ms / 1000)} s exceeded`);
+    else if (reason === 'deadline')
+      await finish(db, runId, 'failed', `time limit of ${Math.round(run.time_limit_ms / 1000)} s exceeded`);
     else {
-      const msg = e instanceof NonDeterministicReplay || e instanceof AppError ? e.message : `playbook raised: ${(e as Error)?.message ?? String(e)}`;
+      const msg =
+        e instanceof NonDeterministicReplay || e instanceof AppError
+          ? e.message
+          : `playbook raised: ${(e as Error)?.message ?? String(e)}`;
       deps.logger.warn({ err: e, run: runId, playbook: run.name }, 'playbook run failed');
       await finish(db, runId, 'failed', msg);
     }
@@ -277,10 +330,19 @@ async function suspend(db: Kysely<Database>, runId: number, seq: number): Promis
 }
 
 /** Gives a job back (unlocked, due now), e.g. when the process stops in the middle of it. */
-export async function releaseJob(db: Kysely<Database>, kind: 'playbook_run' | 'action_run', refId: number, delayMs = 0): Promise<void> {
+export async function releaseJob(
+  db: Kysely<Database>,
+  kind: 'playbook_run' | 'action_run',
+  refId: number,
+  delayMs = 0,
+): Promise<void> {
   await db
     .updateTable('automation_jobs')
-    .set({ locked_by: null, locked_until: null, run_after: sql`now() + ${delayMs} * interval '1 millisecond'` as never })
+    .set({
+      locked_by: null,
+      locked_until: null,
+      run_after: sql`now() + ${delayMs} * interval '1 millisecond'` as never,
+    })
     .where('kind', '=', kind)
     .where('ref_id', '=', refId)
     .execute();
@@ -300,7 +362,11 @@ export async function queueActionRun(deps: ActionDeps, req: ActionRequest): Prom
 }
 
 /** Runs a queued action run (a job). */
-export async function executeQueuedActionRun(deps: ActionDeps, id: number, stop: AbortSignal): Promise<'finished' | 'released'> {
+export async function executeQueuedActionRun(
+  deps: ActionDeps,
+  id: number,
+  stop: AbortSignal,
+): Promise<'finished' | 'released'> {
   const db = deps.db;
   const row = await db
     .updateTable('action_runs')
@@ -309,13 +375,18 @@ export async function executeQueuedActionRun(deps: ActionDeps, id: number, stop:
     .where('status', 'in', ['pending', 'running'])
     .returningAll()
     .executeTakeFirst();
-  const done = () => db.deleteFrom('automation_jobs').where('kind', '=', 'action_run').where('ref_id', '=', id).execute();
+  const done = () =>
+    db.deleteFrom('automation_jobs').where('kind', '=', 'action_run').where('ref_id', '=', id).execute();
   if (!row) {
     await done();
     return 'finished';
   }
   if (row.cancel_requested) {
-    await db.updateTable('action_runs').set({ status: 'cancelled', message: 'cancelled by request', close_time: new Date() }).where('id', '=', id).execute();
+    await db
+      .updateTable('action_runs')
+      .set({ status: 'cancelled', message: 'cancelled by request', close_time: new Date() })
+      .where('id', '=', id)
+      .execute();
     await done();
     return 'finished';
   }
@@ -332,14 +403,22 @@ export async function executeQueuedActionRun(deps: ActionDeps, id: number, stop:
   try {
     units = await planAction(deps, req);
   } catch (e) {
-    await db.updateTable('action_runs').set({ status: 'failed', message: (e as Error).message, close_time: new Date() }).where('id', '=', id).execute();
+    await db
+      .updateTable('action_runs')
+      .set({ status: 'failed', message: (e as Error).message, close_time: new Date() })
+      .where('id', '=', id)
+      .execute();
     await done();
     return 'finished';
   }
   await db.deleteFrom('app_runs').where('action_run_id', '=', id).execute();
   const outcome = await executeUnits(deps, id, req, units, stop);
   if (outcome.status === 'cancelled' && stop.reason === 'shutdown') {
-    await db.updateTable('action_runs').set({ status: 'pending', message: '', close_time: null }).where('id', '=', id).execute();
+    await db
+      .updateTable('action_runs')
+      .set({ status: 'pending', message: '', close_time: null })
+      .where('id', '=', id)
+      .execute();
     await releaseJob(db, 'action_run', id);
     return 'released';
   }
@@ -360,10 +439,24 @@ export async function cancelPlaybookRun(db: Kysely<Database>, id: number): Promi
 }
 
 export async function cancelActionRun(db: Kysely<Database>, id: number): Promise<void> {
-  const r = await db.updateTable('action_runs').set({ cancel_requested: true }).where('id', '=', id).returning(['status', 'playbook_run_id']).executeTakeFirst();
+  const r = await db
+    .updateTable('action_runs')
+    .set({ cancel_requested: true })
+    .where('id', '=', id)
+    .returning(['status', 'playbook_run_id'])
+    .executeTakeFirst();
   if (!r) throw notFound(`action run ${id}`);
   if (r.status === 'pending') {
-    await db.updateTable('action_runs').set({ status: 'cancelled', message: 'cancelled by request', close_time: new Date() }).where('id', '=', id).where('status', '=', 'pending').execute();
-    await db.deleteFrom('automation_jobs').where('kind', '=', 'action_run').where('ref_id', '=', id).execute();
+    await db
+      .updateTable('action_runs')
+      .set({ status: 'cancelled', message: 'cancelled by request', close_time: new Date() })
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
+      .execute();
+    await db
+      .deleteFrom('automation_jobs')
+      .where('kind', '=', 'action_run')
+      .where('ref_id', '=', id)
+      .execute();
   }
 }

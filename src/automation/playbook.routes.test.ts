@@ -15,7 +15,10 @@ function client(s: TestServer, role: keyof TestServer['tokens'] = 'admin') {
     const res = await s.app.inject({
       method,
       url,
-      headers: { 'ph-auth-token': s.tokens[role], ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        'ph-auth-token': s.tokens[role],
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
     });
     return { status: res.statusCode, json: JSON.parse(res.body || 'null') as Json & { data: Json[] } };
@@ -43,7 +46,13 @@ for (const [name, makeStore] of testStores()) {
           action: 'no op',
           name: 'noop_1',
           type: 'generic',
-          targets: [{ app_id: '3f6f5f51-fcf5-439d-9a52-5141cfea1c35', assets: [], parameters: [{ value: 'x' }, { value: 'y' }] }],
+          targets: [
+            {
+              app_id: '3f6f5f51-fcf5-439d-9a52-5141cfea1c35',
+              assets: [],
+              parameters: [{ value: 'x' }, { value: 'y' }],
+            },
+          ],
         });
         assert.equal(run.status, 200);
         assert.equal(run.json.success, true);
@@ -57,13 +66,20 @@ for (const [name, makeStore] of testStores()) {
         assert.equal(appRuns.json.count, 2);
         const results = appRuns.json.data.map((a) => (a.result_data as Json[])[0]!);
         assert.deepEqual(results.map((r) => (r.data as Json[])[0]!.value).sort(), ['x', 'y']);
-        for (const r of results) assert.deepEqual(Object.keys(r).sort(), ['data', 'message', 'parameter', 'status', 'summary']);
+        for (const r of results)
+          assert.deepEqual(Object.keys(r).sort(), ['data', 'message', 'parameter', 'status', 'summary']);
 
-        const bad = await api('POST', '/rest/action_run', { action: 'no op', targets: [{ app: 'Utility', parameters: [{ nope: 1 }] }] });
+        const bad = await api('POST', '/rest/action_run', {
+          action: 'no op',
+          targets: [{ app: 'Utility', parameters: [{ nope: 1 }] }],
+        });
         assert.equal(bad.status, 400);
         assert.equal(bad.json.failed, true);
         assert.match(String(bad.json.message), /targets\/0\/parameters\/0: unknown parameter "nope"/);
-        const observer = await client(s, 'observer')('POST', '/rest/action_run', { action: 'no op', targets: [{ app: 'Utility' }] });
+        const observer = await client(s, 'observer')('POST', '/rest/action_run', {
+          action: 'no op',
+          targets: [{ app: 'Utility' }],
+        });
         assert.equal(observer.status, 403);
       } finally {
         await s.close();
@@ -88,7 +104,13 @@ for (const [name, makeStore] of testStores()) {
           name: `New listening port 127.0.0.1:${port}/tcp`,
           label: 'network_exposure',
           source_data_identifier: `svc:127.0.0.1:tcp:${port}`,
-          artifacts: [{ name: 'listener', label: 'service', cef: { destinationAddress: '127.0.0.1', destinationPort: port, transportProtocol: 'TCP' } }],
+          artifacts: [
+            {
+              name: 'listener',
+              label: 'service',
+              cef: { destinationAddress: '127.0.0.1', destinationPort: port, transportProtocol: 'TCP' },
+            },
+          ],
         });
         const cid = c.json.id as number;
         const run = await eventually(async () => {
@@ -100,20 +122,40 @@ for (const [name, makeStore] of testStores()) {
         assert.match(String(run.message), /transient/);
         assert.equal((await api('GET', `/rest/container/${cid}`)).json.status, 'closed');
         const detail = await api('GET', `/rest/playbook_run/${run.id as number}`);
-        assert.deepEqual((detail.json.steps as Json[]).map((x) => x.name), ['get', 'get', 'network_exposure_settings', 'confirm_listener', 'Transient listener', 'closed']);
+        assert.deepEqual(
+          (detail.json.steps as Json[]).map((x) => x.name),
+          ['get', 'get', 'network_exposure_settings', 'confirm_listener', 'Transient listener', 'closed'],
+        );
 
         // POST /rest/playbook_run by "local/name" answers with Splunk's spelling
-        const again = await api('POST', '/rest/playbook_run', { container_id: cid, playbook_id: 'local/network_exposure', scope: 'all', run: true });
+        const again = await api('POST', '/rest/playbook_run', {
+          container_id: cid,
+          playbook_id: 'local/network_exposure',
+          scope: 'all',
+          run: true,
+        });
         assert.equal(again.json.recieved, true);
         assert.equal(typeof again.json.playbook_run_id, 'number');
-        const missing = await api('POST', '/rest/playbook_run', { container_id: cid, playbook_id: 'local/nope', scope: 'all', run: true });
+        const missing = await api('POST', '/rest/playbook_run', {
+          container_id: cid,
+          playbook_id: 'local/nope',
+          scope: 'all',
+          run: true,
+        });
         assert.equal(missing.status, 404);
 
         // deactivated playbooks are not triggered by new containers
         assert.equal((await api('POST', `/rest/playbook/${pb.id as number}`, { active: false })).status, 200);
-        const c2 = await api('POST', '/rest/container', { name: 'x', label: 'network_exposure', artifacts: [] });
+        const c2 = await api('POST', '/rest/container', {
+          name: 'x',
+          label: 'network_exposure',
+          artifacts: [],
+        });
         await new Promise((r) => setTimeout(r, 300));
-        assert.equal((await api('GET', `/rest/playbook_run?_filter_container=${c2.json.id as number}`)).json.count, 0);
+        assert.equal(
+          (await api('GET', `/rest/playbook_run?_filter_container=${c2.json.id as number}`)).json.count,
+          0,
+        );
       } finally {
         await s.close();
       }
@@ -127,7 +169,11 @@ for (const [name, makeStore] of testStores()) {
           name: 'hooks',
           product_vendor: 'Portcullis',
           product_name: 'HTTP',
-          configuration: { allowed_destinations: '127.0.0.1', base_url: 'http://127.0.0.1:1/', auth_token: 'tok-123-secret' },
+          configuration: {
+            allowed_destinations: '127.0.0.1',
+            base_url: 'http://127.0.0.1:1/',
+            auth_token: 'tok-123-secret',
+          },
           tags: ['notify'],
         });
         assert.equal(created.status, 200, JSON.stringify(created.json));
@@ -136,7 +182,10 @@ for (const [name, makeStore] of testStores()) {
         assert.deepEqual(got.json.secret_configuration, { auth_token: 'set' });
         const list = await api('GET', '/rest/asset?_filter_name="hooks"');
         assert.equal(list.json.count, 1);
-        assert.equal((await client(s, 'analyst')('POST', '/rest/asset', { name: 'n2', app: 'Utility' })).status, 403);
+        assert.equal(
+          (await client(s, 'analyst')('POST', '/rest/asset', { name: 'n2', app: 'Utility' })).status,
+          403,
+        );
       } finally {
         await s.close();
       }

@@ -5,8 +5,21 @@ import type { AppContext } from '../api/context.ts';
 import type { Database } from '../store/index.ts';
 import { badRequest, notFound } from '../util/errors.ts';
 import type { AppDefinition } from './app.types.ts';
-import { createAsset, deleteAsset, getAssetRow, toAssetView, updateAsset, type AssetInput } from './asset.repository.ts';
-import { cancelActionRun, cancelPlaybookRun, clearPlaybookCache, queueActionRun, startPlaybookRun } from './playbook.engine.ts';
+import {
+  createAsset,
+  deleteAsset,
+  getAssetRow,
+  toAssetView,
+  updateAsset,
+  type AssetInput,
+} from './asset.repository.ts';
+import {
+  cancelActionRun,
+  cancelPlaybookRun,
+  clearPlaybookCache,
+  queueActionRun,
+  startPlaybookRun,
+} from './playbook.engine.ts';
 import { answerPrompt, getApproval, listApprovals } from './prompt.repository.ts';
 import { acceptJsonWithAnyContentType, parseBody } from './rest/index.ts';
 import { parseListQuery, runList, type ListEnvelope, type ListSpec } from './rest-list.ts';
@@ -30,9 +43,23 @@ async function listTable<T extends keyof Database & string, V>(
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const d = db as unknown as Kysely<any>;
   return runList(q, spec, {
-    count: async (where) => Number((await d.selectFrom(table as string).select(sql<number>`count(*)`.as('n')).where(where).executeTakeFirstOrThrow()).n),
+    count: async (where) =>
+      Number(
+        (
+          await d
+            .selectFrom(table as string)
+            .select(sql<number>`count(*)`.as('n'))
+            .where(where)
+            .executeTakeFirstOrThrow()
+        ).n,
+      ),
     fetch: (where, order, limit, offset) => {
-      let qb = d.selectFrom(table as string).selectAll().where(where).orderBy(order).offset(offset);
+      let qb = d
+        .selectFrom(table as string)
+        .selectAll()
+        .where(where)
+        .orderBy(order)
+        .offset(offset);
       if (limit !== null) qb = qb.limit(limit);
       return qb.execute() as Promise<Array<Selectable<Database[T]>>>;
     },
@@ -280,20 +307,31 @@ export async function registerAutomationRoutes(app: FastifyInstance, ctx: AppCon
 
     scope.get('/rest/app', async (req) => {
       const all = rt.apps.list().map(toAppView);
-      const lq = parseListQuery({ ...q(req), ...(q(req).page_size === undefined ? { page_size: '0' } : {}) }, { type: 'app', fields: { id: { column: 'id', kind: 'text' } } });
+      const lq = parseListQuery(
+        { ...q(req), ...(q(req).page_size === undefined ? { page_size: '0' } : {}) },
+        { type: 'app', fields: { id: { column: 'id', kind: 'text' } } },
+      );
       const data = lq.pageSize ? all.slice(lq.page * lq.pageSize, (lq.page + 1) * lq.pageSize) : all;
       return { count: all.length, num_pages: lq.pageSize ? Math.ceil(all.length / lq.pageSize) : 1, data };
     });
     scope.get('/rest/app/:id', async (req) => {
       const { id } = req.params as { id: string };
-      const a = rt.apps.get(id) ?? rt.apps.list().find((x) => x.manifest.name.toLowerCase() === id.toLowerCase());
+      const a =
+        rt.apps.get(id) ?? rt.apps.list().find((x) => x.manifest.name.toLowerCase() === id.toLowerCase());
       if (!a) throw notFound(`app ${id}`);
       return toAppView(a);
     });
 
-    scope.get('/rest/asset', async (req) => listTable(db, 'assets', ASSET_LIST, q(req), (r) => toAssetView(r, rt.apps)));
+    scope.get('/rest/asset', async (req) =>
+      listTable(db, 'assets', ASSET_LIST, q(req), (r) => toAssetView(r, rt.apps)),
+    );
     scope.post('/rest/asset', async (req) => {
-      const id = await createAsset(db, rt.apps, rt.deps.secretKey, parseBody(assetBody, req.body) as AssetInput);
+      const id = await createAsset(
+        db,
+        rt.apps,
+        rt.deps.secretKey,
+        parseBody(assetBody, req.body) as AssetInput,
+      );
       return { id, success: true };
     });
     scope.get('/rest/asset/:id', { schema: { params: idParams } }, async (req) =>
@@ -302,7 +340,8 @@ export async function registerAutomationRoutes(app: FastifyInstance, ctx: AppCon
     scope.post('/rest/asset/:id', { schema: { params: idParams } }, async (req) => {
       const { id } = req.params as { id: number };
       const body = parseBody(assetBody, req.body ?? {});
-      if (body.name !== undefined) throw badRequest('/name: an asset cannot be renamed (its secrets are bound to its name)');
+      if (body.name !== undefined)
+        throw badRequest('/name: an asset cannot be renamed (its secrets are bound to its name)');
       await updateAsset(db, rt.apps, rt.deps.secretKey, id, body as AssetInput);
       return { id, success: true };
     });
@@ -332,7 +371,9 @@ export async function registerAutomationRoutes(app: FastifyInstance, ctx: AppCon
       rt.wake();
       return { action_run_id: id, success: true };
     });
-    scope.get('/rest/action_run', async (req) => listTable(db, 'action_runs', ACTION_RUN_LIST, q(req), toActionRunView));
+    scope.get('/rest/action_run', async (req) =>
+      listTable(db, 'action_runs', ACTION_RUN_LIST, q(req), toActionRunView),
+    );
     scope.get('/rest/action_run/:id', { schema: { params: idParams } }, async (req) => {
       const { id } = req.params as { id: number };
       const r = await db.selectFrom('action_runs').selectAll().where('id', '=', id).executeTakeFirst();
@@ -368,7 +409,11 @@ export async function registerAutomationRoutes(app: FastifyInstance, ctx: AppCon
     scope.post('/rest/playbook/:id', { schema: { params: idParams } }, async (req) => {
       const { id } = req.params as { id: number };
       const b = parseBody(playbookPatch, req.body ?? {});
-      const r = await db.updateTable('playbooks').set({ active: b.active, update_time: new Date() }).where('id', '=', id).executeTakeFirst();
+      const r = await db
+        .updateTable('playbooks')
+        .set({ active: b.active, update_time: new Date() })
+        .where('id', '=', id)
+        .executeTakeFirst();
       if (!r.numUpdatedRows) throw notFound(`playbook ${id}`);
       clearPlaybookCache(db);
       return { id, success: true };
@@ -395,12 +440,28 @@ export async function registerAutomationRoutes(app: FastifyInstance, ctx: AppCon
       const { id } = req.params as { id: number };
       const r = await db.selectFrom('playbook_runs').selectAll().where('id', '=', id).executeTakeFirst();
       if (!r) throw notFound(`playbook run ${id}`);
-      const steps = await db.selectFrom('playbook_run_steps').select(['seq', 'kind', 'name', 'create_time']).where('run_id', '=', id).orderBy('seq').execute();
-      const waiting = await db.selectFrom('prompts').select('id').where('playbook_run_id', '=', id).where('status', '=', 'pending').executeTakeFirst();
+      const steps = await db
+        .selectFrom('playbook_run_steps')
+        .select(['seq', 'kind', 'name', 'create_time'])
+        .where('run_id', '=', id)
+        .orderBy('seq')
+        .execute();
+      const waiting = await db
+        .selectFrom('prompts')
+        .select('id')
+        .where('playbook_run_id', '=', id)
+        .where('status', '=', 'pending')
+        .executeTakeFirst();
       return {
         ...toPlaybookRunView(r, await playbookNames(db)),
         waiting_on_approval: waiting?.id ?? null,
-        steps: steps.map((s) => ({ seq: s.seq, step: s.kind, name: s.name, status: 'success', finished_at: iso(s.create_time) })),
+        steps: steps.map((s) => ({
+          seq: s.seq,
+          step: s.kind,
+          name: s.name,
+          status: 'success',
+          finished_at: iso(s.create_time),
+        })),
       };
     });
     scope.post('/rest/playbook_run/:id', { schema: { params: idParams } }, async (req) => {
@@ -413,7 +474,9 @@ export async function registerAutomationRoutes(app: FastifyInstance, ctx: AppCon
     });
 
     scope.get('/rest/approval', async (req) => listApprovals(db, q(req)));
-    scope.get('/rest/approval/:id', { schema: { params: idParams } }, async (req) => getApproval(db, (req.params as { id: number }).id));
+    scope.get('/rest/approval/:id', { schema: { params: idParams } }, async (req) =>
+      getApproval(db, (req.params as { id: number }).id),
+    );
     scope.post('/rest/approval/:id', { schema: { params: idParams } }, async (req) => {
       const { id } = req.params as { id: number };
       const b = parseBody(answerBody, req.body ?? {});

@@ -29,7 +29,8 @@ export class PlaybookRegistry {
   register(def: PlaybookDefinition): void {
     if (!/^[a-z][a-z0-9_]*$/.test(def.name))
       throw new Error(`playbook name "${def.name}" must be lower_snake_case`);
-    if (!Number.isInteger(def.version) || def.version < 1) throw new Error(`playbook ${def.name}: version must be a positive integer`);
+    if (!Number.isInteger(def.version) || def.version < 1)
+      throw new Error(`playbook ${def.name}: version must be a positive integer`);
     if (this.#defs.has(def.name)) throw new Error(`playbook ${def.name} is registered twice`);
     this.#defs.set(def.name, def);
   }

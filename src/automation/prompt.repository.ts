@@ -13,12 +13,21 @@ export type PromptQuestion =
 
 /** Checks a prompt's questions and defaults before it is stored. */
 export function validatePromptSpec(questions: PromptQuestion[], defaults: string[]): void {
-  if (!Array.isArray(questions) || questions.length === 0) throw new AppError('bad_prompt', 'a prompt needs at least one question', { kind: 'bug' });
+  if (!Array.isArray(questions) || questions.length === 0)
+    throw new AppError('bad_prompt', 'a prompt needs at least one question', { kind: 'bug' });
   if (defaults.length !== questions.length)
-    throw new AppError('bad_prompt', `a prompt needs one default response per question (${questions.length}), got ${defaults.length}`, { kind: 'bug' });
+    throw new AppError(
+      'bad_prompt',
+      `a prompt needs one default response per question (${questions.length}), got ${defaults.length}`,
+      { kind: 'bug' },
+    );
   questions.forEach((q, i) => {
     if (q.options.type === 'list' && !q.options.choices.includes(defaults[i]!))
-      throw new AppError('bad_prompt', `default response ${i} "${defaults[i]}" is not one of ${q.options.choices.join(', ')}`, { kind: 'bug' });
+      throw new AppError(
+        'bad_prompt',
+        `default response ${i} "${defaults[i]}" is not one of ${q.options.choices.join(', ')}`,
+        { kind: 'bug' },
+      );
   });
 }
 
@@ -81,10 +90,22 @@ export const APPROVAL_LIST: ListSpec = {
   defaultSort: 'id',
 };
 
-export async function listApprovals(db: Kysely<Database>, query: Record<string, unknown>): Promise<ListEnvelope<ApprovalView>> {
+export async function listApprovals(
+  db: Kysely<Database>,
+  query: Record<string, unknown>,
+): Promise<ListEnvelope<ApprovalView>> {
   const q = parseListQuery(query, APPROVAL_LIST);
   return runList(q, APPROVAL_LIST, {
-    count: async (where) => Number((await db.selectFrom('prompts').select((eb) => eb.fn.countAll<number>().as('n')).where(where).executeTakeFirstOrThrow()).n),
+    count: async (where) =>
+      Number(
+        (
+          await db
+            .selectFrom('prompts')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where(where)
+            .executeTakeFirstOrThrow()
+        ).n,
+      ),
     fetch: (where, order, limit, offset) => {
       let qb = db.selectFrom('prompts').selectAll().where(where).orderBy(order).offset(offset);
       if (limit !== null) qb = qb.limit(limit);
@@ -102,14 +123,19 @@ export async function getApproval(db: Kysely<Database>, id: number): Promise<App
 
 /** Checks responses against a prompt's questions; returns them trimmed. Throws naming the response. */
 export function checkResponses(questions: PromptQuestion[], responses: unknown): string[] {
-  if (!Array.isArray(responses)) throw badRequest('/responses: must be an array with one response per question');
-  if (responses.length > questions.length) throw badRequest(`/responses: this prompt has ${questions.length} question(s), got ${responses.length} responses`);
+  if (!Array.isArray(responses))
+    throw badRequest('/responses: must be an array with one response per question');
+  if (responses.length > questions.length)
+    throw badRequest(
+      `/responses: this prompt has ${questions.length} question(s), got ${responses.length} responses`,
+    );
   return questions.map((q, i) => {
     const raw = responses[i];
     const v = raw === undefined || raw === null ? '' : String(raw).trim();
     if (q.options.type === 'list') {
       const match = q.options.choices.find((c) => c.toLowerCase() === v.toLowerCase());
-      if (!match) throw badRequest(`/responses/${i}: "${q.prompt}" must be one of ${q.options.choices.join(', ')}`);
+      if (!match)
+        throw badRequest(`/responses/${i}: "${q.prompt}" must be one of ${q.options.choices.join(', ')}`);
       return match;
     }
     if (q.options.required && !v) throw badRequest(`/responses/${i}: "${q.prompt}" needs an answer`);
@@ -122,17 +148,32 @@ export function checkResponses(questions: PromptQuestion[], responses: unknown):
  * Answers a pending prompt and wakes its run. Only the addressed user, a user of the addressed
  * role, or an admin may answer; a prompt answers once.
  */
-export async function answerPrompt(db: Kysely<Database>, id: number, responses: unknown, who: Principal): Promise<ApprovalView> {
+export async function answerPrompt(
+  db: Kysely<Database>,
+  id: number,
+  responses: unknown,
+  who: Principal,
+): Promise<ApprovalView> {
   const p = await db.selectFrom('prompts').selectAll().where('id', '=', id).executeTakeFirst();
   if (!p) throw notFound(`approval ${id}`);
   if (p.status !== 'pending') throw conflict(`approval ${id} is already ${p.status}`);
-  const allowed = who.role === 'admin' || (p.to_user ? p.to_user === who.username : p.to_role ? p.to_role === who.role : who.role !== 'observer');
-  if (!allowed) throw forbidden(`approval ${id} is addressed to ${p.to_user ? `user ${p.to_user}` : `role ${p.to_role}`}`);
+  const allowed =
+    who.role === 'admin' ||
+    (p.to_user ? p.to_user === who.username : p.to_role ? p.to_role === who.role : who.role !== 'observer');
+  if (!allowed)
+    throw forbidden(
+      `approval ${id} is addressed to ${p.to_user ? `user ${p.to_user}` : `role ${p.to_role}`}`,
+    );
   const answer = checkResponses(p.questions as PromptQuestion[], responses);
   const row = await db.transaction().execute(async (tx) => {
     const row = await tx
       .updateTable('prompts')
-      .set({ status: 'answered', responses: JSON.stringify(answer) as never, answered_by: who.username, close_time: new Date() })
+      .set({
+        status: 'answered',
+        responses: JSON.stringify(answer) as never,
+        answered_by: who.username,
+        close_time: new Date(),
+      })
       .where('id', '=', id)
       .where('status', '=', 'pending')
       .returningAll()
@@ -154,7 +195,11 @@ export async function answerPrompt(db: Kysely<Database>, id: number, responses: 
 }
 
 /** Queues (or re-queues now) a job; idempotent per (kind, id). */
-export async function enqueueJob(db: Kysely<Database>, kind: 'playbook_run' | 'action_run', refId: number): Promise<void> {
+export async function enqueueJob(
+  db: Kysely<Database>,
+  kind: 'playbook_run' | 'action_run',
+  refId: number,
+): Promise<void> {
   await sql`insert into automation_jobs (kind, ref_id) values (${kind}, ${refId})
     on conflict (kind, ref_id) do update set run_after = now()`.execute(db);
 }

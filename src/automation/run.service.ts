@@ -46,15 +46,16 @@ export const RESULT_VAULT_THRESHOLD = 256 * 1024;
  * Routes use it to validate and queue work; `startAutomation` adds the worker.
  */
 export function automationRuntime(host: AutomationHost): AutomationRuntime {
-  let rt = runtimes.get(host);
-  if (rt) return rt;
+  const existing = runtimes.get(host);
+  if (existing) return existing;
   const apps = new AppRegistry();
   for (const a of BUILTIN_APPS) apps.register(a);
   const playbooks = new PlaybookRegistry();
   for (const p of BUILTIN_PLAYBOOKS) playbooks.register(p);
   const vault: VaultPort = {
     put: async (containerId, fileName, content) =>
-      (await addVaultFile(host.db, host, { containerId, data: content, fileName, actor: 'automation' })).vault_id,
+      (await addVaultFile(host.db, host, { containerId, data: content, fileName, actor: 'automation' }))
+        .vault_id,
   };
   const services: ServicePort = {
     async setState(key, decision) {
@@ -96,7 +97,10 @@ export function automationRuntime(host: AutomationHost): AutomationRuntime {
  * Starts automation for a server: registers the playbooks, starts the job worker and triggers
  * playbooks on new containers and artifacts. Stops with the server (`onShutdown`).
  */
-export async function startAutomation(host: AutomationHost, opts: WorkerOptions = {}): Promise<AutomationRuntime> {
+export async function startAutomation(
+  host: AutomationHost,
+  opts: WorkerOptions = {},
+): Promise<AutomationRuntime> {
   const rt = automationRuntime(host);
   await rt.ready;
   rt.worker = startAutomationWorker(rt.deps, {

@@ -7,7 +7,11 @@ import type { PlaybookDeps } from './playbook.engine.ts';
 import { PlaybookRegistry, type PlaybookDefinition } from './playbook.types.ts';
 
 /** Engine dependencies over a test store, with the built-in apps and the given playbooks. */
-export function testDeps(store: Store, playbooks: PlaybookDefinition[], over: Partial<PlaybookDeps> = {}): PlaybookDeps {
+export function testDeps(
+  store: Store,
+  playbooks: PlaybookDefinition[],
+  over: Partial<PlaybookDeps> = {},
+): PlaybookDeps {
   const apps = new AppRegistry();
   for (const a of BUILTIN_APPS) apps.register(a);
   const reg = new PlaybookRegistry();
@@ -27,7 +31,11 @@ export function testDeps(store: Store, playbooks: PlaybookDefinition[], over: Pa
 }
 
 /** Polls `check` until it returns a value other than undefined (tests only; gives up after `ms`). */
-export async function eventually<T>(check: () => Promise<T | undefined>, ms = 20_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  ms = 20_000,
+  what = 'condition',
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await check();

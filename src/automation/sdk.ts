@@ -96,7 +96,13 @@ export interface PlaybookSdk {
   /** Records a decision (its value is replayed, not recomputed, after a restart). */
   decide<T extends string>(name: string, choose: () => T | Promise<T>): Promise<T>;
   addNote(title: string, content: string): Promise<void>;
-  addArtifact(a: { name: string; label?: string; cef: Record<string, unknown>; cef_types?: Record<string, string[]>; source_data_identifier?: string }): Promise<number | null>;
+  addArtifact(a: {
+    name: string;
+    label?: string;
+    cef: Record<string, unknown>;
+    cef_types?: Record<string, string[]>;
+    source_data_identifier?: string;
+  }): Promise<number | null>;
   setStatus(status: string): Promise<void>;
   setSeverity(severity: string): Promise<void>;
   getList(name: string): Promise<ListCell[][] | null>;
@@ -220,7 +226,9 @@ export class RunSdk implements PlaybookSdk {
   }
 
   async #write(seq: number, kind: string, name: string, result: unknown): Promise<void> {
-    await sql`insert into playbook_run_steps (run_id, seq, kind, name, result) values (${this.run.id}, ${seq}, ${kind}, ${name}, ${JSON.stringify(result ?? null)}::jsonb) on conflict (run_id, seq) do nothing`.execute(this.deps.db);
+    await sql`insert into playbook_run_steps (run_id, seq, kind, name, result) values (${this.run.id}, ${seq}, ${kind}, ${name}, ${JSON.stringify(result ?? null)}::jsonb) on conflict (run_id, seq) do nothing`.execute(
+      this.deps.db,
+    );
   }
 
   /** The journaling core: replay a completed step, or run it and record its result. */
@@ -236,7 +244,8 @@ export class RunSdk implements PlaybookSdk {
   }
 
   #needContainer(): number {
-    if (this.run.containerId === null) throw new AppError('no_container', 'this playbook run has no container');
+    if (this.run.containerId === null)
+      throw new AppError('no_container', 'this playbook run has no container');
     return this.run.containerId;
   }
 
@@ -272,7 +281,8 @@ export class RunSdk implements PlaybookSdk {
         .select(['id', 'name', 'label', 'cef', 'cef_types', 'tags'])
         .where('container_id', '=', this.#needContainer())
         .orderBy('id');
-      if (Array.isArray(this.run.scope)) q = q.where('id', 'in', this.run.scope.length ? this.run.scope : [-1]);
+      if (Array.isArray(this.run.scope))
+        q = q.where('id', 'in', this.run.scope.length ? this.run.scope : [-1]);
       return q.execute();
     });
   }
@@ -287,7 +297,11 @@ export class RunSdk implements PlaybookSdk {
       // A previous execution may have been stopped in the middle of this action: record that.
       await this.deps.db
         .updateTable('action_runs')
-        .set({ status: 'failed', message: 'interrupted by a restart; the action was run again', close_time: new Date() })
+        .set({
+          status: 'failed',
+          message: 'interrupted by a restart; the action was run again',
+          close_time: new Date(),
+        })
         .where('playbook_run_id', '=', this.run.id)
         .where('step_seq', '=', seq)
         .where('status', 'in', ['pending', 'running'])
@@ -315,8 +329,16 @@ export class RunSdk implements PlaybookSdk {
         container_id: this.run.containerId,
         playbook_run_id: this.run.id,
         step_seq: seq,
-        targets: [{ ...(opts.app ? { app: opts.app } : {}), ...(opts.assets ? { assets: opts.assets } : {}), parameters: opts.parameters }],
-        ...(opts.timeoutMs !== undefined || left < this.deps.actionTimeoutMs ? { timeout_ms: Math.max(1, Math.min(opts.timeoutMs ?? Infinity, left)) } : {}),
+        targets: [
+          {
+            ...(opts.app ? { app: opts.app } : {}),
+            ...(opts.assets ? { assets: opts.assets } : {}),
+            parameters: opts.parameters,
+          },
+        ],
+        ...(opts.timeoutMs !== undefined || left < this.deps.actionTimeoutMs
+          ? { timeout_ms: Math.max(1, Math.min(opts.timeoutMs ?? Infinity, left)) }
+          : {}),
         ...(opts.maxAttempts !== undefined ? { max_attempts: opts.maxAttempts } : {}),
       },
       this.signal,
@@ -334,7 +356,12 @@ export class RunSdk implements PlaybookSdk {
     if (j) return j.result as PromptAnswer;
     validatePromptSpec(opts.questions, opts.defaults);
     const db = this.deps.db;
-    let p = await db.selectFrom('prompts').selectAll().where('playbook_run_id', '=', this.run.id).where('step_seq', '=', seq).executeTakeFirst();
+    let p = await db
+      .selectFrom('prompts')
+      .selectAll()
+      .where('playbook_run_id', '=', this.run.id)
+      .where('step_seq', '=', seq)
+      .executeTakeFirst();
     if (!p) {
       await db
         .insertInto('prompts')
@@ -379,14 +406,30 @@ export class RunSdk implements PlaybookSdk {
           .values({ container_id: cid, title, content, author: this.#actor, note_type: 'general' })
           .returning('id')
           .executeTakeFirstOrThrow();
-        await recordAudit(tx, { category: 'container', action: 'create', actor: this.#actor, object_type: 'note', object_id: n.id, container_id: cid, details: { title } });
+        await recordAudit(tx, {
+          category: 'container',
+          action: 'create',
+          actor: this.#actor,
+          object_type: 'note',
+          object_id: n.id,
+          container_id: cid,
+          details: { title },
+        });
       });
     });
   }
 
-  addArtifact(a: { name: string; label?: string; cef: Record<string, unknown>; cef_types?: Record<string, string[]>; source_data_identifier?: string }): Promise<number | null> {
+  addArtifact(a: {
+    name: string;
+    label?: string;
+    cef: Record<string, unknown>;
+    cef_types?: Record<string, string[]>;
+    source_data_identifier?: string;
+  }): Promise<number | null> {
     return this.#step('artifact', a.name, async () => {
-      const [r] = await addArtifacts(this.deps.db, [{ container_id: this.#needContainer(), ...a }], { actor: this.#actor });
+      const [r] = await addArtifacts(this.deps.db, [{ container_id: this.#needContainer(), ...a }], {
+        actor: this.#actor,
+      });
       if (r && 'id' in r) return r.id;
       if (r && 'existing_artifact_id' in r) return r.existing_artifact_id;
       throw new AppError('artifact_failed', r && 'message' in r ? r.message : 'artifact not added');
@@ -407,7 +450,11 @@ export class RunSdk implements PlaybookSdk {
 
   getList(name: string): Promise<ListCell[][] | null> {
     return this.#step('list_get', name, async () => {
-      const r = await this.deps.db.selectFrom('decided_lists').select('content').where('name', '=', name).executeTakeFirst();
+      const r = await this.deps.db
+        .selectFrom('decided_lists')
+        .select('content')
+        .where('name', '=', name)
+        .executeTakeFirst();
       return r ? r.content : null;
     });
   }
@@ -417,7 +464,9 @@ export class RunSdk implements PlaybookSdk {
       await this.deps.db
         .insertInto('decided_lists')
         .values({ name, content: JSON.stringify(content) })
-        .onConflict((oc) => oc.column('name').doUpdateSet({ content: JSON.stringify(content), update_time: new Date() }))
+        .onConflict((oc) =>
+          oc.column('name').doUpdateSet({ content: JSON.stringify(content), update_time: new Date() }),
+        )
         .execute();
     });
   }
@@ -425,7 +474,9 @@ export class RunSdk implements PlaybookSdk {
   appendToList(name: string, row: ListCell[]): Promise<void> {
     return this.#step('list_append', name, async () => {
       await sql`insert into decided_lists (name, content) values (${name}, ${JSON.stringify([row])}::jsonb)
-        on conflict (name) do update set content = decided_lists.content || ${JSON.stringify([row])}::jsonb, update_time = now()`.execute(this.deps.db);
+        on conflict (name) do update set content = decided_lists.content || ${JSON.stringify([row])}::jsonb, update_time = now()`.execute(
+        this.deps.db,
+      );
     });
   }
 
@@ -438,15 +489,24 @@ export class RunSdk implements PlaybookSdk {
   }
 
   setServiceState(key: ServiceKeyInput, decision: ServiceDecisionInput): Promise<boolean> {
-    return this.#step('service_state', `${key.host}:${key.protocol}:${key.port}=${decision.state}`, async () => {
-      if (!this.services) throw new AppError('no_baseline', 'the service baseline is not available in this process', { kind: 'operational' });
-      return this.services.setState(key, decision);
-    });
+    return this.#step(
+      'service_state',
+      `${key.host}:${key.protocol}:${key.port}=${decision.state}`,
+      async () => {
+        if (!this.services)
+          throw new AppError('no_baseline', 'the service baseline is not available in this process', {
+            kind: 'operational',
+          });
+        return this.services.setState(key, decision);
+      },
+    );
   }
 
   message(text: string): Promise<void> {
     return this.#step('message', text.slice(0, 60), async () => {
-      await sql`update playbook_runs set messages = messages || ${JSON.stringify([text])}::jsonb, update_time = now() where id = ${this.run.id}`.execute(this.deps.db);
+      await sql`update playbook_runs set messages = messages || ${JSON.stringify([text])}::jsonb, update_time = now() where id = ${this.run.id}`.execute(
+        this.deps.db,
+      );
     });
   }
 

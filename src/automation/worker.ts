@@ -63,7 +63,8 @@ export function startAutomationWorker(deps: PlaybookDeps, opts: WorkerOptions = 
   };
 
   const claim = async (n: number): Promise<Claimed[]> => {
-    const r = await sql<Claimed>`update automation_jobs j set locked_by = ${nodeId}, locked_until = now() + ${leaseMs} * interval '1 millisecond'
+    const r =
+      await sql<Claimed>`update automation_jobs j set locked_by = ${nodeId}, locked_until = now() + ${leaseMs} * interval '1 millisecond'
       from (select id from automation_jobs where run_after <= now() and (locked_until is null or locked_until < now())
             order by run_after, id limit ${n} for update skip locked) c
       where j.id = c.id returning j.id, j.kind, j.ref_id`.execute(db);
@@ -81,7 +82,9 @@ export function startAutomationWorker(deps: PlaybookDeps, opts: WorkerOptions = 
         // The database failed under us: give the job back with a delay rather than lose it.
         deps.logger.error({ err: e, job: key }, 'automation job failed; retrying later');
         await sql`update automation_jobs set locked_by = null, locked_until = null, run_after = now() + interval '5 seconds'
-          where id = ${job.id}`.execute(db).catch(() => {});
+          where id = ${job.id}`
+          .execute(db)
+          .catch(() => {});
       } finally {
         inflight.delete(key);
         wake();
@@ -91,7 +94,10 @@ export function startAutomationWorker(deps: PlaybookDeps, opts: WorkerOptions = 
   };
 
   const loop = (async () => {
-    if (opts.resetLocks) await sql`update automation_jobs set locked_by = null, locked_until = null where locked_by is not null`.execute(db);
+    if (opts.resetLocks)
+      await sql`update automation_jobs set locked_by = null, locked_until = null where locked_by is not null`.execute(
+        db,
+      );
     let timedOut = true;
     while (!stopped) {
       woken = false;
@@ -121,21 +127,26 @@ export function startAutomationWorker(deps: PlaybookDeps, opts: WorkerOptions = 
     }
   })();
 
-  const heartbeat = setInterval(() => {
-    if (inflight.size === 0) return;
-    const jobs = [...inflight.values()].map((v) => v.job);
-    const ids = jobs.map((j) => j.id);
-    const pbIds = jobs.filter((j) => j.kind === 'playbook_run').map((j) => j.ref_id);
-    const arIds = jobs.filter((j) => j.kind === 'action_run').map((j) => j.ref_id);
-    void (async () => {
-      await sql`update automation_jobs set locked_until = now() + ${leaseMs} * interval '1 millisecond'
+  const heartbeat = setInterval(
+    () => {
+      if (inflight.size === 0) return;
+      const jobs = [...inflight.values()].map((v) => v.job);
+      const ids = jobs.map((j) => j.id);
+      const pbIds = jobs.filter((j) => j.kind === 'playbook_run').map((j) => j.ref_id);
+      const arIds = jobs.filter((j) => j.kind === 'action_run').map((j) => j.ref_id);
+      void (async () => {
+        await sql`update automation_jobs set locked_until = now() + ${leaseMs} * interval '1 millisecond'
         where locked_by = ${nodeId} and id = any(${ids}::bigint[])`.execute(db);
-      const cancelled = await sql<{ kind: 'playbook_run' | 'action_run'; id: number }>`
+        const cancelled = await sql<{ kind: 'playbook_run' | 'action_run'; id: number }>`
         select 'playbook_run' as kind, id from playbook_runs where id = any(${pbIds}::bigint[]) and cancel_requested
-        union all select 'action_run', id from action_runs where id = any(${arIds}::bigint[]) and cancel_requested`.execute(db);
-      for (const c of cancelled.rows) cancelLocal(c.kind, c.id);
-    })().catch((e) => deps.logger.warn({ err: e }, 'lease renewal failed'));
-  }, Math.max(100, Math.floor(leaseMs / 3)));
+        union all select 'action_run', id from action_runs where id = any(${arIds}::bigint[]) and cancel_requested`.execute(
+          db,
+        );
+        for (const c of cancelled.rows) cancelLocal(c.kind, c.id);
+      })().catch((e) => deps.logger.warn({ err: e }, 'lease renewal failed'));
+    },
+    Math.max(100, Math.floor(leaseMs / 3)),
+  );
 
   let sweeping = false;
   const sweeper = setInterval(() => {

@@ -20,8 +20,16 @@ describe('DNS app against a local DNS server', () => {
   it('resolves forward (A and AAAA)', async () => {
     const a = await runAppAction(dnsApp, 'lookup domain', { domain: 'svc.example.test' }, { server });
     assert.equal(a.status, 'success', a.message);
-    assert.deepEqual(a.data!.map((d) => (d as { address: string }).address).sort(), ['198.18.0.2', '198.18.0.3']);
-    const aaaa = await runAppAction(dnsApp, 'lookup domain', { domain: 'svc.example.test', type: 'AAAA' }, { server });
+    assert.deepEqual(a.data!.map((d) => (d as { address: string }).address).sort(), [
+      '198.18.0.2',
+      '198.18.0.3',
+    ]);
+    const aaaa = await runAppAction(
+      dnsApp,
+      'lookup domain',
+      { domain: 'svc.example.test', type: 'AAAA' },
+      { server },
+    );
     assert.deepEqual(aaaa.data, [{ address: 'fd00::2', type: 'AAAA' }]);
   });
 

@@ -27,9 +27,20 @@ export const dnsApp: AppDefinition = {
         const type = String(params.type ?? 'A');
         try {
           const addrs = type === 'AAAA' ? await r.resolve6(name) : await r.resolve4(name);
-          return { status: 'success', message: `${name}: ${addrs.join(', ')}`, summary: { addresses: addrs.length }, data: addrs.map((address) => ({ address, type })) };
+          return {
+            status: 'success',
+            message: `${name}: ${addrs.join(', ')}`,
+            summary: { addresses: addrs.length },
+            data: addrs.map((address) => ({ address, type })),
+          };
         } catch (e) {
-          if (NOT_FOUND.has((e as NodeJS.ErrnoException).code ?? '')) return { status: 'success', message: `${name}: no ${type} record`, summary: { addresses: 0 }, data: [] };
+          if (NOT_FOUND.has((e as NodeJS.ErrnoException).code ?? ''))
+            return {
+              status: 'success',
+              message: `${name}: no ${type} record`,
+              summary: { addresses: 0 },
+              data: [],
+            };
           throw e;
         }
       }
@@ -37,9 +48,20 @@ export const dnsApp: AppDefinition = {
       if (!isIP(ip)) return failed(`"${ip}" is not an IP address`);
       try {
         const names = await r.reverse(ip);
-        return { status: 'success', message: `${ip}: ${names.join(', ')}`, summary: { hostname: names[0] ?? null }, data: names.map((hostname) => ({ hostname })) };
+        return {
+          status: 'success',
+          message: `${ip}: ${names.join(', ')}`,
+          summary: { hostname: names[0] ?? null },
+          data: names.map((hostname) => ({ hostname })),
+        };
       } catch (e) {
-        if (NOT_FOUND.has((e as NodeJS.ErrnoException).code ?? '')) return { status: 'success', message: `${ip}: no PTR record`, summary: { hostname: null }, data: [] };
+        if (NOT_FOUND.has((e as NodeJS.ErrnoException).code ?? ''))
+          return {
+            status: 'success',
+            message: `${ip}: no PTR record`,
+            summary: { hostname: null },
+            data: [],
+          };
         throw e;
       }
     } catch (e) {

@@ -8,7 +8,13 @@ export interface TestRecord {
 
 /** A name in DNS wire format (uncompressed). */
 export const wireName = (n: string) =>
-  Buffer.concat([...n.split('.').filter(Boolean).map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])), Buffer.from([0])]);
+  Buffer.concat([
+    ...n
+      .split('.')
+      .filter(Boolean)
+      .map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])),
+    Buffer.from([0]),
+  ]);
 
 /** Records for a name: `a`/`aaaa` addresses, `ptr` names, `ns` names. */
 export interface TestZoneEntry {
@@ -33,11 +39,14 @@ export const reverseName = (ip: string) => `${ip.split('.').reverse().join('.')}
  * A tiny authoritative DNS responder (RFC 1035 wire format, UDP) on 127.0.0.1 for a test zone;
  * unknown names get NXDOMAIN. Returns `address:port` for `Resolver.setServers` and a close function.
  */
-export async function startTestDns(zone: Record<string, TestZoneEntry>): Promise<{ server: string; queries: string[]; close(): void }> {
+export async function startTestDns(
+  zone: Record<string, TestZoneEntry>,
+): Promise<{ server: string; queries: string[]; close(): void }> {
   const records = new Map<string, TestRecord[]>();
   for (const [name, e] of Object.entries(zone)) {
     const n = name.toLowerCase().replace(/\.$/, '');
-    const add = (type: number, data: Buffer) => records.set(`${n}|${type}`, [...(records.get(`${n}|${type}`) ?? []), { type, data }]);
+    const add = (type: number, data: Buffer) =>
+      records.set(`${n}|${type}`, [...(records.get(`${n}|${type}`) ?? []), { type, data }]);
     for (const a of e.a ?? []) add(1, Buffer.from(a.split('.').map(Number)));
     for (const a of e.aaaa ?? []) add(28, v6bytes(a));
     for (const p of e.ptr ?? []) add(12, wireName(p));

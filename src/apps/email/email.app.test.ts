@@ -36,7 +36,15 @@ describe('SMTP app against a local smtp-server', () => {
   });
   after(() => new Promise<void>((r) => server.close(() => r())));
 
-  const asset = () => ({ server: '127.0.0.1', port, security: 'none', sender: 'portcullis@example.test', username: 'pc', password: 'pw', default_recipients: 'owner@example.test' });
+  const asset = () => ({
+    server: '127.0.0.1',
+    port,
+    security: 'none',
+    sender: 'portcullis@example.test',
+    username: 'pc',
+    password: 'pw',
+    default_recipients: 'owner@example.test',
+  });
 
   it('tests connectivity with a login', async () => {
     const r = await runAppAction(emailApp, 'test connectivity', {}, asset());
@@ -47,7 +55,12 @@ describe('SMTP app against a local smtp-server', () => {
   });
 
   it('sends a message the server receives, to the default recipients', async () => {
-    const r = await runAppAction(emailApp, 'send email', { subject: 'New port 198.18.0.2:9090/tcp', body: 'please review' }, asset());
+    const r = await runAppAction(
+      emailApp,
+      'send email',
+      { subject: 'New port 198.18.0.2:9090/tcp', body: 'please review' },
+      asset(),
+    );
     assert.equal(r.status, 'success', r.message);
     const m = mails.at(-1)!;
     assert.equal(m.from, 'portcullis@example.test');

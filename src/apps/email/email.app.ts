@@ -31,7 +31,12 @@ export const emailApp: AppDefinition = {
       }
       const to = String(params.to ?? ctx.asset.default_recipients ?? '').trim();
       if (!to) return failed('no recipients: give "to" or set the asset\'s default_recipients');
-      const info = await t.sendMail({ from: String(ctx.asset.sender), to, subject: String(params.subject), text: String(params.body) });
+      const info = await t.sendMail({
+        from: String(ctx.asset.sender),
+        to,
+        subject: String(params.subject),
+        text: String(params.body),
+      });
       const accepted = (info.accepted ?? []).map(String);
       const rejected = (info.rejected ?? []).map(String);
       return {

@@ -17,9 +17,17 @@ function nft(ctx: ActionContext, args: string[], script?: string): Promise<strin
     let err = '';
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (err += d));
-    p.on('error', (e) => reject(new AppError('nft_failed', `cannot run ${cmd}: ${e.message}`, { kind: 'operational' })));
+    p.on('error', (e) =>
+      reject(new AppError('nft_failed', `cannot run ${cmd}: ${e.message}`, { kind: 'operational' })),
+    );
     p.on('close', (code) =>
-      code === 0 ? resolve(out) : reject(new AppError('nft_failed', `nft failed (exit ${code}): ${err.trim() || out.trim()}`, { kind: 'operational' })),
+      code === 0
+        ? resolve(out)
+        : reject(
+            new AppError('nft_failed', `nft failed (exit ${code}): ${err.trim() || out.trim()}`, {
+              kind: 'operational',
+            }),
+          ),
     );
     // nft may exit before reading stdin (e.g. for `list`): that EPIPE is not an error of ours.
     p.stdin.on('error', () => {});
@@ -41,7 +49,8 @@ function target(ctx: ActionContext, params: Record<string, unknown>): Target {
   const ip = params.ip ? String(params.ip) : null;
   if (ip !== null && !isIP(ip)) throw new AppError('bad_ip', `"${ip}" is not an IP address`);
   const port = Number(params.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new AppError('bad_port', `port ${String(params.port)} is not 1–65535`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new AppError('bad_port', `port ${String(params.port)} is not 1–65535`);
   const protocol = params.protocol === 'udp' ? 'udp' : 'tcp';
   return { table, hook: ctx.asset.hook === 'forward' ? 'forward' : 'input', ip, port, protocol };
 }
@@ -52,7 +61,11 @@ export function ruleComment(t: Pick<Target, 'ip' | 'port' | 'protocol'>): string
 }
 
 async function ensureChain(ctx: ActionContext, t: Target): Promise<void> {
-  await nft(ctx, ['-f', '-'], `add table inet ${t.table}\nadd chain inet ${t.table} ${t.hook} { type filter hook ${t.hook} priority -10; policy accept; }\n`);
+  await nft(
+    ctx,
+    ['-f', '-'],
+    `add table inet ${t.table}\nadd chain inet ${t.table} ${t.hook} { type filter hook ${t.hook} priority -10; policy accept; }\n`,
+  );
 }
 
 interface RuleInfo {
@@ -69,7 +82,9 @@ async function rules(ctx: ActionContext, t: Pick<Target, 'table' | 'hook'>): Pro
     throw e;
   }
   const parsed = JSON.parse(out) as { nftables?: Array<{ rule?: { handle: number; comment?: string } }> };
-  return (parsed.nftables ?? []).flatMap((x) => (x.rule ? [{ handle: x.rule.handle, comment: x.rule.comment ?? '' }] : []));
+  return (parsed.nftables ?? []).flatMap((x) =>
+    x.rule ? [{ handle: x.rule.handle, comment: x.rule.comment ?? '' }] : [],
+  );
 }
 
 /** Built-in nftables firewall app. */
@@ -87,25 +102,48 @@ export const firewallApp: AppDefinition = {
         .map((r) => /^portcullis block (tcp|udp)\/(\d+) (\S+)$/.exec(r.comment))
         .filter((m): m is RegExpExecArray => m !== null)
         .map((m) => ({ protocol: m[1], port: Number(m[2]), ip: m[3] === 'any' ? null : m[3] }));
-      return { status: 'success', message: `${list.length} blocked port(s)`, summary: { blocked: list.length }, data: list };
+      return {
+        status: 'success',
+        message: `${list.length} blocked port(s)`,
+        summary: { blocked: list.length },
+        data: list,
+      };
     }
     const t = target(ctx, params);
     const comment = ruleComment(t);
     if (ctx.action === 'block_port') {
       await ensureChain(ctx, t);
       const existing = (await rules(ctx, t)).find((r) => r.comment === comment);
-      if (existing) return { status: 'success', message: `already blocked (${comment})`, summary: { handle: existing.handle }, data: [{ handle: existing.handle }] };
+      if (existing)
+        return {
+          status: 'success',
+          message: `already blocked (${comment})`,
+          summary: { handle: existing.handle },
+          data: [{ handle: existing.handle }],
+        };
       const match = t.ip ? `${isIP(t.ip) === 6 ? 'ip6' : 'ip'} daddr ${t.ip} ` : '';
-      await nft(ctx, ['-f', '-'], `add rule inet ${t.table} ${t.hook} ${match}${t.protocol} dport ${t.port} counter drop comment "${comment}"\n`);
+      await nft(
+        ctx,
+        ['-f', '-'],
+        `add rule inet ${t.table} ${t.hook} ${match}${t.protocol} dport ${t.port} counter drop comment "${comment}"\n`,
+      );
       const added = (await rules(ctx, t)).find((r) => r.comment === comment);
       if (!added) return failed('nft accepted the rule but it is not in the chain');
-      return { status: 'success', message: `blocked ${t.protocol}/${t.port}${t.ip ? ` on ${t.ip}` : ''}`, summary: { handle: added.handle }, data: [{ handle: added.handle }] };
+      return {
+        status: 'success',
+        message: `blocked ${t.protocol}/${t.port}${t.ip ? ` on ${t.ip}` : ''}`,
+        summary: { handle: added.handle },
+        data: [{ handle: added.handle }],
+      };
     }
     const matching = (await rules(ctx, t)).filter((r) => r.comment === comment);
-    for (const r of matching) await nft(ctx, ['delete', 'rule', 'inet', t.table, t.hook, 'handle', String(r.handle)]);
+    for (const r of matching)
+      await nft(ctx, ['delete', 'rule', 'inet', t.table, t.hook, 'handle', String(r.handle)]);
     return {
       status: 'success',
-      message: matching.length ? `unblocked ${t.protocol}/${t.port}${t.ip ? ` on ${t.ip}` : ''}` : 'was not blocked',
+      message: matching.length
+        ? `unblocked ${t.protocol}/${t.port}${t.ip ? ` on ${t.ip}` : ''}`
+        : 'was not blocked',
       summary: { removed: matching.length },
       data: matching.map((r) => ({ handle: r.handle })),
     };

@@ -3,7 +3,11 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 /** Whether this process can create network namespaces and run nft (root with iproute2 and nftables). */
 export function canUseNetns(): boolean {
   if (process.getuid?.() !== 0) return false;
-  return spawnSync('ip', ['netns', 'list']).status === 0 && spawnSync('nft', ['--version']).status === 0 && spawnSync('ncat', ['--version']).status === 0;
+  return (
+    spawnSync('ip', ['netns', 'list']).status === 0 &&
+    spawnSync('nft', ['--version']).status === 0 &&
+    spawnSync('ncat', ['--version']).status === 0
+  );
 }
 
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -24,7 +28,9 @@ export function nsRun(ns: string, cmd: string[], timeoutMs = 10_000): Promise<nu
 export async function reachable(fromNs: string | null, addr: string, port: number): Promise<boolean> {
   const cmd = ['nc', '-z', '-w', '2', addr, String(port)];
   if (fromNs) return (await nsRun(fromNs, cmd)) === 0;
-  return new Promise((resolve) => spawn(cmd[0]!, cmd.slice(1), { stdio: 'ignore' }).on('close', (c) => resolve(c === 0)));
+  return new Promise((resolve) =>
+    spawn(cmd[0]!, cmd.slice(1), { stdio: 'ignore' }).on('close', (c) => resolve(c === 0)),
+  );
 }
 
 /** Starts `ncat -lk` on addr:port inside a namespace. */
@@ -71,7 +77,10 @@ export function twoNamespaces(n: number): TestNet & { a: string; b: string; addr
     ip('link', 'add', `${tag}x`, 'netns', a, 'type', 'veth', 'peer', 'name', `${tag}y`, 'netns', b);
     ip('-n', a, 'addr', 'add', `${net.addrA}/24`, 'dev', `${tag}x`);
     ip('-n', b, 'addr', 'add', `${net.addrB}/24`, 'dev', `${tag}y`);
-    for (const [ns, dev] of [[a, `${tag}x`], [b, `${tag}y`]] as const) {
+    for (const [ns, dev] of [
+      [a, `${tag}x`],
+      [b, `${tag}y`],
+    ] as const) {
       ip('-n', ns, 'link', 'set', dev, 'up');
       ip('-n', ns, 'link', 'set', 'lo', 'up');
     }

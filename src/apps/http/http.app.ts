@@ -7,14 +7,16 @@ function parseJsonObject(text: unknown, what: string): Record<string, unknown> {
   try {
     v = JSON.parse(String(text));
   } catch (e) {
-    throw new Error(`${what} is not JSON: ${(e as Error).message}`);
+    throw new Error(`${what} is not JSON: ${(e as Error).message}`, { cause: e });
   }
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error(`${what} must be a JSON object`);
   return v as Record<string, unknown>;
 }
 
 function authHeaders(ctx: ActionContext): Record<string, string> {
-  return typeof ctx.asset.auth_token === 'string' && ctx.asset.auth_token ? { authorization: `Bearer ${ctx.asset.auth_token}` } : {};
+  return typeof ctx.asset.auth_token === 'string' && ctx.asset.auth_token
+    ? { authorization: `Bearer ${ctx.asset.auth_token}` }
+    : {};
 }
 
 /** Built-in HTTP app: webhooks and requests confined to the asset's allowlist. */
@@ -29,7 +31,10 @@ export const httpApp: AppDefinition = {
     }
     if (ctx.action === 'send_webhook') {
       if (!base) return failed('the asset has no base_url to send the webhook to');
-      const body = JSON.stringify({ text: String(params.message), data: parseJsonObject(params.data, 'data') });
+      const body = JSON.stringify({
+        text: String(params.message),
+        data: parseJsonObject(params.data, 'data'),
+      });
       const r = await ctx.http.request(base, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...authHeaders(ctx) },
@@ -46,7 +51,8 @@ export const httpApp: AppDefinition = {
     }
     const url = new URL(String(params.url), base || undefined).toString();
     const headers: Record<string, string> = { ...authHeaders(ctx) };
-    for (const [k, v] of Object.entries(parseJsonObject(params.headers, 'headers'))) headers[k.toLowerCase()] = String(v);
+    for (const [k, v] of Object.entries(parseJsonObject(params.headers, 'headers')))
+      headers[k.toLowerCase()] = String(v);
     if (params.content_type) headers['content-type'] = String(params.content_type);
     const r = await ctx.http.request(url, {
       method: String(params.method ?? 'GET'),

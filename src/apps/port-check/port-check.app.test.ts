@@ -8,12 +8,24 @@ import { parsePortList, portCheckApp } from './port-check.app.ts';
 describe('port list parsing', () => {
   it('expands any list of ports and ranges into the same set', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 65535 }), fc.integer({ min: 0, max: 5 })), { minLength: 1, maxLength: 20 }), (items) => {
-        const text = items.map(([p, n]) => (n === 0 || p + n > 65535 ? String(p) : `${p}-${p + n}`)).join(',');
-        const want = new Set<number>();
-        for (const [p, n] of items) for (let q = p; q <= (n === 0 || p + n > 65535 ? p : p + n); q++) want.add(q);
-        assert.deepEqual(parsePortList(text), [...want].sort((a, b) => a - b));
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 65535 }), fc.integer({ min: 0, max: 5 })), {
+          minLength: 1,
+          maxLength: 20,
+        }),
+        (items) => {
+          const text = items
+            .map(([p, n]) => (n === 0 || p + n > 65535 ? String(p) : `${p}-${p + n}`))
+            .join(',');
+          const want = new Set<number>();
+          for (const [p, n] of items)
+            for (let q = p; q <= (n === 0 || p + n > 65535 ? p : p + n); q++) want.add(q);
+          assert.deepEqual(
+            parsePortList(text),
+            [...want].sort((a, b) => a - b),
+          );
+        },
+      ),
     );
   });
   it('names the bad item', () => {
@@ -40,7 +52,10 @@ describe('port check app on loopback', () => {
   after(() => new Promise<void>((r) => open.close(() => r())));
 
   it('tells an open port from a closed one', async () => {
-    const r = await runAppAction(portCheckApp, 'scan ports', { ip: '127.0.0.1', ports: `${openPort},${closedPort}` });
+    const r = await runAppAction(portCheckApp, 'scan ports', {
+      ip: '127.0.0.1',
+      ports: `${openPort},${closedPort}`,
+    });
     assert.equal(r.status, 'success');
     assert.deepEqual(
       r.data,

@@ -18,7 +18,8 @@ export function parsePortList(text: string, max = 1024): number[] {
     if (!m) throw new AppError('bad_ports', `"${item}" is not a port or a range such as 8000-8010`);
     const lo = Number(m[1]);
     const hi = m[2] === undefined ? lo : Number(m[2]);
-    if (lo < 1 || hi > 65535 || lo > hi) throw new AppError('bad_ports', `"${item}": ports run from 1 to 65535, low to high`);
+    if (lo < 1 || hi > 65535 || lo > hi)
+      throw new AppError('bad_ports', `"${item}": ports run from 1 to 65535, low to high`);
     if (out.size + (hi - lo + 1) > max) throw new AppError('bad_ports', `more than ${max} ports`);
     for (let p = lo; p <= hi; p++) out.add(p);
   }
@@ -27,7 +28,12 @@ export function parsePortList(text: string, max = 1024): number[] {
 }
 
 /** One TCP connect: open if accepted, closed if refused, filtered on timeout or unreachable. */
-export function probeTcp(ip: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<PortState> {
+export function probeTcp(
+  ip: string,
+  port: number,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<PortState> {
   return new Promise((resolve) => {
     const s = new Socket();
     let settled = false;
@@ -59,7 +65,9 @@ export const portCheckApp: AppDefinition = {
       const port = (srv.address() as { port: number }).port;
       const st = await probeTcp('127.0.0.1', port, timeoutMs, ctx.signal);
       srv.close();
-      return st === 'open' ? { status: 'success', message: 'TCP connect works' } : failed(`TCP connect to a local listener gave ${st}`);
+      return st === 'open'
+        ? { status: 'success', message: 'TCP connect works' }
+        : failed(`TCP connect to a local listener gave ${st}`);
     }
     const ip = String(params.ip);
     if (!isIP(ip)) return failed(`"${ip}" is not an IP address`);
@@ -78,7 +86,11 @@ export const portCheckApp: AppDefinition = {
     return {
       status: 'success',
       message: `${open} of ${data.length} port(s) open on ${ip}`,
-      summary: { open_ports: open, closed_ports: data.filter((d) => d.state === 'closed').length, filtered_ports: data.filter((d) => d.state === 'filtered').length },
+      summary: {
+        open_ports: open,
+        closed_ports: data.filter((d) => d.state === 'closed').length,
+        filtered_ports: data.filter((d) => d.state === 'filtered').length,
+      },
       data,
     };
   },

@@ -22,7 +22,16 @@ describe('RFC 5424 formatting', () => {
         fc.string({ maxLength: 40 }),
         fc.dictionary(fc.string({ minLength: 1, maxLength: 10 }), fc.string()),
         (facility, severity, message, host, msgId, params) => {
-          const out = formatRfc5424({ facility, severity, time: new Date(0), hostname: host, appName: 'pc', msgId, message, structuredData: { 'x@1': params } });
+          const out = formatRfc5424({
+            facility,
+            severity,
+            time: new Date(0),
+            hostname: host,
+            appName: 'pc',
+            msgId,
+            message,
+            structuredData: { 'x@1': params },
+          });
           const m = RFC5424.exec(out);
           assert.ok(m, out);
           assert.equal(Number(m[1]), FACILITIES.indexOf(facility) * 8 + SEVERITIES.indexOf(severity));
@@ -78,7 +87,13 @@ describe('syslog app against local listeners', () => {
   };
 
   it('sends over UDP', async () => {
-    const r = await runAppAction(syslogApp, 'send message', { message: 'port 9090 blocked', severity: 'warning', msgid: 'block' }, { host: '127.0.0.1', port: udpPort, transport: 'udp', hostname: 'pc1' }, { containerId: 42 });
+    const r = await runAppAction(
+      syslogApp,
+      'send message',
+      { message: 'port 9090 blocked', severity: 'warning', msgid: 'block' },
+      { host: '127.0.0.1', port: udpPort, transport: 'udp', hostname: 'pc1' },
+      { containerId: 42 },
+    );
     assert.equal(r.status, 'success', r.message);
     await until(udpGot, 1);
     const m = RFC5424.exec(udpGot[0]!);
@@ -92,8 +107,18 @@ describe('syslog app against local listeners', () => {
   });
 
   it('sends over TCP with octet-counted frames', async () => {
-    const r1 = await runAppAction(syslogApp, 'test connectivity', {}, { host: '127.0.0.1', port: tcpPort, transport: 'tcp', facility: 'auth' });
-    const r2 = await runAppAction(syslogApp, 'send message', { message: 'zweite Nachricht — ünïcode' }, { host: '127.0.0.1', port: tcpPort, transport: 'tcp', facility: 'auth' });
+    const r1 = await runAppAction(
+      syslogApp,
+      'test connectivity',
+      {},
+      { host: '127.0.0.1', port: tcpPort, transport: 'tcp', facility: 'auth' },
+    );
+    const r2 = await runAppAction(
+      syslogApp,
+      'send message',
+      { message: 'zweite Nachricht — ünïcode' },
+      { host: '127.0.0.1', port: tcpPort, transport: 'tcp', facility: 'auth' },
+    );
     assert.equal(r1.status, 'success');
     assert.equal(r2.status, 'success');
     await until(tcpGot, 2);
@@ -108,6 +133,14 @@ describe('syslog app against local listeners', () => {
     await new Promise<void>((r) => dead.listen(0, '127.0.0.1', () => r()));
     const port = (dead.address() as { port: number }).port;
     await new Promise<void>((r) => dead.close(() => r()));
-    await assert.rejects(runAppAction(syslogApp, 'send message', { message: 'x' }, { host: '127.0.0.1', port, transport: 'tcp' }), /ECONNREFUSED/);
+    await assert.rejects(
+      runAppAction(
+        syslogApp,
+        'send message',
+        { message: 'x' },
+        { host: '127.0.0.1', port, transport: 'tcp' },
+      ),
+      /ECONNREFUSED/,
+    );
   });
 });

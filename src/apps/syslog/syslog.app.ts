@@ -30,7 +30,12 @@ async function send(ctx: ActionContext, text: string): Promise<number> {
   return buf.length;
 }
 
-function message(ctx: ActionContext, severity: SyslogMessage['severity'], text: string, msgId?: string): string {
+function message(
+  ctx: ActionContext,
+  severity: SyslogMessage['severity'],
+  text: string,
+  msgId?: string,
+): string {
   return formatRfc5424({
     facility: (ctx.asset.facility as SyslogMessage['facility']) ?? 'local0',
     severity,
@@ -39,7 +44,8 @@ function message(ctx: ActionContext, severity: SyslogMessage['severity'], text: 
     appName: String(ctx.asset.app_name ?? 'portcullis'),
     procId: String(process.pid),
     msgId,
-    structuredData: ctx.containerId !== null ? { 'portcullis@32473': { container: String(ctx.containerId) } } : undefined,
+    structuredData:
+      ctx.containerId !== null ? { 'portcullis@32473': { container: String(ctx.containerId) } } : undefined,
     message: text,
   });
 }
@@ -52,8 +58,18 @@ export const syslogApp: AppDefinition = {
       const bytes = await send(ctx, message(ctx, 'info', 'Portcullis syslog connectivity test', 'test'));
       return { status: 'success', message: `sent ${bytes} bytes to ${String(ctx.asset.host)}` };
     }
-    const text = message(ctx, (params.severity as SyslogMessage['severity']) ?? 'notice', String(params.message), params.msgid ? String(params.msgid) : undefined);
+    const text = message(
+      ctx,
+      (params.severity as SyslogMessage['severity']) ?? 'notice',
+      String(params.message),
+      params.msgid ? String(params.msgid) : undefined,
+    );
     const bytes = await send(ctx, text);
-    return { status: 'success', message: `sent ${bytes} bytes over ${String(ctx.asset.transport ?? 'udp')}`, summary: { bytes }, data: [{ bytes }] };
+    return {
+      status: 'success',
+      message: `sent ${bytes} bytes over ${String(ctx.asset.transport ?? 'udp')}`,
+      summary: { bytes },
+      data: [{ bytes }],
+    };
   },
 };

@@ -21,7 +21,9 @@ function readSettings(rows: Array<Array<string | number | boolean | null>> | nul
   return {
     promptRole: String(m.get('prompt_role') ?? 'admin'),
     promptHours: Number.isFinite(hours) && hours > 0 ? hours : 24,
-    defaultDecision: (DECISIONS as readonly string[]).includes(dflt) ? (dflt as Settings['defaultDecision']) : 'unapproved',
+    defaultDecision: (DECISIONS as readonly string[]).includes(dflt)
+      ? (dflt as Settings['defaultDecision'])
+      : 'unapproved',
   };
 }
 
@@ -46,10 +48,15 @@ function inNetworks(ip: string, networks: unknown): boolean {
     });
 }
 
-const tagged = (assets: AssetInfo[], tag: string) => assets.filter((a) => a.tags.includes(tag)).map((a) => a.name);
+const tagged = (assets: AssetInfo[], tag: string) =>
+  assets.filter((a) => a.tags.includes(tag)).map((a) => a.name);
 
 async function portState(pb: PlaybookSdk, ip: string, port: number, name: string): Promise<string> {
-  const r = await pb.act('scan ports', { app: 'Port Check', parameters: [{ ip, ports: String(port) }], name });
+  const r = await pb.act('scan ports', {
+    app: 'Port Check',
+    parameters: [{ ip, ports: String(port) }],
+    name,
+  });
   const d = r.results[0]?.data[0] as { state?: string } | undefined;
   return r.status === 'success' && d?.state ? d.state : 'unknown';
 }
@@ -79,11 +86,18 @@ export const networkExposurePlaybook: PlaybookDefinition = {
     if (protocol === 'tcp') {
       const state = await portState(pb, ip, port, 'confirm_listener');
       if (state === 'closed') {
-        await pb.addNote('Transient listener', `${endpoint} refused a connection on re-scan: the listener is gone. Closing as transient.`);
+        await pb.addNote(
+          'Transient listener',
+          `${endpoint} refused a connection on re-scan: the listener is gone. Closing as transient.`,
+        );
         await pb.setStatus('closed');
         return `transient: ${endpoint} is closed`;
       }
-      await pb.message(state === 'open' ? `${endpoint} confirmed open` : `${endpoint} could not be confirmed from here (${state})`);
+      await pb.message(
+        state === 'open'
+          ? `${endpoint} confirmed open`
+          : `${endpoint} could not be confirmed from here (${state})`,
+      );
     } else await pb.message(`${endpoint}: UDP cannot be confirmed by a connect check`);
 
     const dns = await pb.act('reverse lookup', { app: 'DNS', parameters: [{ ip }], name: 'reverse_dns' });
@@ -96,7 +110,12 @@ export const networkExposurePlaybook: PlaybookDefinition = {
         app: 'HTTP',
         assets: webhooks,
         name: 'notify_webhook',
-        parameters: [{ message: summary, data: JSON.stringify({ container_id: container.id, ip, port, protocol, hostname }) }],
+        parameters: [
+          {
+            message: summary,
+            data: JSON.stringify({ container_id: container.id, ip, port, protocol, hostname }),
+          },
+        ],
       });
     const mailers = tagged(await pb.assets('SMTP'), 'notify');
     if (mailers.length)
@@ -104,7 +123,12 @@ export const networkExposurePlaybook: PlaybookDefinition = {
         app: 'SMTP',
         assets: mailers,
         name: 'notify_email',
-        parameters: [{ subject: `[Portcullis] ${summary}`.slice(0, 200), body: `${summary}\n\nApprove it with a justification, or block it, in Portcullis (approval for container ${container.id}).` }],
+        parameters: [
+          {
+            subject: `[Portcullis] ${summary}`.slice(0, 200),
+            body: `${summary}\n\nApprove it with a justification, or block it, in Portcullis (approval for container ${container.id}).`,
+          },
+        ],
       });
 
     const answer = await pb.prompt({
@@ -124,31 +148,66 @@ export const networkExposurePlaybook: PlaybookDefinition = {
     const key = { host: ip, protocol, port } as const;
 
     if (decision === 'approve') {
-      const expiresAt = /^\d{4}-\d{2}-\d{2}/.test(expires) && !Number.isNaN(Date.parse(expires)) ? new Date(expires).toISOString() : null;
+      const expiresAt =
+        /^\d{4}-\d{2}-\d{2}/.test(expires) && !Number.isNaN(Date.parse(expires))
+          ? new Date(expires).toISOString()
+          : null;
       if (!justification.trim()) {
-        await pb.setServiceState(key, { state: 'unapproved', approver: who, justification: 'approval refused: no justification given' });
-        await pb.addNote('Approval without justification', `${who} chose approve without a justification; ${endpoint} is marked unapproved.`);
+        await pb.setServiceState(key, {
+          state: 'unapproved',
+          approver: who,
+          justification: 'approval refused: no justification given',
+        });
+        await pb.addNote(
+          'Approval without justification',
+          `${who} chose approve without a justification; ${endpoint} is marked unapproved.`,
+        );
         return 'approval needs a justification: marked unapproved';
       }
-      const found = await pb.setServiceState(key, { state: 'approved', approver: who, justification, expires_at: expiresAt });
-      await pb.addNote('Listener approved', `${who} approved ${endpoint}: ${justification}${expiresAt ? ` (until ${expiresAt.slice(0, 10)})` : ''}${found ? '' : ' (no baseline service matched)'}.`);
+      const found = await pb.setServiceState(key, {
+        state: 'approved',
+        approver: who,
+        justification,
+        expires_at: expiresAt,
+      });
+      await pb.addNote(
+        'Listener approved',
+        `${who} approved ${endpoint}: ${justification}${expiresAt ? ` (until ${expiresAt.slice(0, 10)})` : ''}${found ? '' : ' (no baseline service matched)'}.`,
+      );
       await pb.setStatus('closed');
       return `approved by ${who}`;
     }
     if (decision === 'unapproved') {
-      await pb.setServiceState(key, { state: 'unapproved', approver: who, justification: answer.status === 'expired' ? 'prompt expired' : justification || null });
-      await pb.addNote('Listener unapproved', `${endpoint} is unapproved (${answer.status === 'expired' ? 'the prompt expired' : `decided by ${who}`}); the container stays open.`);
+      await pb.setServiceState(key, {
+        state: 'unapproved',
+        approver: who,
+        justification: answer.status === 'expired' ? 'prompt expired' : justification || null,
+      });
+      await pb.addNote(
+        'Listener unapproved',
+        `${endpoint} is unapproved (${answer.status === 'expired' ? 'the prompt expired' : `decided by ${who}`}); the container stays open.`,
+      );
       await pb.setStatus('open');
       return 'unapproved: left open for follow-up';
     }
 
-    const firewalls = (await pb.assets('nftables Firewall')).filter((a) => inNetworks(ip, a.configuration.protected_networks)).map((a) => a.name);
+    const firewalls = (await pb.assets('nftables Firewall'))
+      .filter((a) => inNetworks(ip, a.configuration.protected_networks))
+      .map((a) => a.name);
     if (firewalls.length === 0) {
-      await pb.addNote('Block requested, no firewall', `${who} asked to block ${endpoint}, but no nftables asset protects ${ip}. Block it by hand.`);
+      await pb.addNote(
+        'Block requested, no firewall',
+        `${who} asked to block ${endpoint}, but no nftables asset protects ${ip}. Block it by hand.`,
+      );
       await pb.setStatus('open');
       return 'block requested but no firewall asset covers the host';
     }
-    const block = await pb.act('block port', { app: 'nftables Firewall', assets: firewalls, parameters: [{ ip, port, protocol }], name: 'block_port' });
+    const block = await pb.act('block port', {
+      app: 'nftables Firewall',
+      assets: firewalls,
+      parameters: [{ ip, port, protocol }],
+      name: 'block_port',
+    });
     if (block.status !== 'success') {
       await pb.addNote('Block failed', `Blocking ${endpoint} failed: ${block.message}`);
       await pb.setSeverity('high');
@@ -158,14 +217,24 @@ export const networkExposurePlaybook: PlaybookDefinition = {
     if (protocol === 'tcp') {
       const after = await portState(pb, ip, port, 'verify_block');
       if (after === 'open') {
-        await pb.addNote('Block not effective', `${endpoint} still accepts connections after the firewall rule on ${firewalls.join(', ')}.`);
+        await pb.addNote(
+          'Block not effective',
+          `${endpoint} still accepts connections after the firewall rule on ${firewalls.join(', ')}.`,
+        );
         await pb.setSeverity('high');
         await pb.setStatus('open');
         return 'blocked, but the port is still reachable';
       }
     }
-    await pb.setServiceState(key, { state: 'unapproved', approver: who, justification: `blocked at ${firewalls.join(', ')}` });
-    await pb.addNote('Listener blocked', `${who} chose block: ${endpoint} is blocked on ${firewalls.join(', ')} and no longer reachable.`);
+    await pb.setServiceState(key, {
+      state: 'unapproved',
+      approver: who,
+      justification: `blocked at ${firewalls.join(', ')}`,
+    });
+    await pb.addNote(
+      'Listener blocked',
+      `${who} chose block: ${endpoint} is blocked on ${firewalls.join(', ')} and no longer reachable.`,
+    );
     await pb.setStatus('closed');
     return `blocked by ${who}`;
   },
