@@ -32,7 +32,7 @@ describe('web console routes', () => {
   before(async () => {
     dist = makeDist();
     app = Fastify();
-    await registerWebRoutes(app, ctx, { distDir: dist });
+    await registerWebRoutes(app, ctx, { distDir: dist, liveWatch: false });
     await app.ready();
   });
   after(async () => {
@@ -93,7 +93,7 @@ describe('web console without a build', () => {
   it('explains how to build the app', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'portcullis-web-empty-'));
     const app = Fastify();
-    await registerWebRoutes(app, ctx, { distDir: join(dir, 'missing') });
+    await registerWebRoutes(app, ctx, { distDir: join(dir, 'missing'), liveWatch: false });
     const res = await app.inject({ method: 'GET', url: '/' });
     assert.equal(res.statusCode, 503);
     assert.match(res.body, /npm run build:web/);
@@ -106,7 +106,7 @@ describe('live events over /api/events', () => {
   it('streams published events and replays missed ones after Last-Event-ID', async () => {
     const dist = makeDist();
     const app = Fastify();
-    await registerWebRoutes(app, ctx, { distDir: dist });
+    await registerWebRoutes(app, ctx, { distDir: dist, liveWatch: false });
     const address = await app.listen({ port: 0, host: '127.0.0.1' });
     try {
       const before = publishEvent('scan_progress', { scan_id: 7, done: 10, total: 100 });
@@ -150,7 +150,7 @@ describe('live events over /api/events', () => {
   it('ends open streams when the server closes', async () => {
     const dist = makeDist();
     const app = Fastify();
-    await registerWebRoutes(app, ctx, { distDir: dist });
+    await registerWebRoutes(app, ctx, { distDir: dist, liveWatch: false });
     const address = await app.listen({ port: 0, host: '127.0.0.1' });
     const res = await fetch(`${address}/api/events`);
     const reader = res.body!.getReader();

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { AppContext } from '../api/context.ts';
 import { bridgeAutomationEvents } from './bridges.ts';
 import { eventBus, type LiveEvent } from './event-bus.ts';
+import { startLiveWatch } from './live-watch.ts';
 
 /** Where `vite build` writes the single-page app (see web/vite.config.ts). */
 export const DEFAULT_DIST_DIR = fileURLToPath(new URL('../../web/dist/', import.meta.url));
@@ -18,6 +19,8 @@ export interface WebRoutesOptions {
   distDir?: string;
   /** Seconds between keep-alive comments on event streams. */
   heartbeatSeconds?: number;
+  /** Derive live events from stored state (runs, prompts, scans, services); default on. */
+  liveWatch?: boolean;
 }
 
 const NOT_BUILT_HTML = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Portcullis</title></head>
@@ -43,6 +46,10 @@ export async function registerWebRoutes(
 ): Promise<void> {
   const distDir = opts.distDir ?? DEFAULT_DIST_DIR;
   bridgeAutomationEvents();
+  if (opts.liveWatch !== false) {
+    const stop = startLiveWatch(ctx);
+    app.addHook('onClose', async () => stop());
+  }
   registerEventStream(app, ctx, opts.heartbeatSeconds ?? 20);
 
   await app.register(async (scope) => {

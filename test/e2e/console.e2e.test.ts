@@ -5,6 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import {
   api,
   fixture,
+  importFixture,
   launchChromium,
   newContext,
   openTarget,
@@ -166,6 +167,24 @@ describe('web console in Chromium', { timeout: 240_000 }, () => {
     );
   });
 
+  it('shows a listener imported elsewhere live, without reloading', async () => {
+    await page.goto(`${t.url}/inventory`);
+    await page.getByRole('table', { name: 'Services' }).waitFor();
+    await settled(page);
+    await page.getByText('Live', { exact: true }).waitFor();
+    // nmap-ipv6.xml: fd00:198:18::2 listens on tcp/11211 (fixture ground truth).
+    await importFixture(t, fixture('nmap-ipv6.xml'), { learning: 'false' });
+    await page
+      .getByRole('table', { name: 'Services' })
+      .getByRole('link', { name: 'fd00:198:18::2' })
+      .first()
+      .waitFor({ timeout: 20_000 });
+    await nav(page, 'Containers');
+    await page
+      .getByRole('link', { name: 'New listening port [fd00:198:18::2]:11211/tcp' })
+      .waitFor({ timeout: 20_000 });
+  });
+
   it('scans a loopback listener it opened, inside a scope added on the Scans page', async () => {
     // Only a port this test listens on, on loopback, is ever scanned.
     const listener = createServer((sock) => sock.end());
@@ -182,7 +201,10 @@ describe('web console in Chromium', { timeout: 240_000 }, () => {
       await scanForm.getByLabel('Targets').fill('127.0.0.1');
       await scanForm.getByLabel('Ports').fill(String(port));
       await scanForm.getByRole('button', { name: 'Run now' }).click();
-      await page.getByRole('status').filter({ hasText: /Scan \d+ started/ }).waitFor();
+      await page
+        .getByRole('status')
+        .filter({ hasText: /Scan \d+ started/ })
+        .waitFor();
       const row = page.getByRole('table', { name: 'Scans' }).locator('tbody tr').first();
       await row.getByText(/^(success|done|finished|completed)$/).waitFor({ timeout: 60_000 });
       assert.match(await row.innerText(), new RegExp(`127\\.0\\.0\\.1\\s+${port}[\\s\\S]*1/1\\s+1`));
