@@ -63,6 +63,26 @@ export function observationProblem(o: Observation): string | null {
   return null;
 }
 
+// PostgreSQL text and jsonb cannot hold NUL characters; banners from binary services can.
+function hasNul(o: Observation): boolean {
+  if (o.reason.includes('\u0000')) return true;
+  if (o.hostnames?.some((h) => h.includes('\u0000'))) return true;
+  if (o.service) for (const v of Object.values(o.service)) if (typeof v === 'string' && v.includes('\u0000')) return true;
+  return false;
+}
+
+function withoutNul(o: Observation): Observation {
+  const strip = (s: string) => s.replaceAll('\u0000', '');
+  const out: Observation = { ...o, reason: strip(o.reason) };
+  if (o.hostnames) out.hostnames = o.hostnames.map(strip);
+  if (o.service) {
+    const svc: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(o.service)) svc[k] = typeof v === 'string' ? strip(v) : v;
+    out.service = svc as Observation['service'] & object;
+  }
+  return out;
+}
+
 /**
  * Applies observations to the baseline in batches: each batch is one transaction (rows for its keys
  * read once, merged in memory, written back with one multi-row upsert, changes recorded), then the
@@ -118,7 +138,9 @@ export class BaselineWriter {
       return problem;
     }
     if (!this.#merge) await this.start();
-    this.#pending.push(this.#opts.source ? { ...obs, source: this.#opts.source } : obs);
+    let o = this.#opts.source ? { ...obs, source: this.#opts.source } : obs;
+    if (hasNul(o)) o = withoutNul(o);
+    this.#pending.push(o);
     this.#pendingKeys.add(serviceKeyString(obs));
     this.summary.observations++;
     if (this.#pending.length >= this.#batchSize || this.#pendingKeys.size >= this.#batchKeys) await this.flush();

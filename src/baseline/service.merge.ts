@@ -173,19 +173,25 @@ export function applyObservation(
   let changed = false;
   // Per-source window: evidence inside what this source already reported is not counted again.
   const src = row.sources[obs.source];
-  const iso = at.toISOString();
   if (!src) {
-    row.sources[obs.source] = { first_seen: iso, last_seen: iso, observations: 1, evidence: grade };
+    const iso = at.toISOString();
+    const created = { first_seen: iso, last_seen: iso, observations: 1, evidence: grade };
+    row.sources[obs.source] = created;
+    WINDOWS.set(created, [t, t]);
     row.observations += 1;
     changed = true;
   } else {
-    const first = Date.parse(src.first_seen);
-    const last = Date.parse(src.last_seen);
-    if (t > last || t < first) {
+    const w = windowOf(src);
+    if (t > w[1] || t < w[0]) {
       src.observations += 1;
       row.observations += 1;
-      if (t > last) src.last_seen = iso;
-      else src.first_seen = iso;
+      if (t > w[1]) {
+        src.last_seen = at.toISOString();
+        w[1] = t;
+      } else {
+        src.first_seen = at.toISOString();
+        w[0] = t;
+      }
       changed = true;
     }
     if (grade === 'strong' && src.evidence !== 'strong') {
@@ -258,6 +264,17 @@ export function applyObservation(
     }
   }
   return { row, changed };
+}
+
+// The per-source window as numbers, so merging a million observations parses no date strings.
+const WINDOWS = new WeakMap<SourceStats, [number, number]>();
+function windowOf(src: SourceStats): [number, number] {
+  let w = WINDOWS.get(src);
+  if (!w) {
+    w = [Date.parse(src.first_seen), Date.parse(src.last_seen)];
+    WINDOWS.set(src, w);
+  }
+  return w;
 }
 
 function detailOf(obs: Observation): ServiceDetailColumn {

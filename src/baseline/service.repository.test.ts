@@ -171,6 +171,21 @@ for (const [name, makeStore] of testStores()) {
       }
     });
 
+    it('stores any text a banner or host name may hold (quotes, backslashes, braces, NULL, NUL bytes)', async () => {
+      const store = await makeStore();
+      try {
+        const ctx = ctxOf(store, { now: at(60) });
+        const banner = 'He said "hi" \\ {a,b} NULL \u0000end ✓';
+        await recordObservations(ctx, [obs('198.18.0.2', 23, { service: { name: 'telnet', banner }, hostnames: ['a"b', 'c\\d', 'NULL'], reason: 'x,{y}' })]);
+        const s = await getService(store.db, { host: '198.18.0.2', protocol: 'tcp', port: 23 });
+        assert.equal(s?.service.banner, 'He said "hi" \\ {a,b} NULL end ✓');
+        assert.deepEqual(s?.hostnames, ['a"b', 'c\\d', 'NULL']);
+        assert.equal(s?.reason, 'x,{y}');
+      } finally {
+        await store.close();
+      }
+    });
+
     it('records 65,000 observations in batches (one row per port of an all-ports scan)', async () => {
       const store = await makeStore();
       try {

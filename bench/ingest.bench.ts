@@ -1,0 +1,167 @@
+// End-to-end ingest into the embedded baseline:
+//  1. N generated Splunk Stream `stream:tcp` NDJSON events (default 1,000,000) through ingestStream into
+//     PGlite on a temp data dir, against the reference measured in the same run on the same bytes:
+//     JSON.parse per line plus an in-memory aggregate per (dest_ip, dest_port).
+//  2. A generated nmap XML file of M MB (default 1024) imported the same way: throughput and peak RSS.
+//  3. HEC: POST of a never-seen listener, then GET of its container over REST, repeated; p50/p99.
+// Run: node --import tsx bench/ingest.bench.ts [EVENTS] [NMAP_MB] [HEC_ROUNDS]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AppContext } from '../src/api/index.ts';
+import { buildServer } from '../src/api/index.ts';
+import { loadConfig } from '../src/config/index.ts';
+import { createToken } from '../src/identity/index.ts';
+import { ingestStream } from '../src/ingest/index.ts';
+import { createLogger } from '../src/logging/index.ts';
+import { openStore, type Store } from '../src/store/index.ts';
+
+const EVENTS = Number(process.argv[2] ?? 1_000_000);
+const NMAP_MB = Number(process.argv[3] ?? 1024);
+const HEC_ROUNDS = Number(process.argv[4] ?? 200);
+const SERVERS = 5000;
+const BATCH_LINES = 2000;
+
+const mb = (n: number) => (n / 1024 / 1024).toFixed(0);
+const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
+
+/** Stream events: SERVERS servers answering, one in ten connections unanswered (tcp_status 2). */
+async function* streamEvents(n: number): AsyncGenerator<Buffer> {
+  const t0 = Date.parse('2026-11-20T00:00:00Z');
+  for (let i = 0; i < n; ) {
+    let s = '';
+    for (let k = 0; k < BATCH_LINES && i < n; k++, i++) {
+      const srv = i % SERVERS;
+      const dest = `198.18.${srv >> 8}.${srv & 255}`;
+      const answered = i % 10 !== 0;
+      const ts = new Date(t0 + i * 10).toISOString();
+      s +=
+        `{"ack_packets_in": ${answered ? 5 : 0}, "ack_packets_out": ${answered ? 4 : 0}, "bytes": 1200, "bytes_in": 400, "bytes_out": 800, ` +
+        `"capture_hostname": "tap-02", "client_rtt": 0, "data_packets_in": 2, "data_packets_out": 2, "dest_ip": "${dest}", "dest_port": ${443 + (srv % 7)}, ` +
+        `"duplicate_packets_in": 0, "duplicate_packets_out": 0, "endtime": "${ts}", "missing_packets_in": 0, "missing_packets_out": 0, ` +
+        `"network_interface": "eth2", "packets_in": 6, "packets_out": 5, "protocol_stack": "ip:tcp:https", "server_rtt": 0, ` +
+        `"src_ip": "198.19.${(i >> 8) & 255}.${i & 255}", "src_port": ${1024 + (i % 60000)}, "tcp_status": ${answered ? 0 : 2}, "time_taken": 900000, ` +
+        `"timestamp": "${ts}", "transport": "tcp"}\n`;
+    }
+    yield Buffer.from(s);
+  }
+}
+
+/** nmap -oX of hosts with 10 ports each (4 open), until `bytes` are produced. */
+async function* nmapXml(bytes: number): AsyncGenerator<Buffer> {
+  yield Buffer.from('<?xml version="1.0" encoding="UTF-8"?>\n<nmaprun scanner="nmap" args="nmap -sT" start="1795529885" version="7.93" xmloutputversion="1.05">\n');
+  let sent = 0;
+  for (let h = 0; sent < bytes; ) {
+    let s = '';
+    for (let k = 0; k < 200; k++, h++) {
+      let ports = '';
+      for (let p = 0; p < 10; p++)
+        ports += `<port protocol="tcp" portid="${22 + p * 1000}"><state state="${p % 3 === 0 ? 'open' : 'closed'}" reason="${p % 3 === 0 ? 'syn-ack' : 'conn-refused'}" reason_ttl="0"/><service name="http" method="table" conf="3"/></port>\n`;
+      s += `<host starttime="1795529885" endtime="1795529890"><status state="up" reason="user-set" reason_ttl="0"/>\n<address addr="10.${(h >> 16) & 255}.${(h >> 8) & 255}.${h & 255}" addrtype="ipv4"/>\n<ports>${ports}</ports>\n</host>\n`;
+    }
+    const b = Buffer.from(s);
+    sent += b.length;
+    yield b;
+  }
+  yield Buffer.from('<runstats><finished time="1795529999" exit="success"/></runstats>\n</nmaprun>\n');
+}
+
+async function reference(n: number): Promise<{ seconds: number; servers: number }> {
+  const t = performance.now();
+  const agg = new Map<string, { first: number; last: number; count: number }>();
+  let rest = '';
+  for await (const chunk of streamEvents(n)) {
+    const lines = (rest + chunk.toString('utf8')).split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) {
+      const e = JSON.parse(line) as { dest_ip: string; dest_port: number; tcp_status: number; ack_packets_out: number; timestamp: string };
+      if (e.tcp_status !== 0 || !(e.ack_packets_out > 0)) continue;
+      const key = `${e.dest_ip}|${e.dest_port}`;
+      const ts = Date.parse(e.timestamp);
+      const a = agg.get(key);
+      if (a) {
+        a.count++;
+        if (ts > a.last) a.last = ts;
+      } else agg.set(key, { first: ts, last: ts, count: 1 });
+    }
+  }
+  return { seconds: (performance.now() - t) / 1000, servers: agg.size };
+}
+
+function context(store: Store, dataDir: string): AppContext {
+  return {
+    config: loadConfig({ PORTCULLIS_DATA_DIR: dataDir, PORTCULLIS_GONE_AFTER: '3650d' }),
+    store,
+    db: store.db,
+    logger: createLogger('silent', { write: () => {} }),
+    now: () => new Date(),
+    onShutdown: () => {},
+  };
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-ingest-bench-'));
+  try {
+    const store = await openStore({ dataDir: dir });
+    const ctx = context(store, dir);
+    const afterOpen = peakRssMb();
+    console.log(`embedded store open: peak RSS ${afterOpen.toFixed(0)} MB (PGlite itself)`);
+
+    // 1. Stream NDJSON.
+    const ref = await reference(EVENTS);
+    let t = performance.now();
+    const s = await ingestStream(ctx, streamEvents(EVENTS), { format: 'stream', file: 'bench.ndjson', learning: true });
+    const secs = (performance.now() - t) / 1000;
+    const rate = EVENTS / secs;
+    const refRate = EVENTS / ref.seconds;
+    console.log(
+      `stream:tcp NDJSON: ${EVENTS} events (${mb(s.bytes)} MB) in ${secs.toFixed(2)} s = ${Math.round(rate).toLocaleString('en')} events/s ` +
+        `(reference JSON.parse + in-memory aggregate: ${Math.round(refRate).toLocaleString('en')} events/s; ratio ${(rate / refRate).toFixed(2)}); ` +
+        `${s.new_services} services (reference ${ref.servers}); peak RSS ${peakRssMb().toFixed(0)} MB; target ≥ 300,000 events/s, RSS < 400 MB`,
+    );
+
+    // 2. nmap XML.
+    if (NMAP_MB > 0) {
+      t = performance.now();
+      const x = await ingestStream(ctx, nmapXml(NMAP_MB * 1024 * 1024), { format: 'nmap-xml', file: 'bench.xml', learning: true });
+      const xs = (performance.now() - t) / 1000;
+      console.log(
+        `nmap XML: ${mb(x.bytes)} MB, ${x.records} hosts, ${x.observations} observations in ${xs.toFixed(1)} s = ${(x.bytes / 1024 / 1024 / xs).toFixed(1)} MB/s; ` +
+          `${x.new_services} services; peak RSS ${peakRssMb().toFixed(0)} MB (target < 300 MB for 1 GB)`,
+      );
+    }
+
+    // 3. HEC → container readable over REST.
+    if (HEC_ROUNDS > 0) {
+      const app = await buildServer(ctx);
+      await app.ready();
+      const admin = await store.db.selectFrom('users').select('id').orderBy('id').executeTakeFirst();
+      const userId = admin?.id ?? (await store.db.insertInto('users').values({ username: 'bench', role: 'admin', password_hash: null }).returning('id').executeTakeFirstOrThrow()).id;
+      const hec = (await createToken(store.db, { userId, name: 'bench hec', kind: 'hec' })).token;
+      const api = (await createToken(store.db, { userId, name: 'bench api', kind: 'api' })).token;
+      const lat: number[] = [];
+      for (let i = 0; i < HEC_ROUNDS; i++) {
+        const host = `198.19.200.${i % 250}`;
+        const port = 20000 + i;
+        const event = { dest_ip: host, dest_port: port, src_ip: '198.19.201.1', src_port: 40000, tcp_status: 0, ack_packets_out: 1, ack_packets_in: 1, timestamp: new Date().toISOString() };
+        const t0 = performance.now();
+        const post = await app.inject({ method: 'POST', url: '/services/collector/event', headers: { authorization: `Splunk ${hec}` }, payload: JSON.stringify({ sourcetype: 'stream:tcp', event }) });
+        if (post.statusCode !== 200) throw new Error(`HEC answered ${post.statusCode}: ${post.body}`);
+        const sdi = `"svc:${host}:tcp:${port}"`;
+        const get = await app.inject({ method: 'GET', url: `/rest/container?_filter_source_data_identifier=${encodeURIComponent(sdi)}`, headers: { 'ph-auth-token': api } });
+        const found = (get.json() as { count: number }).count;
+        lat.push(performance.now() - t0);
+        if (found !== 1) throw new Error(`container for ${sdi} not readable after the HEC POST`);
+      }
+      lat.sort((a, b) => a - b);
+      const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))]!;
+      console.log(`HEC POST of a new listener → container readable over REST: ${HEC_ROUNDS} rounds, p50 ${pct(50).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms (target p99 < 1000 ms)`);
+      await app.close();
+    }
+    await store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
