@@ -151,9 +151,13 @@ async function main(): Promise<void> {
         await shot(page, dir, '06-imports', '/imports', t);
         await shot(page, dir, '07-scans', '/scans', t);
         await shot(page, dir, '08-admin', '/admin', t);
+        await shot(page, dir, '09-playbooks', '/playbooks?tab=runs', t);
+        await shot(page, dir, '10-apps', '/apps', t);
+        await shot(page, dir, '13-audit', '/audit', t);
       } else {
         await shot(page, dir, '11-overview-dark', '/', t, 'text=Services by state');
         await shot(page, dir, '12-inventory-dark', '/inventory', t, 'table, .empty');
+        if (containerId) await shot(page, dir, '14-container-dark', `/containers/${containerId}`, t, 'text=Artifacts');
       }
       if (errors.length) throw new Error(`the page threw: ${errors.join('; ')}`);
       await context.close();

@@ -233,6 +233,7 @@ export interface Asset {
 
 export interface AuditEntry {
   id: number;
+  category?: string;
   time?: string;
   at?: string;
   created_at?: string;

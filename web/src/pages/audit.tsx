@@ -54,26 +54,52 @@ export function AuditPage() {
             rows={list.data.data}
             rowKey={(a) => String(a.id)}
             columns={[
-              { key: 'time', label: 'Time', render: (a) => fmtTime(a.time ?? a.at ?? a.created_at) },
+              {
+                key: 'time',
+                label: 'Time',
+                render: (a) => <time className="nowrap">{fmtTime(a.time ?? a.at ?? a.created_at)}</time>,
+              },
               { key: 'actor', label: 'Actor', render: (a) => a.actor ?? a.username ?? a.user ?? '—' },
-              { key: 'action', label: 'Action', render: (a) => <code>{a.action ?? a.type ?? a.event}</code> },
+              {
+                key: 'action',
+                label: 'Action',
+                render: (a) => (
+                  <code className="nowrap">
+                    {a.category ? `${a.category}/` : ''}
+                    {a.action ?? a.type ?? a.event}
+                  </code>
+                ),
+              },
               {
                 key: 'object',
                 label: 'Object',
-                render: (a) =>
-                  a.container_id ? (
-                    <Link href={`/containers/${a.container_id}`}>container {a.container_id}</Link>
-                  ) : a.object_type ? (
-                    `${a.object_type} ${a.object_id ?? ''}`
-                  ) : (
-                    '—'
-                  ),
+                render: (a) => (
+                  <span className="nowrap">
+                    {a.object_type ? `${a.object_type} ${a.object_id ?? ''}` : '—'}
+                    {a.container_id && a.object_type !== 'container' ? (
+                      <>
+                        {' '}
+                        in <Link href={`/containers/${a.container_id}`}>container {a.container_id}</Link>
+                      </>
+                    ) : a.container_id ? (
+                      <>
+                        {' '}
+                        <Link
+                          href={`/containers/${a.container_id}`}
+                          aria-label={`Open container ${a.container_id}`}
+                        >
+                          →
+                        </Link>
+                      </>
+                    ) : null}
+                  </span>
+                ),
               },
               {
                 key: 'details',
                 label: 'Details',
                 render: (a) => (
-                  <span className="mono small">
+                  <span className="mono small wrap">
                     {a.message ?? (a.details ? JSON.stringify(a.details) : '')}
                   </span>
                 ),

@@ -1,8 +1,18 @@
 import { useRef, useState, type FormEvent } from 'react';
 import { importFile } from '../api/endpoints.ts';
-import type { ImportSummary, Token } from '../api/types.ts';
-import { ActionError, Card, ErrorState, Field, Loading, PageHeader } from '../components/ui.tsx';
-import { useApi } from '../lib/hooks.ts';
+import type { ImportSummary, ListEnvelope, Token } from '../api/types.ts';
+import {
+  ActionError,
+  Badge,
+  Card,
+  DataTable,
+  ErrorState,
+  Field,
+  Loading,
+  PageHeader,
+} from '../components/ui.tsx';
+import { fmtAgo, fmtTime } from '../components/format.ts';
+import { useApi, useLiveReload } from '../lib/hooks.ts';
 import { Link } from '../lib/router.tsx';
 import { useSession } from '../lib/session.tsx';
 import { NewTokenForm, TokenTable } from './tokens.tsx';
@@ -20,7 +30,21 @@ const FORMATS = [
   ['ss', 'ss / netstat -ltnu'],
 ] as const;
 
-/** Evidence in: file upload with progress, and the HEC tokens senders use. */
+/** One past import as `GET /api/imports` lists it. */
+interface ImportRow {
+  id: number;
+  file: string | null;
+  format: string | null;
+  learning: boolean | null;
+  username: string | null;
+  status: string;
+  summary: Partial<ImportSummary>;
+  error: string | null;
+  started_at: string;
+  finished_at: string | null;
+}
+
+/** Evidence in: file upload with progress, past imports, and the HEC tokens senders use. */
 export function ImportsPage() {
   const session = useSession();
   const fileRef = useRef<HTMLInputElement>(null);
@@ -30,6 +54,8 @@ export function ImportsPage() {
   const [progress, setProgress] = useState<number | null>(null);
   const [summary, setSummary] = useState<ImportSummary>();
   const [error, setError] = useState<unknown>();
+  const imports = useApi<ListEnvelope<ImportRow>>('/api/imports?limit=15');
+  useLiveReload(['import_finished'], imports.reload);
   const tokens = useApi<{ data: Token[] } | Token[]>('/api/tokens');
   const tokenRows = tokens.data ? (Array.isArray(tokens.data) ? tokens.data : tokens.data.data) : [];
 
@@ -42,6 +68,7 @@ export function ImportsPage() {
     setProgress(0);
     try {
       setSummary(await importFile(file, format, host.trim(), learning, setProgress));
+      imports.reload();
     } catch (err) {
       setError(err);
     } finally {
@@ -169,6 +196,70 @@ export function ImportsPage() {
           )}
         </Card>
       </div>
+      <Card title="Recent imports">
+        {imports.error ? (
+          <ErrorState error={imports.error} what="Past imports" />
+        ) : !imports.data ? (
+          <Loading />
+        ) : imports.data.data.length === 0 ? (
+          <p className="muted">Nothing imported yet.</p>
+        ) : (
+          <DataTable
+            label="Recent imports"
+            rows={imports.data.data}
+            rowKey={(r) => String(r.id)}
+            columns={[
+              { key: 'file', label: 'File', render: (r) => r.file ?? '(request body)' },
+              { key: 'format', label: 'Format', render: (r) => r.format ?? r.summary.format ?? '—' },
+              {
+                key: 'status',
+                label: 'Status',
+                render: (r) => <Badge value={r.status === 'done' ? 'success' : r.status} label={r.status} />,
+              },
+              {
+                key: 'records',
+                label: 'Records',
+                className: 'num',
+                render: (r) => (r.summary.records ?? 0).toLocaleString(),
+              },
+              {
+                key: 'new',
+                label: 'New services',
+                className: 'num',
+                render: (r) => (r.summary.new_services ?? 0).toLocaleString(),
+              },
+              {
+                key: 'containers',
+                label: 'Containers',
+                className: 'num',
+                render: (r) => (r.summary.containers ?? 0).toLocaleString(),
+              },
+              {
+                key: 'issues',
+                label: 'Problems',
+                className: 'num',
+                render: (r) => (r.summary.issues_total ?? 0).toLocaleString(),
+              },
+              {
+                key: 'learning',
+                label: 'Learning',
+                render: (r) => ((r.learning ?? r.summary.learning) ? 'yes' : 'no'),
+              },
+              { key: 'who', label: 'By', render: (r) => r.username ?? '—' },
+              {
+                key: 'when',
+                label: 'When',
+                render: (r) => <span title={fmtTime(r.started_at)}>{fmtAgo(r.started_at)}</span>,
+              },
+              {
+                key: 'error',
+                label: '',
+                render: (r) => (r.error ? <span className="small wrap">{r.error}</span> : null),
+              },
+            ]}
+          />
+        )}
+      </Card>
     </>
   );
 }

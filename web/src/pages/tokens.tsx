@@ -7,10 +7,18 @@ import { ActionError, Badge, DataTable, EmptyState, Field } from '../components/
 /** A token list with revoke buttons; used for API tokens (admin page) and HEC tokens (imports page). */
 export function TokenTable(props: { tokens: Token[]; onChanged: () => void; canRevoke: boolean }) {
   const [error, setError] = useState<unknown>();
-  if (props.tokens.length === 0) return <EmptyState title="No tokens yet." />;
+  if (props.tokens.length === 0)
+    return (
+      <div style={{ marginTop: 12 }}>
+        <EmptyState title="No tokens yet.">
+          Create one above; it is shown once, so copy it into the sender's configuration.
+        </EmptyState>
+      </div>
+    );
   return (
     <>
       <ActionError error={error} />
+      <div style={{ height: 12 }} />
       <DataTable
         label="Tokens"
         rows={props.tokens}
