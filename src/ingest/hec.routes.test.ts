@@ -109,6 +109,18 @@ describe('HEC endpoint', () => {
     assert.equal(unknown.json().code, 6);
   });
 
+  it('hands osquery:results events to the osquery parser, with the envelope host as reporting host', async () => {
+    const columns = { address: '0.0.0.0', family: '2', fd: '3', net_namespace: '4026531840', path: '', pid: '812', port: '6379', protocol: '6', socket: '1' };
+    const event = { name: 'pack_exposure_listening_ports', hostIdentifier: 'cache-01', unixTime: Math.floor(Date.now() / 1000), columns, action: 'added' };
+    const res = await post('/services/collector/event', JSON.stringify({ host: '198.18.6.6', sourcetype: 'osquery:results', event }));
+    assert.deepEqual(res.json(), { text: 'Success', code: 0 });
+    const s = await listServices(srv.store.db, { limit: 0, offset: 0, sort: 'host', order: 'asc', port: 6379 });
+    assert.deepEqual(
+      s.data.map((x) => `${x.host} ${x.protocol}/${x.port} ${x.evidence} ${x.sources.join(',')}`),
+      ['198.18.6.6 tcp/6379 strong osquery'],
+    );
+  });
+
   it('answers the health check', async () => {
     const res = await srv.app.inject({ method: 'GET', url: '/services/collector/health' });
     assert.equal(res.statusCode, 200);

@@ -88,6 +88,22 @@ describe('portcullis ingest and services against a running server', () => {
     assert.match(badFormat.stderr, /--format "pcap"/);
   });
 
+  it('takes HEC events from curl, and refuses a bad token with HEC\'s code', async () => {
+    const curl = (args: string[]) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const p = spawn('curl', ['-sk', '-w', '\\n%{http_code}', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        p.on('exit', (code) => resolve({ code, out }));
+      });
+    const body = data('stream/testdata/stream-tcp-hec.json');
+    const ok = await curl(['-H', `Authorization: Splunk ${srv.token}`, '--data-binary', `@${body}`, `${srv.url}/services/collector/event`]);
+    assert.equal(ok.code, 0);
+    assert.equal(ok.out, '{"text":"Success","code":0}\n200');
+    const bad = await curl(['-H', 'Authorization: Splunk not-a-token', '--data-binary', `@${body}`, `${srv.url}/services/collector/event`]);
+    assert.equal(bad.out, '{"text":"Invalid token","code":4}\n403');
+  });
+
   it('reads standard input with "-"', async () => {
     const res = await runCliWithStdin(['ingest', '-', '--json'], env, readFileSync(data('nmap/testdata/nmap-host-down.xml')));
     assert.equal(res.code, 0, res.stderr);
