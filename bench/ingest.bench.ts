@@ -28,7 +28,7 @@ const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
 /** Stream events: SERVERS servers answering, one in ten connections unanswered (tcp_status 2). */
 async function* streamEvents(n: number): AsyncGenerator<Buffer> {
   const t0 = Date.parse('2026-11-20T00:00:00Z');
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let s = '';
     for (let k = 0; k < BATCH_LINES && i < n; k++, i++) {
       const srv = i % SERVERS;
@@ -49,9 +49,11 @@ async function* streamEvents(n: number): AsyncGenerator<Buffer> {
 
 /** nmap -oX of hosts with 10 ports each (4 open), until `bytes` are produced. */
 async function* nmapXml(bytes: number): AsyncGenerator<Buffer> {
-  yield Buffer.from('<?xml version="1.0" encoding="UTF-8"?>\n<nmaprun scanner="nmap" args="nmap -sT" start="1795529885" version="7.93" xmloutputversion="1.05">\n');
+  yield Buffer.from(
+    '<?xml version="1.0" encoding="UTF-8"?>\n<nmaprun scanner="nmap" args="nmap -sT" start="1795529885" version="7.93" xmloutputversion="1.05">\n',
+  );
   let sent = 0;
-  for (let h = 0; sent < bytes; ) {
+  for (let h = 0; sent < bytes;) {
     let s = '';
     for (let k = 0; k < 200; k++, h++) {
       let ports = '';
@@ -74,7 +76,13 @@ async function reference(n: number): Promise<{ seconds: number; servers: number 
     const lines = (rest + chunk.toString('utf8')).split('\n');
     rest = lines.pop() ?? '';
     for (const line of lines) {
-      const e = JSON.parse(line) as { dest_ip: string; dest_port: number; tcp_status: number; ack_packets_out: number; timestamp: string };
+      const e = JSON.parse(line) as {
+        dest_ip: string;
+        dest_port: number;
+        tcp_status: number;
+        ack_packets_out: number;
+        timestamp: string;
+      };
       if (e.tcp_status !== 0 || !(e.ack_packets_out > 0)) continue;
       const key = `${e.dest_ip}|${e.dest_port}`;
       const ts = Date.parse(e.timestamp);
@@ -110,7 +118,11 @@ async function main(): Promise<void> {
     // 1. Stream NDJSON.
     const ref = await reference(EVENTS);
     let t = performance.now();
-    const s = await ingestStream(ctx, streamEvents(EVENTS), { format: 'stream', file: 'bench.ndjson', learning: true });
+    const s = await ingestStream(ctx, streamEvents(EVENTS), {
+      format: 'stream',
+      file: 'bench.ndjson',
+      learning: true,
+    });
     const secs = (performance.now() - t) / 1000;
     const rate = EVENTS / secs;
     const refRate = EVENTS / ref.seconds;
@@ -123,7 +135,11 @@ async function main(): Promise<void> {
     // 2. nmap XML.
     if (NMAP_MB > 0) {
       t = performance.now();
-      const x = await ingestStream(ctx, nmapXml(NMAP_MB * 1024 * 1024), { format: 'nmap-xml', file: 'bench.xml', learning: true });
+      const x = await ingestStream(ctx, nmapXml(NMAP_MB * 1024 * 1024), {
+        format: 'nmap-xml',
+        file: 'bench.xml',
+        learning: true,
+      });
       const xs = (performance.now() - t) / 1000;
       console.log(
         `nmap XML: ${mb(x.bytes)} MB, ${x.records} hosts, ${x.observations} observations in ${xs.toFixed(1)} s = ${(x.bytes / 1024 / 1024 / xs).toFixed(1)} MB/s; ` +
@@ -136,26 +152,54 @@ async function main(): Promise<void> {
       const app = await buildServer(ctx);
       await app.ready();
       const admin = await store.db.selectFrom('users').select('id').orderBy('id').executeTakeFirst();
-      const userId = admin?.id ?? (await store.db.insertInto('users').values({ username: 'bench', role: 'admin', password_hash: null }).returning('id').executeTakeFirstOrThrow()).id;
+      const userId =
+        admin?.id ??
+        (
+          await store.db
+            .insertInto('users')
+            .values({ username: 'bench', role: 'admin', password_hash: null })
+            .returning('id')
+            .executeTakeFirstOrThrow()
+        ).id;
       const hec = (await createToken(store.db, { userId, name: 'bench hec', kind: 'hec' })).token;
       const api = (await createToken(store.db, { userId, name: 'bench api', kind: 'api' })).token;
       const lat: number[] = [];
       for (let i = 0; i < HEC_ROUNDS; i++) {
         const host = `198.19.200.${i % 250}`;
         const port = 20000 + i;
-        const event = { dest_ip: host, dest_port: port, src_ip: '198.19.201.1', src_port: 40000, tcp_status: 0, ack_packets_out: 1, ack_packets_in: 1, timestamp: new Date().toISOString() };
+        const event = {
+          dest_ip: host,
+          dest_port: port,
+          src_ip: '198.19.201.1',
+          src_port: 40000,
+          tcp_status: 0,
+          ack_packets_out: 1,
+          ack_packets_in: 1,
+          timestamp: new Date().toISOString(),
+        };
         const t0 = performance.now();
-        const post = await app.inject({ method: 'POST', url: '/services/collector/event', headers: { authorization: `Splunk ${hec}` }, payload: JSON.stringify({ sourcetype: 'stream:tcp', event }) });
+        const post = await app.inject({
+          method: 'POST',
+          url: '/services/collector/event',
+          headers: { authorization: `Splunk ${hec}` },
+          payload: JSON.stringify({ sourcetype: 'stream:tcp', event }),
+        });
         if (post.statusCode !== 200) throw new Error(`HEC answered ${post.statusCode}: ${post.body}`);
         const sdi = `"svc:${host}:tcp:${port}"`;
-        const get = await app.inject({ method: 'GET', url: `/rest/container?_filter_source_data_identifier=${encodeURIComponent(sdi)}`, headers: { 'ph-auth-token': api } });
+        const get = await app.inject({
+          method: 'GET',
+          url: `/rest/container?_filter_source_data_identifier=${encodeURIComponent(sdi)}`,
+          headers: { 'ph-auth-token': api },
+        });
         const found = (get.json() as { count: number }).count;
         lat.push(performance.now() - t0);
         if (found !== 1) throw new Error(`container for ${sdi} not readable after the HEC POST`);
       }
       lat.sort((a, b) => a - b);
       const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))]!;
-      console.log(`HEC POST of a new listener → container readable over REST: ${HEC_ROUNDS} rounds, p50 ${pct(50).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms (target p99 < 1000 ms)`);
+      console.log(
+        `HEC POST of a new listener → container readable over REST: ${HEC_ROUNDS} rounds, p50 ${pct(50).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms (target p99 < 1000 ms)`,
+      );
       await app.close();
     }
     await store.close();

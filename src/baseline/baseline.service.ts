@@ -5,7 +5,14 @@ import type { Observation, SourceKind } from '../ingest/observation.ts';
 import type { Logger } from '../logging/index.ts';
 import type { Database } from '../store/index.ts';
 import { detectionContainer } from './detection.ts';
-import { applyObservation, serviceKeyString, type MergeEvent, type MergeOptions, type ServiceKey, type ServiceRecord } from './service.merge.ts';
+import {
+  applyObservation,
+  serviceKeyString,
+  type MergeEvent,
+  type MergeOptions,
+  type ServiceKey,
+  type ServiceRecord,
+} from './service.merge.ts';
 import {
   baselineIsEmpty,
   insertChanges,
@@ -55,11 +62,14 @@ const GRADES = new Set(['strong', 'weak', 'negative']);
 
 /** Why an observation cannot be recorded, or null when it can. */
 export function observationProblem(o: Observation): string | null {
-  if (typeof o.host !== 'string' || o.host === '' || o.host.length > 64) return `invalid host ${JSON.stringify(o.host)}`;
+  if (typeof o.host !== 'string' || o.host === '' || o.host.length > 64)
+    return `invalid host ${JSON.stringify(o.host)}`;
   if (!PROTOCOLS.has(o.protocol)) return `invalid protocol ${JSON.stringify(o.protocol)}`;
-  if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) return `port ${String(o.port)} out of range 0-65535`;
+  if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535)
+    return `port ${String(o.port)} out of range 0-65535`;
   if (!GRADES.has(o.grade)) return `invalid evidence grade ${JSON.stringify(o.grade)}`;
-  if (o.seenAt !== null && !(o.seenAt instanceof Date && !Number.isNaN(o.seenAt.getTime()))) return 'invalid seenAt';
+  if (o.seenAt !== null && !(o.seenAt instanceof Date && !Number.isNaN(o.seenAt.getTime())))
+    return 'invalid seenAt';
   return null;
 }
 
@@ -67,7 +77,8 @@ export function observationProblem(o: Observation): string | null {
 function hasNul(o: Observation): boolean {
   if (o.reason.includes('\u0000')) return true;
   if (o.hostnames?.some((h) => h.includes('\u0000'))) return true;
-  if (o.service) for (const v of Object.values(o.service)) if (typeof v === 'string' && v.includes('\u0000')) return true;
+  if (o.service)
+    for (const v of Object.values(o.service)) if (typeof v === 'string' && v.includes('\u0000')) return true;
   return false;
 }
 
@@ -143,7 +154,8 @@ export class BaselineWriter {
     this.#pending.push(o);
     this.#pendingKeys.add(serviceKeyString(obs));
     this.summary.observations++;
-    if (this.#pending.length >= this.#batchSize || this.#pendingKeys.size >= this.#batchKeys) await this.flush();
+    if (this.#pending.length >= this.#batchSize || this.#pendingKeys.size >= this.#batchKeys)
+      await this.flush();
     return null;
   }
 
@@ -186,12 +198,23 @@ export class BaselineWriter {
       for (const [key, id] of ids) rows.get(key)!.id = id;
       const changes: NewServiceChange[] = events.map(({ key, ev }) => {
         const row = rows.get(key)!;
-        return { service_id: row.id!, host: row.host, protocol: row.protocol, port: row.port, change: ev.change, at: ev.at, detail: ev.detail };
+        return {
+          service_id: row.id!,
+          host: row.host,
+          protocol: row.protocol,
+          port: row.port,
+          change: ev.change,
+          at: ev.at,
+          detail: ev.detail,
+        };
       });
       await insertChanges(tx, changes);
       return events
         .filter((e) => e.ev.alert)
-        .map(({ key, ev }) => ({ row: rows.get(key)!, ev: ev as MergeEvent & { alert: 'new' | 'reopened' } }));
+        .map(({ key, ev }) => ({
+          row: rows.get(key)!,
+          ev: ev as MergeEvent & { alert: 'new' | 'reopened' },
+        }));
     });
     this.summary.new_services = this.#created.size;
     this.summary.updated_services = this.#touched.size;

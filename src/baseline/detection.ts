@@ -22,7 +22,10 @@ export function detectionIdentifier(k: ServiceKey, kind: 'new' | 'reopened', at:
  * The container (Splunk SOAR shape) for a detection: label `network_exposure`, one `listener`
  * artifact with CEF destinationAddress / destinationPort / transportProtocol and the evidence.
  */
-export function detectionContainer(row: ServiceRecord, ev: MergeEvent & { alert: 'new' | 'reopened' }): NewContainer {
+export function detectionContainer(
+  row: ServiceRecord,
+  ev: MergeEvent & { alert: 'new' | 'reopened' },
+): NewContainer {
   const endpoint = serviceEndpoint(row);
   const source = typeof ev.detail.source === 'string' ? ev.detail.source : row.last_source;
   const reason = typeof ev.detail.reason === 'string' ? ev.detail.reason : row.reason;

@@ -1,4 +1,10 @@
-export type { BaselineTables, ServiceTable, ServiceChangeTable, ImportTable, SourceStats } from './service.table.ts';
+export type {
+  BaselineTables,
+  ServiceTable,
+  ServiceChangeTable,
+  ImportTable,
+  SourceStats,
+} from './service.table.ts';
 export {
   mergeObservation,
   applyObservation,
@@ -40,4 +46,3 @@ export {
 export { runBaselineSweep, startBaselineSweep } from './sweep.ts';
 export { registerServiceRoutes } from './services.routes.ts';
 export { registerServiceCommands } from './cli/services.commands.ts';
-

@@ -3,7 +3,14 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Observation } from '../ingest/observation.ts';
 import { detectionContainer } from './detection.ts';
-import { applyObservation, mergeObservation, serviceKeyString, type MergeEvent, type MergeOptions, type ServiceRecord } from './service.merge.ts';
+import {
+  applyObservation,
+  mergeObservation,
+  serviceKeyString,
+  type MergeEvent,
+  type MergeOptions,
+  type ServiceRecord,
+} from './service.merge.ts';
 
 const T0 = new Date('2026-11-20T10:00:00Z');
 const at = (min: number) => new Date(T0.getTime() + min * 60_000);
@@ -29,7 +36,11 @@ const obs = (o: Partial<Observation> = {}): Observation => ({
 });
 
 /** Merges observations in order, returning the final row and every event. */
-function run(list: Observation[], o = opts(), start?: ServiceRecord): { row: ServiceRecord | undefined; events: MergeEvent[] } {
+function run(
+  list: Observation[],
+  o = opts(),
+  start?: ServiceRecord,
+): { row: ServiceRecord | undefined; events: MergeEvent[] } {
   let row = start;
   const events: MergeEvent[] = [];
   for (const x of list) {
@@ -78,7 +89,14 @@ describe('mergeObservation', () => {
     const { row, events } = run([obs({ ...udp, seenAt: at(0) }), obs({ ...udp, seenAt: at(1) })]);
     assert.equal(row?.evidence, 'weak');
     assert.equal(events.filter((e) => e.alert).length, 0);
-    const up = run([obs({ ...udp, grade: 'strong', reason: 'udp response', seenAt: at(2) }), obs({ ...udp, grade: 'strong', reason: 'udp response', seenAt: at(3) })], opts(), row);
+    const up = run(
+      [
+        obs({ ...udp, grade: 'strong', reason: 'udp response', seenAt: at(2) }),
+        obs({ ...udp, grade: 'strong', reason: 'udp response', seenAt: at(3) }),
+      ],
+      opts(),
+      row,
+    );
     assert.equal(up.row?.evidence, 'strong');
     assert.deepEqual(
       up.events.map((e) => [e.change, e.alert]),
@@ -89,7 +107,11 @@ describe('mergeObservation', () => {
   it('does not touch the row it is given', () => {
     const first = mergeObservation(undefined, obs(), opts()).row!;
     const snapshot = structuredClone(first);
-    mergeObservation(first, obs({ seenAt: at(10), source: 'netcat', reason: 'nc connect succeeded', hostnames: ['b.example'] }), opts());
+    mergeObservation(
+      first,
+      obs({ seenAt: at(10), source: 'netcat', reason: 'nc connect succeeded', hostnames: ['b.example'] }),
+      opts(),
+    );
     assert.deepEqual(first, snapshot);
   });
 
@@ -110,7 +132,12 @@ describe('mergeObservation', () => {
   });
 
   it('counts newer and older evidence, moving last and first seen', () => {
-    const { row } = run([obs({ seenAt: at(10) }), obs({ seenAt: at(20) }), obs({ seenAt: at(0) }), obs({ seenAt: at(15) })]);
+    const { row } = run([
+      obs({ seenAt: at(10) }),
+      obs({ seenAt: at(20) }),
+      obs({ seenAt: at(0) }),
+      obs({ seenAt: at(15) }),
+    ]);
     assert.equal(row?.observations, 3, 'the one inside the already covered window is not counted');
     assert.deepEqual(row?.first_seen, at(0));
     assert.deepEqual(row?.last_seen, at(20));
@@ -118,7 +145,11 @@ describe('mergeObservation', () => {
   });
 
   it('uses the default time for observations without their own', () => {
-    const r = mergeObservation(undefined, obs({ seenAt: null, source: 'netcat' }), opts({ defaultSeenAt: at(42) }));
+    const r = mergeObservation(
+      undefined,
+      obs({ seenAt: null, source: 'netcat' }),
+      opts({ defaultSeenAt: at(42) }),
+    );
     assert.deepEqual(r.row?.last_seen, at(42));
   });
 
@@ -136,9 +167,17 @@ describe('mergeObservation', () => {
 
   it('closes an active row on newer negative evidence, ignores older', () => {
     const open = mergeObservation(undefined, obs({ seenAt: at(10) }), opts()).row!;
-    const older = mergeObservation(open, obs({ grade: 'negative', reason: 'nmap closed', seenAt: at(5) }), opts());
+    const older = mergeObservation(
+      open,
+      obs({ grade: 'negative', reason: 'nmap closed', seenAt: at(5) }),
+      opts(),
+    );
     assert.equal(older.changed, false);
-    const closed = mergeObservation(open, obs({ grade: 'negative', reason: 'nmap closed', seenAt: at(20) }), opts());
+    const closed = mergeObservation(
+      open,
+      obs({ grade: 'negative', reason: 'nmap closed', seenAt: at(20) }),
+      opts(),
+    );
     assert.equal(closed.row?.state, 'gone');
     assert.deepEqual(closed.row?.gone_at, at(20));
     assert.deepEqual(
@@ -149,13 +188,21 @@ describe('mergeObservation', () => {
 
   it('reopens a gone listener on fresh evidence with a "reopened" alert, not on stale evidence', () => {
     const open = mergeObservation(undefined, obs({ seenAt: at(10) }), opts()).row!;
-    const gone = mergeObservation(open, obs({ grade: 'negative', reason: 'nmap closed', seenAt: at(20) }), opts()).row!;
+    const gone = mergeObservation(
+      open,
+      obs({ grade: 'negative', reason: 'nmap closed', seenAt: at(20) }),
+      opts(),
+    ).row!;
     // Evidence from between the last sighting and the closing is no reopening.
     const between = mergeObservation(gone, obs({ seenAt: at(15) }), opts());
     assert.equal(between.row?.state, 'gone');
     assert.equal(between.events.length, 0);
     // Evidence older than goneAfter is no reopening either.
-    const stale = mergeObservation(gone, obs({ seenAt: at(30) }), opts({ now: new Date(at(30).getTime() + 8 * DAY) }));
+    const stale = mergeObservation(
+      gone,
+      obs({ seenAt: at(30) }),
+      opts({ now: new Date(at(30).getTime() + 8 * DAY) }),
+    );
     assert.equal(stale.row?.state, 'gone');
     const re = mergeObservation(gone, obs({ seenAt: at(30) }), opts());
     assert.equal(re.row?.state, 'new');
@@ -198,7 +245,8 @@ describe('mergeObservation', () => {
           assert.equal(r.events.filter((e) => e.alert).length, 0);
           if (r.row) rows.set(k, r.row);
         }
-        const obsCounts = (m: Array<[string, ServiceRecord]>) => m.map(([k, r]) => [k, r.observations, r.last_seen.getTime(), r.first_seen.getTime()]);
+        const obsCounts = (m: Array<[string, ServiceRecord]>) =>
+          m.map(([k, r]) => [k, r.observations, r.last_seen.getTime(), r.first_seen.getTime()]);
         assert.deepEqual(obsCounts([...rows.entries()]), obsCounts(before));
       }),
     );
@@ -227,8 +275,16 @@ describe('detectionContainer', () => {
   });
 
   it('names IPv6 endpoints in brackets and gives reopened detections their own identifier', () => {
-    const first = mergeObservation(undefined, obs({ host: 'fd00:198:18::2', port: 11211, seenAt: at(0) }), opts()).row!;
-    const gone = mergeObservation(first, obs({ host: 'fd00:198:18::2', port: 11211, grade: 'negative', reason: 'closed', seenAt: at(1) }), opts()).row!;
+    const first = mergeObservation(
+      undefined,
+      obs({ host: 'fd00:198:18::2', port: 11211, seenAt: at(0) }),
+      opts(),
+    ).row!;
+    const gone = mergeObservation(
+      first,
+      obs({ host: 'fd00:198:18::2', port: 11211, grade: 'negative', reason: 'closed', seenAt: at(1) }),
+      opts(),
+    ).row!;
     const re = mergeObservation(gone, obs({ host: 'fd00:198:18::2', port: 11211, seenAt: at(2) }), opts());
     const c = detectionContainer(re.row!, re.events[0] as MergeEvent & { alert: 'reopened' });
     assert.equal(c.name, 'Reopened listening port [fd00:198:18::2]:11211/tcp');

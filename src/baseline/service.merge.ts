@@ -104,7 +104,11 @@ export function cloneRecord(r: ServiceRecord): ServiceRecord {
  * already covered, so re-ingesting the same evidence changes nothing. Strong evidence alerts once: on
  * the first strong sighting outside a learning run, and again when a gone listener reopens.
  */
-export function mergeObservation(row: ServiceRecord | undefined, obs: Observation, opts: MergeOptions): MergeResult {
+export function mergeObservation(
+  row: ServiceRecord | undefined,
+  obs: Observation,
+  opts: MergeOptions,
+): MergeResult {
   const events: MergeEvent[] = [];
   const work = row ? cloneRecord(row) : undefined;
   const out = applyObservation(work, obs, opts, events);
@@ -143,7 +147,14 @@ export function applyObservation(
       first_seen: at,
       last_seen: at,
       observations: 1,
-      sources: { [obs.source]: { first_seen: at.toISOString(), last_seen: at.toISOString(), observations: 1, evidence: grade } },
+      sources: {
+        [obs.source]: {
+          first_seen: at.toISOString(),
+          last_seen: at.toISOString(),
+          observations: 1,
+          evidence: grade,
+        },
+      },
       reason: obs.reason,
       last_source: obs.source,
       service: detailOf(obs),
@@ -246,7 +257,9 @@ export function applyObservation(
       changed = true;
     }
     if (obs.service) {
-      for (const [k, v] of Object.entries(obs.service) as Array<[keyof ServiceDetailColumn, string | number | undefined]>) {
+      for (const [k, v] of Object.entries(obs.service) as Array<
+        [keyof ServiceDetailColumn, string | number | undefined]
+      >) {
         if (v !== undefined && row.service[k] !== v) {
           (row.service as Record<string, unknown>)[k] = v;
           changed = true;
@@ -279,7 +292,9 @@ function windowOf(src: SourceStats): [number, number] {
 
 function detailOf(obs: Observation): ServiceDetailColumn {
   const out: ServiceDetailColumn = {};
-  if (obs.service) for (const [k, v] of Object.entries(obs.service)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  if (obs.service)
+    for (const [k, v] of Object.entries(obs.service))
+      if (v !== undefined) (out as Record<string, unknown>)[k] = v;
   return out;
 }
 

@@ -3,7 +3,8 @@ import { canonicalIp } from '../ingest/common/address.ts';
 import { badRequest } from '../util/errors.ts';
 
 /** How `host` narrows a services listing: one address, a CIDR block, or a host name. */
-export type HostFilter = { kind: 'ip'; value: string } | { kind: 'cidr'; value: string } | { kind: 'name'; value: string };
+export type HostFilter =
+  { kind: 'ip'; value: string } | { kind: 'cidr'; value: string } | { kind: 'name'; value: string };
 
 /**
  * Reads a host filter: an IP address (any notation, canonicalised), a CIDR block (`198.18.0.0/15`,

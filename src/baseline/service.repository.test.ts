@@ -6,7 +6,13 @@ import type { Store } from '../store/index.ts';
 import { testStores } from '../testing/stores.ts';
 import { recordObservations, type BaselineContext } from './baseline.service.ts';
 import { parseHostFilter, parseSince } from './service.query.ts';
-import { approveService, getService, listChanges, listServices, type ServiceQuery } from './service.repository.ts';
+import {
+  approveService,
+  getService,
+  listChanges,
+  listServices,
+  type ServiceQuery,
+} from './service.repository.ts';
 import { runBaselineSweep } from './sweep.ts';
 
 const T0 = new Date('2026-11-20T10:00:00Z');
@@ -14,7 +20,12 @@ const at = (min: number) => new Date(T0.getTime() + min * 60_000);
 const DAY = 86_400_000;
 
 function ctxOf(store: Store, clock: { now: Date }): BaselineContext {
-  return { db: store.db, config: { goneAfter: '7d' }, logger: createLogger('silent', { write: () => {} }), now: () => clock.now };
+  return {
+    db: store.db,
+    config: { goneAfter: '7d' },
+    logger: createLogger('silent', { write: () => {} }),
+    now: () => clock.now,
+  };
 }
 
 const obs = (host: string, port: number, o: Partial<Observation> = {}): Observation => ({
@@ -28,11 +39,22 @@ const obs = (host: string, port: number, o: Partial<Observation> = {}): Observat
   ...o,
 });
 
-const q = (o: Partial<ServiceQuery> = {}): ServiceQuery => ({ limit: 0, offset: 0, sort: 'host', order: 'asc', ...o });
-const keys = (r: { data: Array<{ host: string; protocol: string; port: number }> }) => r.data.map((s) => `${s.host} ${s.protocol}/${s.port}`);
+const q = (o: Partial<ServiceQuery> = {}): ServiceQuery => ({
+  limit: 0,
+  offset: 0,
+  sort: 'host',
+  order: 'asc',
+  ...o,
+});
+const keys = (r: { data: Array<{ host: string; protocol: string; port: number }> }) =>
+  r.data.map((s) => `${s.host} ${s.protocol}/${s.port}`);
 
 async function containerSdis(store: Store): Promise<string[]> {
-  const rows = await store.db.selectFrom('containers').select('source_data_identifier').orderBy('id').execute();
+  const rows = await store.db
+    .selectFrom('containers')
+    .select('source_data_identifier')
+    .orderBy('id')
+    .execute();
   return rows.map((r) => r.source_data_identifier ?? '');
 }
 
@@ -43,14 +65,23 @@ for (const [name, makeStore] of testStores()) {
       try {
         const clock = { now: at(60) };
         const ctx = ctxOf(store, clock);
-        const first = await recordObservations(ctx, [obs('198.18.0.2', 22), obs('198.18.0.2', 80), obs('198.18.0.2', 81, { grade: 'negative', reason: 'nmap closed' })]);
+        const first = await recordObservations(ctx, [
+          obs('198.18.0.2', 22),
+          obs('198.18.0.2', 80),
+          obs('198.18.0.2', 81, { grade: 'negative', reason: 'nmap closed' }),
+        ]);
         assert.equal(first.learning, true);
         assert.equal(first.new_services, 2);
         assert.equal(first.containers, 0);
         const batch = [
           obs('198.18.0.2', 22, { seenAt: at(10) }),
           obs('198.18.0.3', 443, { seenAt: at(10), service: { name: 'https' } }),
-          obs('198.18.0.3', 514, { protocol: 'udp', grade: 'weak', reason: 'nmap open|filtered', seenAt: at(10) }),
+          obs('198.18.0.3', 514, {
+            protocol: 'udp',
+            grade: 'weak',
+            reason: 'nmap open|filtered',
+            seenAt: at(10),
+          }),
         ];
         const second = await recordObservations(ctx, batch);
         assert.equal(second.learning, false);
@@ -79,7 +110,11 @@ for (const [name, makeStore] of testStores()) {
           ctx,
           [
             obs('198.18.0.2', 22),
-            obs('198.18.1.7', 22, { source: 'stream', reason: 'tcp_status=0 ack_packets_out>0', seenAt: at(50) }),
+            obs('198.18.1.7', 22, {
+              source: 'stream',
+              reason: 'tcp_status=0 ack_packets_out>0',
+              seenAt: at(50),
+            }),
             obs('198.19.255.1', 8080),
             obs('10.0.0.1', 22, { seenAt: at(-3000) }),
             obs('fd00:198:18::2', 11211),
@@ -94,19 +129,44 @@ for (const [name, makeStore] of testStores()) {
           '198.18.1.7 tcp/22',
           '198.19.255.1 tcp/8080',
         ]);
-        assert.deepEqual(keys(await listServices(store.db, q({ host: parseHostFilter('198.18.1.200/24') }))), ['198.18.1.7 tcp/22']);
-        assert.deepEqual(keys(await listServices(store.db, q({ host: parseHostFilter('fd00::/8') }))), ['fd00:198:18::2 tcp/11211']);
-        assert.deepEqual(keys(await listServices(store.db, q({ host: parseHostFilter('FD00:198:18:0::2') }))), ['fd00:198:18::2 tcp/11211']);
-        assert.deepEqual(keys(await listServices(store.db, q({ host: parseHostFilter('mail.example') }))), ['2001:db8::1 tcp/22']);
-        assert.deepEqual(keys(await listServices(store.db, q({ port: 22 }))), ['10.0.0.1 tcp/22', '198.18.0.2 tcp/22', '198.18.1.7 tcp/22', '2001:db8::1 tcp/22']);
-        assert.deepEqual(keys(await listServices(store.db, q({ source: 'stream' }))), ['198.18.1.7 tcp/22']);
-        assert.deepEqual(keys(await listServices(store.db, q({ evidence: 'weak' }))), ['198.18.0.2 udp/514']);
-        assert.deepEqual(keys(await listServices(store.db, q({ host: parseHostFilter('198.18.0.0/15'), seenSince: parseSince('-24h', at(60)), protocol: 'tcp' }))), [
+        assert.deepEqual(
+          keys(await listServices(store.db, q({ host: parseHostFilter('198.18.1.200/24') }))),
+          ['198.18.1.7 tcp/22'],
+        );
+        assert.deepEqual(keys(await listServices(store.db, q({ host: parseHostFilter('fd00::/8') }))), [
+          'fd00:198:18::2 tcp/11211',
+        ]);
+        assert.deepEqual(
+          keys(await listServices(store.db, q({ host: parseHostFilter('FD00:198:18:0::2') }))),
+          ['fd00:198:18::2 tcp/11211'],
+        );
+        assert.deepEqual(keys(await listServices(store.db, q({ host: parseHostFilter('mail.example') }))), [
+          '2001:db8::1 tcp/22',
+        ]);
+        assert.deepEqual(keys(await listServices(store.db, q({ port: 22 }))), [
+          '10.0.0.1 tcp/22',
           '198.18.0.2 tcp/22',
           '198.18.1.7 tcp/22',
-          '198.19.255.1 tcp/8080',
+          '2001:db8::1 tcp/22',
         ]);
-        assert.deepEqual(keys(await listServices(store.db, q({ seenSince: parseSince('20m', at(60)) }))), ['198.18.1.7 tcp/22']);
+        assert.deepEqual(keys(await listServices(store.db, q({ source: 'stream' }))), ['198.18.1.7 tcp/22']);
+        assert.deepEqual(keys(await listServices(store.db, q({ evidence: 'weak' }))), ['198.18.0.2 udp/514']);
+        assert.deepEqual(
+          keys(
+            await listServices(
+              store.db,
+              q({
+                host: parseHostFilter('198.18.0.0/15'),
+                seenSince: parseSince('-24h', at(60)),
+                protocol: 'tcp',
+              }),
+            ),
+          ),
+          ['198.18.0.2 tcp/22', '198.18.1.7 tcp/22', '198.19.255.1 tcp/8080'],
+        );
+        assert.deepEqual(keys(await listServices(store.db, q({ seenSince: parseSince('20m', at(60)) }))), [
+          '198.18.1.7 tcp/22',
+        ]);
         const page = await listServices(store.db, q({ port: 22, limit: 2, offset: 2 }));
         assert.equal(page.count, 4);
         assert.deepEqual(keys(page), ['198.18.1.7 tcp/22', '2001:db8::1 tcp/22']);
@@ -127,17 +187,27 @@ for (const [name, makeStore] of testStores()) {
         assert.deepEqual(await runBaselineSweep(ctx), { gone: 0, expired: 0 });
         clock.now = new Date(at(0).getTime() + 8 * DAY);
         assert.deepEqual(await runBaselineSweep(ctx), { gone: 1, expired: 0 });
-        assert.equal((await getService(store.db, { host: '198.18.0.2', protocol: 'tcp', port: 22 }))?.state, 'gone');
+        assert.equal(
+          (await getService(store.db, { host: '198.18.0.2', protocol: 'tcp', port: 22 }))?.state,
+          'gone',
+        );
         const seenAgain = new Date(clock.now.getTime() - 60_000);
         const res = await recordObservations(ctx, [obs('198.18.0.2', 22, { seenAt: seenAgain })]);
         assert.equal(res.containers, 1);
-        assert.deepEqual(await containerSdis(store), ['svc:198.18.0.2:tcp:22', `svc:198.18.0.2:tcp:22:reopened:${seenAgain.toISOString()}`]);
+        assert.deepEqual(await containerSdis(store), [
+          'svc:198.18.0.2:tcp:22',
+          `svc:198.18.0.2:tcp:22:reopened:${seenAgain.toISOString()}`,
+        ]);
         const changes = await listChanges(store.db, { limit: 0, offset: 0 });
         assert.deepEqual(
           changes.data.map((c) => c.change),
           ['opened', 'gone', 'reopened'],
         );
-        const since = await listChanges(store.db, { since: new Date(at(0).getTime() + DAY), limit: 0, offset: 0 });
+        const since = await listChanges(store.db, {
+          since: new Date(at(0).getTime() + DAY),
+          limit: 0,
+          offset: 0,
+        });
         assert.deepEqual(
           since.data.map((c) => c.change),
           ['gone', 'reopened'],
@@ -153,7 +223,12 @@ for (const [name, makeStore] of testStores()) {
         const clock = { now: at(60) };
         const ctx = ctxOf(store, clock);
         await recordObservations(ctx, [obs('198.18.0.2', 443)]);
-        const s = await approveService(store.db, { host: '198.18.0.2', protocol: 'tcp', port: 443 }, { justification: 'public web server', approver: 'alice', expires_at: at(120) }, at(61));
+        const s = await approveService(
+          store.db,
+          { host: '198.18.0.2', protocol: 'tcp', port: 443 },
+          { justification: 'public web server', approver: 'alice', expires_at: at(120) },
+          at(61),
+        );
         assert.equal(s?.state, 'approved');
         assert.equal(s?.justification, 'public web server');
         assert.equal(s?.approver, 'alice');
@@ -176,7 +251,13 @@ for (const [name, makeStore] of testStores()) {
       try {
         const ctx = ctxOf(store, { now: at(60) });
         const banner = 'He said "hi" \\ {a,b} NULL \u0000end ✓';
-        await recordObservations(ctx, [obs('198.18.0.2', 23, { service: { name: 'telnet', banner }, hostnames: ['a"b', 'c\\d', 'NULL'], reason: 'x,{y}' })]);
+        await recordObservations(ctx, [
+          obs('198.18.0.2', 23, {
+            service: { name: 'telnet', banner },
+            hostnames: ['a"b', 'c\\d', 'NULL'],
+            reason: 'x,{y}',
+          }),
+        ]);
         const s = await getService(store.db, { host: '198.18.0.2', protocol: 'tcp', port: 23 });
         assert.equal(s?.service.banner, 'He said "hi" \\ {a,b} NULL end ✓');
         assert.deepEqual(s?.hostnames, ['a"b', 'c\\d', 'NULL']);
@@ -195,7 +276,10 @@ for (const [name, makeStore] of testStores()) {
         }
         const res = await recordObservations(ctx, many(), { learning: true });
         assert.equal(res.new_services, 65_000);
-        assert.equal((await listServices(store.db, q({ host: parseHostFilter('198.18.0.9'), limit: 1 }))).count, 65_000);
+        assert.equal(
+          (await listServices(store.db, q({ host: parseHostFilter('198.18.0.9'), limit: 1 }))).count,
+          65_000,
+        );
         const again = await recordObservations(ctx, many());
         assert.deepEqual([again.new_services, again.updated_services, again.containers], [0, 0, 0]);
       } finally {

@@ -1,7 +1,13 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Protocol } from '../ingest/observation.ts';
 import type { Database } from '../store/index.ts';
-import type { ServiceChangeKind, ServiceEvidence, ServiceKey, ServiceRecord, ServiceState } from './service.merge.ts';
+import type {
+  ServiceChangeKind,
+  ServiceEvidence,
+  ServiceKey,
+  ServiceRecord,
+  ServiceState,
+} from './service.merge.ts';
 import { serviceKeyString } from './service.merge.ts';
 import type { HostFilter } from './service.query.ts';
 import type { ServiceTable, SourceStats } from './service.table.ts';
@@ -154,7 +160,10 @@ export function toView(r: ServiceRecord): ServiceView {
 
 /** Number of rows in the baseline (0 = empty: the next import is a learning run). */
 export async function countServices(db: Db): Promise<number> {
-  const r = await db.selectFrom('services').select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow();
+  const r = await db
+    .selectFrom('services')
+    .select(sql<number>`count(*)::int`.as('n'))
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
@@ -165,7 +174,11 @@ export async function baselineIsEmpty(db: Db): Promise<boolean> {
 }
 
 /** The stored rows for the given keys, by `serviceKeyString`; one query whatever the number of keys. */
-export async function loadServices(db: Db, keys: ServiceKey[], opts: { forUpdate?: boolean } = {}): Promise<Map<string, ServiceRecord>> {
+export async function loadServices(
+  db: Db,
+  keys: ServiceKey[],
+  opts: { forUpdate?: boolean } = {},
+): Promise<Map<string, ServiceRecord>> {
   const out = new Map<string, ServiceRecord>();
   if (keys.length === 0) return out;
   const json = JSON.stringify(keys.map((k) => ({ host: k.host, protocol: k.protocol, port: k.port })));
@@ -242,7 +255,17 @@ export async function linkContainer(db: Db, serviceId: number, containerId: numb
 }
 
 /** Sort keys of a services listing. */
-export const SERVICE_SORTS = ['host', 'port', 'protocol', 'state', 'evidence', 'first_seen', 'last_seen', 'observations', 'id'] as const;
+export const SERVICE_SORTS = [
+  'host',
+  'port',
+  'protocol',
+  'state',
+  'evidence',
+  'first_seen',
+  'last_seen',
+  'observations',
+  'id',
+] as const;
 export type ServiceSort = (typeof SERVICE_SORTS)[number];
 
 /** Filters and paging of a services listing. */
@@ -267,7 +290,8 @@ export async function listServices(db: Db, q: ServiceQuery): Promise<{ count: nu
   let base = db.selectFrom('services as s');
   if (q.host?.kind === 'ip') base = base.where('s.host', '=', q.host.value);
   else if (q.host?.kind === 'cidr') base = base.where(sql<boolean>`s.addr <<= ${q.host.value}::inet`);
-  else if (q.host?.kind === 'name') base = base.where(sql<boolean>`s.hostnames @> ${JSON.stringify([q.host.value])}::jsonb`);
+  else if (q.host?.kind === 'name')
+    base = base.where(sql<boolean>`s.hostnames @> ${JSON.stringify([q.host.value])}::jsonb`);
   if (q.port !== undefined) base = base.where('s.port', '=', q.port);
   if (q.protocol) base = base.where('s.protocol', '=', q.protocol);
   if (q.state) base = base.where('s.state', '=', q.state);
@@ -280,7 +304,10 @@ export async function listServices(db: Db, q: ServiceQuery): Promise<{ count: nu
   let rows = base.select(COLUMNS.map((c) => `s.${c}` as const));
   if (q.sort === 'host') rows = rows.orderBy(sql`s.addr`, dir).orderBy('s.host', dir);
   else rows = rows.orderBy(`s.${q.sort}`, dir);
-  rows = rows.orderBy(sql`s.addr`).orderBy('s.protocol').orderBy('s.port');
+  rows = rows
+    .orderBy(sql`s.addr`)
+    .orderBy('s.protocol')
+    .orderBy('s.port');
   if (q.limit > 0) rows = rows.limit(q.limit);
   if (q.offset > 0) rows = rows.offset(q.offset);
   const data = (await rows.execute()).map((r) => toView(toRecord(r)));
@@ -290,7 +317,10 @@ export async function listServices(db: Db, q: ServiceQuery): Promise<{ count: nu
 /** One service by id or key, or undefined. */
 export async function getService(db: Db, ref: number | ServiceKey): Promise<ServiceRecord | undefined> {
   let q = db.selectFrom('services').select([...COLUMNS]);
-  q = typeof ref === 'number' ? q.where('id', '=', ref) : q.where('host', '=', ref.host).where('protocol', '=', ref.protocol).where('port', '=', ref.port);
+  q =
+    typeof ref === 'number'
+      ? q.where('id', '=', ref)
+      : q.where('host', '=', ref.host).where('protocol', '=', ref.protocol).where('port', '=', ref.port);
   const r = await q.executeTakeFirst();
   return r ? toRecord(r) : undefined;
 }
@@ -329,7 +359,11 @@ export async function listChanges(
  * Marks active services not seen since `now - goneAfterMs` as gone, and approvals past their expiry
  * as unapproved, recording a change for each. Returns how many rows changed.
  */
-export async function sweepBaseline(db: Kysely<Database>, now: Date, goneAfterMs: number): Promise<{ gone: number; expired: number }> {
+export async function sweepBaseline(
+  db: Kysely<Database>,
+  now: Date,
+  goneAfterMs: number,
+): Promise<{ gone: number; expired: number }> {
   const cutoff = new Date(now.getTime() - goneAfterMs);
   return db.transaction().execute(async (tx) => {
     await lockBaseline(tx);
@@ -397,7 +431,12 @@ export async function setServiceState(
     await lockBaseline(tx);
     const current = await getService(tx, ref);
     if (!current || current.id === undefined) return undefined;
-    const expires = decision.expires_at === undefined ? undefined : decision.expires_at === null ? null : new Date(decision.expires_at);
+    const expires =
+      decision.expires_at === undefined
+        ? undefined
+        : decision.expires_at === null
+          ? null
+          : new Date(decision.expires_at);
     await tx
       .updateTable('services')
       .set({
@@ -407,13 +446,16 @@ export async function setServiceState(
         ...(expires !== undefined ? { expires_at: expires } : {}),
         ...(decision.tags !== undefined ? { tags: JSON.stringify(decision.tags) } : {}),
         ...(decision.state !== current.state ? { state_changed_at: now } : {}),
-        ...(decision.state === 'gone' && current.state !== 'gone' ? { gone_at: now, gone_reason: 'manual' } : {}),
+        ...(decision.state === 'gone' && current.state !== 'gone'
+          ? { gone_at: now, gone_reason: 'manual' }
+          : {}),
         ...(decision.state !== 'gone' ? { gone_at: null, gone_reason: null } : {}),
         updated_at: now,
       })
       .where('id', '=', current.id)
       .execute();
-    const change: ServiceChangeKind = decision.state === 'approved' ? 'approved' : decision.state === 'unapproved' ? 'unapproved' : 'state';
+    const change: ServiceChangeKind =
+      decision.state === 'approved' ? 'approved' : decision.state === 'unapproved' ? 'unapproved' : 'state';
     await insertChanges(tx, [
       {
         service_id: current.id,

@@ -5,7 +5,14 @@ import type { AppContext } from '../api/context.ts';
 import { forbidden, notFound } from '../util/errors.ts';
 import { SERVICE_STATES } from './service.merge.ts';
 import { parseHostFilter, parseSince } from './service.query.ts';
-import { getService, listChanges, listServices, SERVICE_SORTS, setServiceState, toView } from './service.repository.ts';
+import {
+  getService,
+  listChanges,
+  listServices,
+  SERVICE_SORTS,
+  setServiceState,
+  toView,
+} from './service.repository.ts';
 
 const intParam = (name: string, min: number, max: number) =>
   z.coerce
@@ -69,7 +76,9 @@ export function registerServiceRoutes(app: FastifyInstance, ctx: AppContext): vo
       ...(q.source ? { source: q.source } : {}),
       ...(q.evidence ? { evidence: q.evidence } : {}),
       ...(q.seen_since ? { seenSince: parseSince(q.seen_since, now, 'seen_since') } : {}),
-      ...(q.first_seen_since ? { firstSeenSince: parseSince(q.first_seen_since, now, 'first_seen_since') } : {}),
+      ...(q.first_seen_since
+        ? { firstSeenSince: parseSince(q.first_seen_since, now, 'first_seen_since') }
+        : {}),
       limit,
       offset,
       sort: q.sort ?? 'host',
@@ -88,18 +97,23 @@ export function registerServiceRoutes(app: FastifyInstance, ctx: AppContext): vo
     });
   });
 
-  r.get('/api/services/:id', { schema: { params: z.object({ id: intParam('id', 1, Number.MAX_SAFE_INTEGER) }) } }, async (req) => {
-    const s = await getService(ctx.db, req.params.id);
-    if (!s) throw notFound(`service ${req.params.id}`);
-    return toView(s);
-  });
+  r.get(
+    '/api/services/:id',
+    { schema: { params: z.object({ id: intParam('id', 1, Number.MAX_SAFE_INTEGER) }) } },
+    async (req) => {
+      const s = await getService(ctx.db, req.params.id);
+      if (!s) throw notFound(`service ${req.params.id}`);
+      return toView(s);
+    },
+  );
 
   r.post(
     '/api/services/:id/state',
     { schema: { params: z.object({ id: intParam('id', 1, Number.MAX_SAFE_INTEGER) }), body: decisionBody } },
     async (req) => {
       const role = req.principal?.role;
-      if (role !== 'admin' && role !== 'analyst' && role !== 'automation') throw forbidden('only admins, analysts and automation may decide on services');
+      if (role !== 'admin' && role !== 'analyst' && role !== 'automation')
+        throw forbidden('only admins, analysts and automation may decide on services');
       const b = req.body;
       const s = await setServiceState(
         ctx.db,

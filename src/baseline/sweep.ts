@@ -3,7 +3,10 @@ import type { BaselineContext } from './baseline.service.ts';
 import { sweepBaseline } from './service.repository.ts';
 
 /** Runs one sweep now: listeners not seen for `goneAfter` become gone; expired approvals lapse. */
-export async function runBaselineSweep(ctx: BaselineContext, now: Date = ctx.now()): Promise<{ gone: number; expired: number }> {
+export async function runBaselineSweep(
+  ctx: BaselineContext,
+  now: Date = ctx.now(),
+): Promise<{ gone: number; expired: number }> {
   const res = await sweepBaseline(ctx.db, now, parseDuration(ctx.config.goneAfter));
   if (res.gone || res.expired) ctx.logger.info(res, 'baseline sweep: listeners gone / approvals expired');
   return res;
@@ -13,7 +16,9 @@ export async function runBaselineSweep(ctx: BaselineContext, now: Date = ctx.now
  * Starts the periodic baseline sweep (every tenth of `goneAfter`, between 10 s and 10 min) and
  * registers its stop with `ctx.onShutdown`.
  */
-export function startBaselineSweep(ctx: BaselineContext & { onShutdown(fn: () => Promise<void> | void): void }): void {
+export function startBaselineSweep(
+  ctx: BaselineContext & { onShutdown(fn: () => Promise<void> | void): void },
+): void {
   const every = Math.min(Math.max(parseDuration(ctx.config.goneAfter) / 10, 10_000), 600_000);
   let running: Promise<unknown> | undefined;
   const tick = () => {

@@ -79,7 +79,10 @@ export async function ingestHecEvents(
   let events = 0;
   let ignored = 0;
   const ignoredTypes = new Set<string>();
-  const groups = new Map<string, { format: FormatName; host: string | undefined; lines: string[]; bytes: number }>();
+  const groups = new Map<
+    string,
+    { format: FormatName; host: string | undefined; lines: string[]; bytes: number }
+  >();
   const formatsSeen = new Set<FormatName>();
   let failure: HecResult['body'] | undefined;
   let failureStatus = 200;
@@ -92,7 +95,12 @@ export async function ingestHecEvents(
     if (failure) continue; // keep reading so the client gets our answer; nothing more is recorded
     events++;
     if (item.kind === 'error') {
-      sink.issue({ message: `event ${item.index}: ${item.message}`, line: item.line, offset: item.offset, pointer: `/${item.index}` });
+      sink.issue({
+        message: `event ${item.index}: ${item.message}`,
+        line: item.line,
+        offset: item.offset,
+        pointer: `/${item.index}`,
+      });
       fail(HEC.invalidDataFormat, item.index);
       continue;
     }
@@ -105,12 +113,17 @@ export async function ingestHecEvents(
       fail(HEC.eventRequired, item.index);
       continue;
     }
-    if (env.event === null || env.event === '' || (isObject(env.event) && Object.keys(env.event).length === 0)) {
+    if (
+      env.event === null ||
+      env.event === '' ||
+      (isObject(env.event) && Object.keys(env.event).length === 0)
+    ) {
       fail(HEC.eventBlank, item.index);
       continue;
     }
     sink.summary.records++;
-    const sourcetype = typeof env.sourcetype === 'string' && env.sourcetype ? env.sourcetype : opts.sourcetype;
+    const sourcetype =
+      typeof env.sourcetype === 'string' && env.sourcetype ? env.sourcetype : opts.sourcetype;
     const format = formatOfSourcetype(sourcetype);
     if (format === 'stream') {
       formatsSeen.add('stream');
@@ -135,7 +148,12 @@ export async function ingestHecEvents(
     if (g.bytes > MAX_GROUPED_BYTES) await flushGroup(g);
   }
 
-  async function flushGroup(g: { format: FormatName; host: string | undefined; lines: string[]; bytes: number }): Promise<void> {
+  async function flushGroup(g: {
+    format: FormatName;
+    host: string | undefined;
+    lines: string[];
+    bytes: number;
+  }): Promise<void> {
     const parser = PARSERS[g.format]!;
     const text = g.lines.join('\n') + '\n';
     g.lines = [];
@@ -156,7 +174,14 @@ export async function ingestHecEvents(
       message: `${ignored} event(s) of sourcetype ${[...ignoredTypes].join(', ')} ignored: Portcullis reads stream:tcp, zeek:conn:json, osquery:results, and the formats of portcullis ingest`,
     });
   }
-  if (!failure && events === 0) return { status: HEC.noData.status, body: { text: HEC.noData.text, code: HEC.noData.code }, summary, ignored, ignoredSourcetypes: [...ignoredTypes] };
+  if (!failure && events === 0)
+    return {
+      status: HEC.noData.status,
+      body: { text: HEC.noData.text, code: HEC.noData.code },
+      summary,
+      ignored,
+      ignoredSourcetypes: [...ignoredTypes],
+    };
   return {
     status: failure ? failureStatus : 200,
     body: failure ?? { text: HEC.success.text, code: HEC.success.code },

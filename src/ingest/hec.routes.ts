@@ -49,11 +49,18 @@ async function* bodyOf(req: FastifyRequest, max: number): AsyncGenerator<Buffer>
   if (!raw) return;
   const encoding = String(req.headers['content-encoding'] ?? '').toLowerCase();
   const src: AsyncIterable<Buffer> =
-    encoding === 'gzip' ? ((raw as unknown as NodeJS.ReadableStream).pipe(createGunzip()) as AsyncIterable<Buffer>) : raw;
+    encoding === 'gzip'
+      ? ((raw as unknown as NodeJS.ReadableStream).pipe(createGunzip()) as AsyncIterable<Buffer>)
+      : raw;
   let n = 0;
   for await (const b of src) {
     n += b.length;
-    if (n > max) throw new AppError('hec_too_large', `HEC request body larger than ${max} bytes (PORTCULLIS_HEC_MAX_BYTES)`, { status: 413 });
+    if (n > max)
+      throw new AppError(
+        'hec_too_large',
+        `HEC request body larger than ${max} bytes (PORTCULLIS_HEC_MAX_BYTES)`,
+        { status: 413 },
+      );
     yield b;
   }
 }
@@ -120,12 +127,17 @@ export async function registerHecRoutes(app: FastifyInstance, ctx: AppContext): 
             ...(q.sourcetype ? { sourcetype: q.sourcetype } : {}),
             ...(q.host ? { host: q.host } : {}),
           });
-          if (res.summary.issues_total) req.log.info({ issues: res.summary.issues.slice(0, 5), total: res.summary.issues_total }, 'HEC events with problems');
+          if (res.summary.issues_total)
+            req.log.info(
+              { issues: res.summary.issues.slice(0, 5), total: res.summary.issues_total },
+              'HEC events with problems',
+            );
           reply.header('x-portcullis-summary', summaryHeader(res.summary, res.ignored));
           return reply.status(res.status).send(res.body);
         } catch (e) {
           if (req.body) await drain(req.body as AsyncIterable<unknown>);
-          if (e instanceof AppError && e.status === 413) return reply.status(413).send({ text: e.message, code: HEC.invalidDataFormat.code });
+          if (e instanceof AppError && e.status === 413)
+            return reply.status(413).send({ text: e.message, code: HEC.invalidDataFormat.code });
           req.log.error({ err: e }, 'HEC ingest failed');
           return send(reply, HEC.internalError);
         }
@@ -144,7 +156,9 @@ export async function registerHecRoutes(app: FastifyInstance, ctx: AppContext): 
         const format = formatOfSourcetype(q.sourcetype);
         if (q.sourcetype && !format) {
           if (req.body) await drain(req.body as AsyncIterable<unknown>);
-          return send(reply, HEC.invalidDataFormat, { message: `sourcetype ${q.sourcetype} is not one Portcullis reads` });
+          return send(reply, HEC.invalidDataFormat, {
+            message: `sourcetype ${q.sourcetype} is not one Portcullis reads`,
+          });
         }
         try {
           const summary = await ingestStream(ctx, bodyOf(req, max), {
@@ -158,7 +172,8 @@ export async function registerHecRoutes(app: FastifyInstance, ctx: AppContext): 
         } catch (e) {
           if (req.body) await drain(req.body as AsyncIterable<unknown>);
           if (e instanceof AppError && e.code === 'no_data') return send(reply, HEC.noData);
-          if (e instanceof AppError && (e.status ?? 500) < 500) return send(reply, HEC.invalidDataFormat, { message: e.message });
+          if (e instanceof AppError && (e.status ?? 500) < 500)
+            return send(reply, HEC.invalidDataFormat, { message: e.message });
           req.log.error({ err: e }, 'HEC raw ingest failed');
           return send(reply, HEC.internalError);
         }

@@ -19,7 +19,14 @@ export interface ImportView {
 /** Records the start of an import; returns its id. */
 export async function startImport(
   db: Kysely<Database>,
-  input: { file: string | null; format: string | null; host: string | null; learning: boolean | null; username: string | null; at: Date },
+  input: {
+    file: string | null;
+    format: string | null;
+    host: string | null;
+    learning: boolean | null;
+    username: string | null;
+    at: Date;
+  },
 ): Promise<number> {
   const r = await db
     .insertInto('imports')
@@ -42,7 +49,14 @@ export async function startImport(
 export async function finishImport(
   db: Kysely<Database>,
   id: number,
-  result: { status: 'done' | 'failed'; summary?: Record<string, unknown>; error?: string; format?: string | null; learning?: boolean; at: Date },
+  result: {
+    status: 'done' | 'failed';
+    summary?: Record<string, unknown>;
+    error?: string;
+    format?: string | null;
+    learning?: boolean;
+    at: Date;
+  },
 ): Promise<void> {
   await db
     .updateTable('imports')
@@ -59,7 +73,10 @@ export async function finishImport(
 }
 
 /** Past imports, newest first. */
-export async function listImports(db: Kysely<Database>, q: { limit: number; offset: number }): Promise<{ count: number; data: ImportView[] }> {
+export async function listImports(
+  db: Kysely<Database>,
+  q: { limit: number; offset: number },
+): Promise<{ count: number; data: ImportView[] }> {
   const { n } = await db
     .selectFrom('imports')
     .select((eb) => eb.fn.countAll<number>().as('n'))

@@ -39,12 +39,23 @@ async function* pieces(buf: Buffer, size = 700): AsyncGenerator<Buffer> {
   for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
 }
 
-function ingestFile(ctx: BaselineContext, path: string, opts: { learning?: boolean } = {}): Promise<IngestSummary> {
-  return ingestStream(ctx, pieces(readFileSync(data(path))), { file: path.split('/').pop()!, observedAt: FILE_TIME, ...opts });
+function ingestFile(
+  ctx: BaselineContext,
+  path: string,
+  opts: { learning?: boolean } = {},
+): Promise<IngestSummary> {
+  return ingestStream(ctx, pieces(readFileSync(data(path))), {
+    file: path.split('/').pop()!,
+    observedAt: FILE_TIME,
+    ...opts,
+  });
 }
 
 async function containerCount(store: Store): Promise<number> {
-  const r = await store.db.selectFrom('containers').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const r = await store.db
+    .selectFrom('containers')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
@@ -53,7 +64,12 @@ describe('ingestStream with the real parsers', () => {
   let ctx: BaselineContext;
   before(async () => {
     store = await openStore({ databaseUrl: 'memory://' });
-    ctx = { db: store.db, config: { goneAfter: '3650d' }, logger: createLogger('silent', { write: () => {} }), now: () => new Date('2026-11-24T12:00:00Z') };
+    ctx = {
+      db: store.db,
+      config: { goneAfter: '3650d' },
+      logger: createLogger('silent', { write: () => {} }),
+      now: () => new Date('2026-11-24T12:00:00Z'),
+    };
   });
   after(() => store.close());
 
@@ -69,7 +85,9 @@ describe('ingestStream with the real parsers', () => {
       assert.equal(s.issues_total, 0, `${f}: ${JSON.stringify(s.issues)}`);
     }
     const services = await listServices(store.db, { limit: 0, offset: 0, sort: 'host', order: 'asc' });
-    const strongTcp = services.data.filter((s) => s.evidence === 'strong' && s.protocol === 'tcp').map((s) => `${s.host} ${s.protocol}/${s.port}`);
+    const strongTcp = services.data
+      .filter((s) => s.evidence === 'strong' && s.protocol === 'tcp')
+      .map((s) => `${s.host} ${s.protocol}/${s.port}`);
     assert.deepEqual(strongTcp.sort(), [...TRUTH].sort());
     // UDP 514 open|filtered is recorded as weak evidence, nothing else on UDP.
     assert.deepEqual(
@@ -105,7 +123,11 @@ describe('ingestStream with the real parsers', () => {
   it('refuses input of unknown format or empty input with a 400 error naming the file', async () => {
     await assert.rejects(
       ingestStream(ctx, pieces(Buffer.from('hello world\nthis is not evidence\n')), { file: 'notes.txt' }),
-      (e: unknown) => e instanceof AppError && e.status === 400 && e.code === 'unknown_format' && /notes\.txt/.test(e.message),
+      (e: unknown) =>
+        e instanceof AppError &&
+        e.status === 400 &&
+        e.code === 'unknown_format' &&
+        /notes\.txt/.test(e.message),
     );
     await assert.rejects(
       ingestStream(ctx, pieces(Buffer.alloc(0)), { file: 'empty.txt' }),

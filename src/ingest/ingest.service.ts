@@ -86,7 +86,8 @@ export class IngestSink {
 
   issue(issue: ParseIssue, file = this.summary.file): void {
     this.summary.issues_total++;
-    if (this.summary.issues.length < this.#maxIssues) this.summary.issues.push(file ? { ...issue, file } : { ...issue });
+    if (this.summary.issues.length < this.#maxIssues)
+      this.summary.issues.push(file ? { ...issue, file } : { ...issue });
   }
 
   /** Takes one parse event. */
@@ -156,13 +157,21 @@ async function peek(
   return { head, rest: rest() };
 }
 
-async function* counted(input: AsyncIterable<Buffer>, summary: IngestSummary, maxBytes: number | undefined): AsyncGenerator<Buffer> {
+async function* counted(
+  input: AsyncIterable<Buffer>,
+  summary: IngestSummary,
+  maxBytes: number | undefined,
+): AsyncGenerator<Buffer> {
   for await (const b of input) {
     summary.bytes += b.length;
     if (maxBytes !== undefined && summary.bytes > maxBytes)
-      throw new AppError('input_too_large', `input larger than the limit of ${maxBytes} bytes (PORTCULLIS_IMPORT_MAX_BYTES); what was read before is kept`, {
-        status: 413,
-      });
+      throw new AppError(
+        'input_too_large',
+        `input larger than the limit of ${maxBytes} bytes (PORTCULLIS_IMPORT_MAX_BYTES); what was read before is kept`,
+        {
+          status: 413,
+        },
+      );
     yield b;
   }
 }
@@ -181,7 +190,8 @@ export async function ingestStream(
 ): Promise<IngestSummary> {
   const { head, rest } = await peek(input, DETECT_HEAD_BYTES);
   const where = opts.file ? `${opts.file}: ` : '';
-  if (head.length === 0 || head.toString('utf8').trim() === '') throw new AppError('no_data', `${where}the input is empty`, { status: 400 });
+  if (head.length === 0 || head.toString('utf8').trim() === '')
+    throw new AppError('no_data', `${where}the input is empty`, { status: 400 });
   let format = opts.format ?? null;
   if (!format) {
     format = detectFormat(head);
@@ -194,9 +204,13 @@ export async function ingestStream(
   }
   const parser = PARSERS[format];
   if (!parser)
-    throw new AppError('unsupported_format', `${where}format ${format} is not supported by this server (supported: ${Object.keys(PARSERS).join(', ')})`, {
-      status: 400,
-    });
+    throw new AppError(
+      'unsupported_format',
+      `${where}format ${format} is not supported by this server (supported: ${Object.keys(PARSERS).join(', ')})`,
+      {
+        status: 400,
+      },
+    );
   const sink = new IngestSink(ctx, { ...opts, format });
   await sink.start();
   const parseOpts = { ...(opts.file ? { file: opts.file } : {}), ...(opts.host ? { host: opts.host } : {}) };

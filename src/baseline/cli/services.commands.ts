@@ -33,7 +33,10 @@ export function registerServiceCommands(program: Command): void {
     .option('--port <port>', 'port number')
     .option('--protocol <protocol>', 'tcp, udp or sctp')
     .option('--state <state>', 'new, approved, unapproved or gone')
-    .option('--source <source>', 'evidence source: nmap, masscan, netcat, stream, zeek, osquery, ss, netflow, scan…')
+    .option(
+      '--source <source>',
+      'evidence source: nmap, masscan, netcat, stream, zeek, osquery, ss, netflow, scan…',
+    )
     .option('--evidence <grade>', 'strong or weak')
     .option('--seen-since <when>', 'last seen within a duration (24h, -7d) or since an ISO time')
     .option('--first-seen-since <when>', 'first seen within a duration or since an ISO time')
@@ -59,11 +62,15 @@ export function registerServiceCommands(program: Command): void {
       set('order', opts.order);
       const max = opts.limit !== undefined ? Number(opts.limit) : Infinity;
       const data: ServiceView[] = [];
-      let count = 0;
+      let count: number;
       for (let offset = 0; ; offset += PAGE) {
         params.set('limit', String(Math.min(PAGE, max - data.length)));
         params.set('offset', String(offset));
-        const { body } = await callApi<{ count: number; data: ServiceView[] }>(target, 'GET', `/api/services?${params}`);
+        const { body } = await callApi<{ count: number; data: ServiceView[] }>(
+          target,
+          'GET',
+          `/api/services?${params}`,
+        );
         count = body.count;
         data.push(...body.data);
         if (body.data.length < PAGE || data.length >= count || data.length >= max) break;
@@ -78,7 +85,18 @@ export function registerServiceCommands(program: Command): void {
           sources: s.sources.join(','),
           service: [s.service.name, s.service.product, s.service.version].filter(Boolean).join(' '),
         })),
-        ['host', 'protocol', 'port', 'state', 'evidence', 'first_seen', 'last_seen', 'observations', 'sources', 'service'],
+        [
+          'host',
+          'protocol',
+          'port',
+          'state',
+          'evidence',
+          'first_seen',
+          'last_seen',
+          'observations',
+          'sources',
+          'service',
+        ],
       );
       if (count > data.length) process.stdout.write(`(${data.length} of ${count} shown)\n`);
     });
@@ -93,9 +111,17 @@ export function registerServiceCommands(program: Command): void {
       const target = resolveTarget();
       const params = new URLSearchParams({ since: opts.since, limit: '0' });
       if (opts.host) params.set('host', opts.host);
-      const { body } = await callApi<{ count: number; data: ServiceChangeView[] }>(target, 'GET', `/api/services/changes?${params}`);
+      const { body } = await callApi<{ count: number; data: ServiceChangeView[] }>(
+        target,
+        'GET',
+        `/api/services/changes?${params}`,
+      );
       if (opts.json) printJson(body);
-      else printTable(body.data.map((c) => ({ ...c, detail: c.detail.source ?? c.detail.to ?? '' })), ['at', 'change', 'host', 'protocol', 'port', 'detail']);
+      else
+        printTable(
+          body.data.map((c) => ({ ...c, detail: c.detail.source ?? c.detail.to ?? '' })),
+          ['at', 'change', 'host', 'protocol', 'port', 'detail'],
+        );
     });
 
   services
@@ -107,10 +133,22 @@ export function registerServiceCommands(program: Command): void {
     .option('--json', 'print the updated service')
     .action(async (id: string, opts: { justification: string; expires?: string; json?: boolean }) => {
       const target = resolveTarget();
-      const { body } = await callApi<ServiceView>(target, 'POST', `/api/services/${encodeURIComponent(id)}/state`, {
-        body: { state: 'approved', justification: opts.justification, ...(opts.expires ? { expires_at: opts.expires } : {}) },
-      });
+      const { body } = await callApi<ServiceView>(
+        target,
+        'POST',
+        `/api/services/${encodeURIComponent(id)}/state`,
+        {
+          body: {
+            state: 'approved',
+            justification: opts.justification,
+            ...(opts.expires ? { expires_at: opts.expires } : {}),
+          },
+        },
+      );
       if (opts.json) printJson(body);
-      else process.stdout.write(`approved ${body.host}:${body.port}/${body.protocol} (${body.justification ?? ''})\n`);
+      else
+        process.stdout.write(
+          `approved ${body.host}:${body.port}/${body.protocol} (${body.justification ?? ''})\n`,
+        );
     });
 }

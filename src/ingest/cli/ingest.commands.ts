@@ -49,10 +49,17 @@ export function registerIngestCommands(program: Command): void {
     .option('--json', 'print the summaries as JSON')
     .action(async (files: string[], opts: IngestOpts) => {
       if (opts.format && !(FORMAT_NAMES as readonly string[]).includes(opts.format))
-        throw new AppError('bad_format', `--format "${opts.format}": must be one of ${FORMAT_NAMES.join(', ')}`);
-      if (opts.alert && opts.learning) throw new AppError('bad_options', '--alert and --learning exclude each other');
+        throw new AppError(
+          'bad_format',
+          `--format "${opts.format}": must be one of ${FORMAT_NAMES.join(', ')}`,
+        );
+      if (opts.alert && opts.learning)
+        throw new AppError('bad_options', '--alert and --learning exclude each other');
       const target = resolveTarget();
-      const results: Array<IngestSummary & { file: string; import_id?: number } | { file: string; failed: true; message: string }> = [];
+      const results: Array<
+        | (IngestSummary & { file: string; import_id?: number })
+        | { file: string; failed: true; message: string }
+      > = [];
       let failures = 0;
       for (const file of files) {
         try {
@@ -71,7 +78,11 @@ export function registerIngestCommands(program: Command): void {
     });
 }
 
-async function ingestOne(target: ReturnType<typeof resolveTarget>, file: string, opts: IngestOpts): Promise<IngestSummary & { import_id?: number }> {
+async function ingestOne(
+  target: ReturnType<typeof resolveTarget>,
+  file: string,
+  opts: IngestOpts,
+): Promise<IngestSummary & { import_id?: number }> {
   const stdin = file === '-';
   let size: number | undefined;
   let mtime: Date | undefined;
@@ -80,7 +91,10 @@ async function ingestOne(target: ReturnType<typeof resolveTarget>, file: string,
     try {
       st = statSync(file);
     } catch (e) {
-      throw new AppError('unreadable_file', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new AppError(
+        'unreadable_file',
+        `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
     }
     if (!st.isFile()) throw new AppError('unreadable_file', `${file} is not a regular file`);
     size = st.size;
@@ -95,7 +109,9 @@ async function ingestOne(target: ReturnType<typeof resolveTarget>, file: string,
   if (mtime) params.set('observed_at', mtime.toISOString());
   const source = stdin ? process.stdin : createReadStream(file);
   const openError = new Promise<never>((_, reject) => {
-    source.once('error', (e: NodeJS.ErrnoException) => reject(new AppError('unreadable_file', `cannot read ${file}: ${e.code ?? e.message}`)));
+    source.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new AppError('unreadable_file', `cannot read ${file}: ${e.code ?? e.message}`)),
+    );
   });
   openError.catch(() => {});
   if (!stdin) await Promise.race([new Promise((r) => source.once('open', r)), openError]);
@@ -110,7 +126,9 @@ async function ingestOne(target: ReturnType<typeof resolveTarget>, file: string,
         if (now - lastDraw > 200) {
           lastDraw = now;
           const pct = size ? ` (${Math.floor((sent / size) * 100)}%)` : '';
-          process.stderr.write(`\r${file}: ${humanBytes(sent)}${size !== undefined ? ` of ${humanBytes(size)}` : ''} sent${pct}   `);
+          process.stderr.write(
+            `\r${file}: ${humanBytes(sent)}${size !== undefined ? ` of ${humanBytes(size)}` : ''} sent${pct}   `,
+          );
         }
       }
       cb(null, chunk);
@@ -142,8 +160,11 @@ function printSummary(file: string, s: IngestSummary): void {
   ];
   process.stdout.write(`${file}: ${s.format ?? 'unknown format'}: ${parts.join(', ')}\n`);
   if (s.issues_total) {
-    process.stdout.write(`${file}: ${s.issues_total} problem${s.issues_total === 1 ? '' : 's'} in the input (valid records were kept):\n`);
+    process.stdout.write(
+      `${file}: ${s.issues_total} problem${s.issues_total === 1 ? '' : 's'} in the input (valid records were kept):\n`,
+    );
     for (const i of s.issues) process.stdout.write(`  ${formatIssue(file, i)}\n`);
-    if (s.issues_total > s.issues.length) process.stdout.write(`  … and ${s.issues_total - s.issues.length} more\n`);
+    if (s.issues_total > s.issues.length)
+      process.stdout.write(`  … and ${s.issues_total - s.issues.length} more\n`);
   }
 }

@@ -9,9 +9,16 @@ import { BIN, runCli, startServerProcess, type ServerProcess } from '../../testi
 const data = (p: string) => new URL(`../${p}`, import.meta.url).pathname;
 
 /** Runs the CLI with `input` on its standard input. */
-function runCliWithStdin(args: string[], env: Record<string, string>, input: Buffer): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCliWithStdin(
+  args: string[],
+  env: Record<string, string>,
+  input: Buffer,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -40,9 +47,22 @@ describe('portcullis ingest and services against a running server', () => {
     const first = await runCli(['ingest', data('nmap/testdata/nmap-sT-sV.xml')], env);
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /nmap-xml: 1 records read, \d+ observations, 4 new services, .*learning run/);
-    const more = await runCli(['ingest', data('nmap/testdata/nmap-ipv6.xml'), data('netcat/testdata/ncat.txt'), data('stream/testdata/stream-tcp.ndjson'), '--json'], env);
+    const more = await runCli(
+      [
+        'ingest',
+        data('nmap/testdata/nmap-ipv6.xml'),
+        data('netcat/testdata/ncat.txt'),
+        data('stream/testdata/stream-tcp.ndjson'),
+        '--json',
+      ],
+      env,
+    );
     assert.equal(more.code, 0, more.stderr);
-    const summaries = JSON.parse(more.stdout) as Array<{ format: string; new_services: number; containers: number }>;
+    const summaries = JSON.parse(more.stdout) as Array<{
+      format: string;
+      new_services: number;
+      containers: number;
+    }>;
     assert.deepEqual(
       summaries.map((s) => [s.format, s.new_services, s.containers]),
       [
@@ -53,12 +73,19 @@ describe('portcullis ingest and services against a running server', () => {
     );
     const svc = await runCli(['services', '--port', '11211', '--json'], env);
     assert.equal(svc.code, 0, svc.stderr);
-    const list = JSON.parse(svc.stdout) as { count: number; data: Array<{ host: string; protocol: string; port: number; evidence: string; sources: string[] }> };
+    const list = JSON.parse(svc.stdout) as {
+      count: number;
+      data: Array<{ host: string; protocol: string; port: number; evidence: string; sources: string[] }>;
+    };
     assert.equal(list.count, 1);
-    assert.deepEqual([list.data[0]!.host, list.data[0]!.protocol, list.data[0]!.port, list.data[0]!.evidence], ['fd00:198:18::2', 'tcp', 11211, 'strong']);
+    assert.deepEqual(
+      [list.data[0]!.host, list.data[0]!.protocol, list.data[0]!.port, list.data[0]!.evidence],
+      ['fd00:198:18::2', 'tcp', 11211, 'strong'],
+    );
     const table = await runCli(['services', '--host', '198.18.0.0/15', '--protocol', 'tcp'], env);
     assert.equal(table.code, 0, table.stderr);
-    for (const port of [2222, 3306, 9090, 9443]) assert.match(table.stdout, new RegExp(`198\\.18\\.0\\.2\\s+tcp\\s+${port}\\s`));
+    for (const port of [2222, 3306, 9090, 9443])
+      assert.match(table.stdout, new RegExp(`198\\.18\\.0\\.2\\s+tcp\\s+${port}\\s`));
     const containers = await srv.api<{ count: number }>('GET', '/rest/container?page_size=0');
     assert.equal(containers.body.count, 4);
   });
@@ -88,24 +115,42 @@ describe('portcullis ingest and services against a running server', () => {
     assert.match(badFormat.stderr, /--format "pcap"/);
   });
 
-  it('takes HEC events from curl, and refuses a bad token with HEC\'s code', async () => {
+  it("takes HEC events from curl, and refuses a bad token with HEC's code", async () => {
     const curl = (args: string[]) =>
       new Promise<{ code: number | null; out: string }>((resolve) => {
-        const p = spawn('curl', ['-sk', '-w', '\\n%{http_code}', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const p = spawn('curl', ['-sk', '-w', '\\n%{http_code}', ...args], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let out = '';
         p.stdout.on('data', (d: Buffer) => (out += d.toString()));
         p.on('exit', (code) => resolve({ code, out }));
       });
     const body = data('stream/testdata/stream-tcp-hec.json');
-    const ok = await curl(['-H', `Authorization: Splunk ${srv.token}`, '--data-binary', `@${body}`, `${srv.url}/services/collector/event`]);
+    const ok = await curl([
+      '-H',
+      `Authorization: Splunk ${srv.token}`,
+      '--data-binary',
+      `@${body}`,
+      `${srv.url}/services/collector/event`,
+    ]);
     assert.equal(ok.code, 0);
     assert.equal(ok.out, '{"text":"Success","code":0}\n200');
-    const bad = await curl(['-H', 'Authorization: Splunk not-a-token', '--data-binary', `@${body}`, `${srv.url}/services/collector/event`]);
+    const bad = await curl([
+      '-H',
+      'Authorization: Splunk not-a-token',
+      '--data-binary',
+      `@${body}`,
+      `${srv.url}/services/collector/event`,
+    ]);
     assert.equal(bad.out, '{"text":"Invalid token","code":4}\n403');
   });
 
   it('reads standard input with "-"', async () => {
-    const res = await runCliWithStdin(['ingest', '-', '--json'], env, readFileSync(data('nmap/testdata/nmap-host-down.xml')));
+    const res = await runCliWithStdin(
+      ['ingest', '-', '--json'],
+      env,
+      readFileSync(data('nmap/testdata/nmap-host-down.xml')),
+    );
     assert.equal(res.code, 0, res.stderr);
     const s = JSON.parse(res.stdout) as { format: string; file: string; records: number };
     assert.equal(s.format, 'nmap-xml');

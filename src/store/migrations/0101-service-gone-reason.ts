@@ -8,7 +8,11 @@ import type { Kysely } from 'kysely';
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('services').addColumn('gone_reason', 'text').execute();
   await db.schema.dropIndex('services_port_idx').execute();
-  await db.schema.createIndex('services_port_idx').on('services').columns(['port', 'protocol', 'host']).execute();
+  await db.schema
+    .createIndex('services_port_idx')
+    .on('services')
+    .columns(['port', 'protocol', 'host'])
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
