@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { describe, it } from 'node:test';
 import { startTestServer, type TestServer } from '../identity/test-server.ts';
 import { testStores } from '../testing/stores.ts';
+import { getVault } from '../vault/index.ts';
 import { eventually } from './run.testing.ts';
 import { startAutomation } from './run.service.ts';
 
@@ -81,6 +82,45 @@ for (const [name, makeStore] of testStores()) {
           targets: [{ app: 'Utility' }],
         });
         assert.equal(observer.status, 403);
+        // time limit and retries: each of two attempts is stopped after 0.2 s
+        const slow = await api('POST', '/rest/action_run', {
+          action: 'no op',
+          timeout: 0.2,
+          max_attempts: 2,
+          targets: [{ app: 'Utility', parameters: [{ sleep_ms: 60_000 }] }],
+        });
+        const slowDone = await eventually(async () => {
+          const r = await api('GET', `/rest/action_run/${slow.json.action_run_id as number}`);
+          return r.json.status === 'failed' || r.json.status === 'success' ? r.json : undefined;
+        });
+        assert.equal(slowDone.status, 'failed');
+        assert.match(String(slowDone.message), /timed out after 200 ms/);
+        const slowApp = (
+          await api('GET', `/rest/app_run?_filter_action_run=${slow.json.action_run_id as number}`)
+        ).json.data[0]!;
+        assert.equal(slowApp.attempts, 2);
+
+        // a result larger than the threshold goes to the vault
+        const big = 'p'.repeat(300 * 1024);
+        const large = await api('POST', '/rest/action_run', {
+          action: 'no op',
+          targets: [{ app: 'Utility', parameters: [{ value: big }] }],
+        });
+        await eventually(async () =>
+          (await api('GET', `/rest/action_run/${large.json.action_run_id as number}`)).json.status ===
+          'success'
+            ? true
+            : undefined,
+        );
+        const largeApp = (
+          await api('GET', `/rest/app_run?_filter_action_run=${large.json.action_run_id as number}`)
+        ).json.data[0]!;
+        const res = (largeApp.result_data as Json[])[0]!;
+        assert.deepEqual(res.data, []);
+        assert.match(String(res.data_vault_id), /^[0-9a-f]{64}$/);
+        assert.equal((res.summary as Json).data_in_vault, res.data_vault_id);
+        const stored = JSON.parse(String(await getVault(s.ctx, String(res.data_vault_id)))) as Json[];
+        assert.equal(stored[0]!.value, big);
       } finally {
         await s.close();
       }

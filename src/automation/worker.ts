@@ -148,13 +148,12 @@ export function startAutomationWorker(deps: PlaybookDeps, opts: WorkerOptions = 
     Math.max(100, Math.floor(leaseMs / 3)),
   );
 
-  let sweeping = false;
+  let sweeping: Promise<void> | undefined;
   const sweeper = setInterval(() => {
     if (sweeping || stopped) return;
-    sweeping = true;
-    void sweep()
+    sweeping = sweep()
       .catch((e) => deps.logger.warn({ err: e }, 'automation sweep failed'))
-      .finally(() => (sweeping = false));
+      .finally(() => (sweeping = undefined));
   }, sweepMs);
 
   async function sweep(): Promise<void> {
@@ -187,6 +186,7 @@ export function startAutomationWorker(deps: PlaybookDeps, opts: WorkerOptions = 
       stopped = true;
       wakeUp?.();
       clearInterval(sweeper);
+      await sweeping;
       await loop;
       const all = Promise.all([...inflight.values()].map((v) => v.done));
       let timer: NodeJS.Timeout | undefined;
