@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     resultVaultThreshold: 256 * 1024,
   };
   await syncPlaybooks(store.db, playbooks);
-  let worker = phased ? undefined : startAutomationWorker(deps, { pollMs: 50 });
+  let worker = phased ? undefined : startAutomationWorker(deps, { pollMs: 50, vacuumEveryMs: 5000 });
   // the runtime's trigger, as src/automation/run.service.ts wires it
   const pendingTriggers: Array<Promise<unknown>> = [];
   automationEvents.on('container_created', (e) => {
@@ -136,7 +136,7 @@ async function main(): Promise<void> {
   await Promise.all(pendingTriggers);
   const tCreated = performance.now();
   const tStart = phased ? tCreated : t0;
-  worker ??= startAutomationWorker(deps, { pollMs: 50 });
+  worker ??= startAutomationWorker(deps, { pollMs: 50, vacuumEveryMs: 5000 });
   let last = -1;
   for (;;) {
     const r = await store.db

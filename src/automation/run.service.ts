@@ -106,6 +106,7 @@ export async function startAutomation(
   rt.worker = startAutomationWorker(rt.deps, {
     concurrency: host.config.automationConcurrency,
     resetLocks: host.store.kind === 'embedded',
+    ...(host.store.kind === 'embedded' ? { vacuumEveryMs: 5000 } : {}),
     ...opts,
   });
   const trigger = (containerId: number, label: string, why: string) => {

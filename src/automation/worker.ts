@@ -19,6 +19,11 @@ export interface WorkerOptions {
    * by the data-dir lock): jobs of a killed process then resume at once instead of after the lease.
    */
   resetLocks?: boolean;
+  /**
+   * Vacuum the jobs table this often. The embedded store has no autovacuum, and the jobs table
+   * churns (insert, lock, delete per job): without it every claim wades through dead rows.
+   */
+  vacuumEveryMs?: number;
 }
 
 /** A running job loop. */
@@ -156,7 +161,12 @@ export function startAutomationWorker(deps: PlaybookDeps, opts: WorkerOptions = 
       .finally(() => (sweeping = undefined));
   }, sweepMs);
 
+  let lastVacuum = Date.now();
   async function sweep(): Promise<void> {
+    if (opts.vacuumEveryMs && Date.now() - lastVacuum >= opts.vacuumEveryMs) {
+      lastVacuum = Date.now();
+      await sql`vacuum automation_jobs`.execute(db);
+    }
     const expired = await expirePrompts(db);
     // Runs that should have a job and have none (e.g. an answer raced a suspension): queue them.
     const repaired = await sql<{ n: number }>`with q as (insert into automation_jobs (kind, ref_id)
