@@ -9,7 +9,7 @@ import { eventBus, publishEvent } from './event-bus.ts';
  * nobody listens) and publishes what changed. Areas that call `publishEvent` directly make their
  * events arrive sooner; both may be on at once (the console only refreshes, twice is harmless).
  */
-export function startLiveWatch(ctx: AppContext, intervalMs = 1500): () => void {
+export function startLiveWatch(ctx: AppContext, intervalMs = 1500, hooks: { onTick?: () => void } = {}): () => void {
   const { db } = ctx;
   const seen = {
     run: '',
@@ -151,6 +151,7 @@ export function startLiveWatch(ctx: AppContext, intervalMs = 1500): () => void {
     } finally {
       busy = false;
     }
+    hooks.onTick?.();
   };
 
   const timer = setInterval(() => void tick(), intervalMs);
