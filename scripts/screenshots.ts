@@ -157,7 +157,8 @@ async function main(): Promise<void> {
       } else {
         await shot(page, dir, '11-overview-dark', '/', t, 'text=Services by state');
         await shot(page, dir, '12-inventory-dark', '/inventory', t, 'table, .empty');
-        if (containerId) await shot(page, dir, '14-container-dark', `/containers/${containerId}`, t, 'text=Artifacts');
+        if (containerId)
+          await shot(page, dir, '14-container-dark', `/containers/${containerId}`, t, 'text=Artifacts');
       }
       if (errors.length) throw new Error(`the page threw: ${errors.join('; ')}`);
       await context.close();

@@ -9,7 +9,11 @@ import { eventBus, publishEvent } from './event-bus.ts';
  * nobody listens) and publishes what changed. Areas that call `publishEvent` directly make their
  * events arrive sooner; both may be on at once (the console only refreshes, twice is harmless).
  */
-export function startLiveWatch(ctx: AppContext, intervalMs = 1500, hooks: { onTick?: () => void } = {}): () => void {
+export function startLiveWatch(
+  ctx: AppContext,
+  intervalMs = 1500,
+  hooks: { onTick?: () => void } = {},
+): () => void {
   const { db } = ctx;
   const seen = {
     run: '',
