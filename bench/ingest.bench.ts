@@ -12,7 +12,7 @@ import type { AppContext } from '../src/api/index.ts';
 import { buildServer } from '../src/api/index.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { createToken } from '../src/identity/index.ts';
-import { ingestStream } from '../src/ingest/index.ts';
+import { ingestStream, parseStream } from '../src/ingest/index.ts';
 import { createLogger } from '../src/logging/index.ts';
 import { openStore, type Store } from '../src/store/index.ts';
 
@@ -117,6 +117,13 @@ async function main(): Promise<void> {
 
     // 1. Stream NDJSON.
     const ref = await reference(EVENTS);
+    const tp = performance.now();
+    let parsed = 0;
+    for await (const e of parseStream(streamEvents(EVENTS), {})) if (e.kind === 'observation') parsed++;
+    const parserRate = EVENTS / ((performance.now() - tp) / 1000);
+    console.log(
+      `stream:tcp parser alone: ${Math.round(parserRate).toLocaleString('en')} events/s (${parsed} observations)`,
+    );
     let t = performance.now();
     const s = await ingestStream(ctx, streamEvents(EVENTS), {
       format: 'stream',
