@@ -35,9 +35,20 @@ function hecToken(req: FastifyRequest): { token?: string; problem?: HecStatus } 
   return { problem: HEC.invalidAuthorization };
 }
 
-async function drain(input: AsyncIterable<unknown>): Promise<void> {
+/**
+ * Reads what is left of a refused request's body so the sender gets our answer, but at most
+ * `cap` bytes: an unauthenticated sender cannot keep the server reading forever.
+ */
+async function drain(input: AsyncIterable<unknown>, cap = 1024 * 1024): Promise<void> {
+  let n = 0;
   try {
-    for await (const _ of input) void _;
+    for await (const chunk of input) {
+      n += (chunk as Buffer).length ?? 0;
+      if (n > cap) {
+        (input as unknown as { destroy?: () => void }).destroy?.();
+        return;
+      }
+    }
   } catch {
     // client gone
   }
