@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { testStores } from '../testing/stores.ts';
+import { addArtifacts } from './artifact.repository.ts';
 import { createContainer } from './container.repository.ts';
 import { startPlaybookRun, syncPlaybooks, cancelPlaybookRun } from './playbook.engine.ts';
 import type { PlaybookDefinition } from './playbook.types.ts';
@@ -46,6 +47,26 @@ const slow: PlaybookDefinition = {
   async run(pb) {
     await pb.act('no op', { app: 'Utility', parameters: [{ sleep_ms: 30_000 }] });
     return 'slept';
+  },
+};
+
+const limited: PlaybookDefinition = {
+  name: 'limited',
+  version: 1,
+  labels: ['events'],
+  timeLimitMs: 300,
+  async run(pb) {
+    await pb.act('no op', { app: 'Utility', parameters: [{ sleep_ms: 60_000 }] });
+    return 'should not get here';
+  },
+};
+
+const scoped: PlaybookDefinition = {
+  name: 'scoped',
+  version: 1,
+  labels: ['events'],
+  async run(pb) {
+    return (await pb.artifacts()).map((a) => a.name).join(',');
   },
 };
 
@@ -190,6 +211,89 @@ for (const [name, makeStore] of testStores()) {
           return r.status === 'success' || r.status === 'failed' ? r : undefined;
         });
         assert.equal(expired.message, 'expired:no');
+      } finally {
+        await worker.stop();
+        await store.close();
+      }
+    });
+
+    it('ends a run past its time limit as failed with the reason', async () => {
+      const store = await makeStore();
+      const deps = testDeps(store, [limited]);
+      const worker = startAutomationWorker(deps, { pollMs: 20 });
+      try {
+        await syncPlaybooks(store.db, deps.playbooks);
+        const c = await createContainer(store.db, { name: 'c4' });
+        assert.ok(c.created);
+        const id = await startPlaybookRun(store.db, deps, {
+          playbook: 'limited',
+          containerId: c.id,
+          trigger: 'manual',
+        });
+        worker.wake();
+        const run = await eventually(async () => {
+          const r = await store.db
+            .selectFrom('playbook_runs')
+            .selectAll()
+            .where('id', '=', id)
+            .executeTakeFirstOrThrow();
+          return r.status === 'failed' || r.status === 'success' ? r : undefined;
+        });
+        assert.equal(run.status, 'failed');
+        assert.equal(run.message, 'time limit of 300 ms exceeded');
+        const ar = await store.db
+          .selectFrom('action_runs')
+          .select('status')
+          .where('playbook_run_id', '=', id)
+          .execute();
+        assert.ok(ar.every((a) => a.status !== 'running' && a.status !== 'pending'));
+      } finally {
+        await worker.stop();
+        await store.close();
+      }
+    });
+
+    it('gives scope "new" the artifacts added since the previous run, "all" every one, ids just those', async () => {
+      const store = await makeStore();
+      const deps = testDeps(store, [scoped]);
+      const worker = startAutomationWorker(deps, { pollMs: 20 });
+      const finished = async (id: number) =>
+        eventually(async () => {
+          const r = await store.db
+            .selectFrom('playbook_runs')
+            .selectAll()
+            .where('id', '=', id)
+            .executeTakeFirstOrThrow();
+          return r.status === 'success' || r.status === 'failed' ? r.message : undefined;
+        });
+      try {
+        await syncPlaybooks(store.db, deps.playbooks);
+        const c = await createContainer(store.db, {
+          name: 'c5',
+          artifacts: [{ name: 'a1' }, { name: 'a2' }],
+        });
+        assert.ok(c.created);
+        const run = (scope: unknown) =>
+          startPlaybookRun(store.db, deps, {
+            playbook: 'scoped',
+            containerId: c.id,
+            trigger: 'manual',
+            scope,
+          });
+        const first = await run('new');
+        worker.wake();
+        assert.equal(await finished(first), 'a1,a2');
+        await new Promise((r) => setTimeout(r, 20));
+        const [a3] = await addArtifacts(store.db, [{ container_id: c.id, name: 'a3' }]);
+        const second = await run('new');
+        worker.wake();
+        assert.equal(await finished(second), 'a3');
+        const all = await run('all');
+        worker.wake();
+        assert.equal(await finished(all), 'a1,a2,a3');
+        const ids = await run([(a3 as { id: number }).id]);
+        worker.wake();
+        assert.equal(await finished(ids), 'a3');
       } finally {
         await worker.stop();
         await store.close();

@@ -22,6 +22,8 @@ export interface PlaybookDeps extends ActionDeps {
   readonly services?: ServicePort | undefined;
 }
 
+const limitText = (ms: number) => (ms < 10_000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`);
+
 /** Why a running execution was stopped from outside. */
 export type StopReason = 'cancelled' | 'shutdown';
 
@@ -238,7 +240,7 @@ export async function executePlaybookRun(
   }
   const deadline = new Date(run.deadline);
   if (deadline.getTime() <= Date.now()) {
-    await finish(db, runId, 'failed', `time limit of ${Math.round(run.time_limit_ms / 1000)} s exceeded`);
+    await finish(db, runId, 'failed', `time limit of ${limitText(run.time_limit_ms)} exceeded`);
     return 'finished';
   }
   const def: PlaybookDefinition | undefined = deps.playbooks.get(run.name);
@@ -299,7 +301,7 @@ export async function executePlaybookRun(
     }
     if (reason === 'cancelled') await finish(db, runId, 'cancelled', 'cancelled by request');
     else if (reason === 'deadline')
-      await finish(db, runId, 'failed', `time limit of ${Math.round(run.time_limit_ms / 1000)} s exceeded`);
+      await finish(db, runId, 'failed', `time limit of ${limitText(run.time_limit_ms)} exceeded`);
     else {
       const msg =
         e instanceof NonDeterministicReplay || e instanceof AppError

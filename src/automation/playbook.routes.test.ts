@@ -184,6 +184,26 @@ for (const [name, makeStore] of testStores()) {
         });
         assert.equal(missing.status, 404);
 
+        // an artifact with run_automation runs the container's playbooks again; one without does not
+        const before = Number((await api('GET', `/rest/playbook_run?_filter_container=${cid}`)).json.count);
+        await api('POST', '/rest/artifact', { container_id: cid, name: 'quiet', cef: { note: 1 } });
+        await api('POST', '/rest/artifact', {
+          container_id: cid,
+          name: 'again',
+          cef: { note: 2 },
+          run_automation: true,
+        });
+        await eventually(async () =>
+          (await api('GET', `/rest/playbook_run?_filter_container=${cid}&_filter_trigger="artifact_added"`))
+            .json.count === 1
+            ? true
+            : undefined,
+        );
+        assert.equal(
+          (await api('GET', `/rest/playbook_run?_filter_container=${cid}`)).json.count,
+          before + 1,
+        );
+
         // deactivated playbooks are not triggered by new containers
         assert.equal((await api('POST', `/rest/playbook/${pb.id as number}`, { active: false })).status, 200);
         const c2 = await api('POST', '/rest/container', {

@@ -88,7 +88,10 @@ export interface PlaybookSdk {
   /** `new`, `all`, or artifact ids. */
   readonly scope: 'new' | 'all' | number[];
   container(): Promise<ContainerInfo>;
-  /** The artifacts in scope (`all` and `new` give every artifact of the container; ids give those). */
+  /**
+   * The artifacts in scope: `all` every artifact of the container, `new` those added since this
+   * playbook's previous run on it (all of them on the first), or the listed ids.
+   */
   artifacts(): Promise<ArtifactInfo[]>;
   act(action: string, opts: ActOptions): Promise<ActResult>;
   /** Asks a user or role; the run waits (without a worker) until answered or expired. */
@@ -283,6 +286,14 @@ export class RunSdk implements PlaybookSdk {
         .orderBy('id');
       if (Array.isArray(this.run.scope))
         q = q.where('id', 'in', this.run.scope.length ? this.run.scope : [-1]);
+      else if (this.run.scope === 'new')
+        // new: what arrived since this playbook's previous run on the container (everything on the first)
+        q = q.where(
+          'create_time',
+          '>',
+          sql<Date>`coalesce((select max(p.create_time) from playbook_runs p, playbook_runs me
+            where me.id = ${this.run.id} and p.container_id = me.container_id and p.playbook_id = me.playbook_id and p.id < me.id), '-infinity'::timestamptz)`,
+        );
       return q.execute();
     });
   }

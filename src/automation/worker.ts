@@ -162,13 +162,23 @@ export function startAutomationWorker(deps: PlaybookDeps, opts: WorkerOptions = 
   }, sweepMs);
 
   let lastVacuum = Date.now();
+  let vacuums = 0;
+  let sweeps = 0;
   async function sweep(): Promise<void> {
     if (opts.vacuumEveryMs && Date.now() - lastVacuum >= opts.vacuumEveryMs) {
       lastVacuum = Date.now();
-      await sql`vacuum automation_jobs`.execute(db);
+      // the runs table churns less (two updates per run): every sixth time is enough
+      await sql
+        .raw(++vacuums % 6 === 0 ? 'vacuum automation_jobs, playbook_runs' : 'vacuum automation_jobs')
+        .execute(db);
     }
     const expired = await expirePrompts(db);
-    // Runs that should have a job and have none (e.g. an answer raced a suspension): queue them.
+    if (sweeps++ % 5 !== 0) {
+      if (expired) wake();
+      return;
+    }
+    // Every fifth sweep: runs that should have a job and have none (e.g. an answer raced a
+    // suspension, or a job row was lost with a node) are queued again.
     const repaired = await sql<{ n: number }>`with q as (insert into automation_jobs (kind, ref_id)
         select 'playbook_run', r.id from playbook_runs r
         where (r.status in ('pending','running')
