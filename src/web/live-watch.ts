@@ -39,10 +39,9 @@ export function startLiveWatch(
   };
 
   const tick = async () => {
-    if (busy || eventBus.subscriberCount === 0) {
-      if (eventBus.subscriberCount === 0) primed = false;
-      return;
-    }
+    // Nobody listens: read nothing. The state seen last stays, so changes made meanwhile are
+    // published when a browser connects again (it refreshes what it shows; nothing is lost).
+    if (busy || eventBus.subscriberCount === 0) return;
     busy = true;
     const publish = (type: string, payload: Record<string, unknown>) => {
       if (primed) publishEvent(type, payload);

@@ -9,6 +9,24 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
+const prefetched = new Map<string, { at: number; result: Promise<unknown> }>();
+
+/**
+ * Starts a GET before the page that needs it is rendered (at start-up, while the session is being
+ * checked), so the two round trips overlap; `useApi` picks the answer up once.
+ */
+export function prefetch(path: string): void {
+  const result = get<unknown>(path, { quiet401: true });
+  result.catch(() => {});
+  prefetched.set(path, { at: Date.now(), result });
+}
+
+function takePrefetched<T>(path: string): Promise<T> | undefined {
+  const p = prefetched.get(path);
+  prefetched.delete(path);
+  return p && Date.now() - p.at < 10_000 ? (p.result as Promise<T>) : undefined;
+}
+
 /** GETs `path` (null = nothing yet) and re-fetches when it changes; keeps the previous data while loading. */
 export function useApi<T>(path: string | null): Loaded<T> {
   const [data, setData] = useState<T>();
@@ -19,7 +37,7 @@ export function useApi<T>(path: string | null): Loaded<T> {
     if (path === null) return;
     const ctl = new AbortController();
     setLoading(true);
-    get<T>(path, { signal: ctl.signal })
+    (takePrefetched<T>(path) ?? get<T>(path, { signal: ctl.signal }))
       .then((d) => {
         setData(d);
         setError(undefined);

@@ -29,11 +29,9 @@ export function serviceLabel(s: Service): string {
 export const serviceKey = (s: Pick<Service, 'host' | 'protocol' | 'port'>) =>
   `${s.host}|${s.protocol}|${s.port}`;
 
-/** The services inventory: filters, sort and paging all happen on the server (fast at 100,000 rows). */
-export function ServicesPage() {
-  const { query } = useLocation();
-  const session = useSession();
-  const f = {
+/** The inventory's filters, sort and page as the URL gives them. */
+export function inventoryFilters(query: URLSearchParams) {
+  return {
     host: query.get('host') ?? '',
     port: query.get('port') ?? '',
     protocol: query.get('protocol') ?? '',
@@ -45,12 +43,23 @@ export function ServicesPage() {
     order: (query.get('order') === 'asc' ? 'asc' : 'desc') as 'asc' | 'desc',
     page: Math.max(0, Number(query.get('page') ?? 0) || 0),
   };
+}
+
+/** The API path of the inventory page the URL shows. */
+export const inventoryPath = (query: URLSearchParams) =>
+  servicesPath({ ...inventoryFilters(query), pageSize: PAGE_SIZE });
+
+/** The services inventory: filters, sort and paging all happen on the server (fast at 100,000 rows). */
+export function ServicesPage() {
+  const { query } = useLocation();
+  const session = useSession();
+  const f = inventoryFilters(query);
   const [hostText, setHostText] = useState(f.host);
   const [portText, setPortText] = useState(f.port);
   useEffect(() => setHostText(f.host), [f.host]);
   useEffect(() => setPortText(f.port), [f.port]);
 
-  const path = servicesPath({ ...f, pageSize: PAGE_SIZE });
+  const path = inventoryPath(query);
   const list = useApi<ListEnvelope<Service>>(path);
   useLiveReload(['service_new', 'service_updated', 'import_finished', 'scan_finished'], list.reload);
 
