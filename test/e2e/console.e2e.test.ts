@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { generate } from 'otplib';
 import type { Browser, Page } from 'playwright-core';
 import {
   api,
@@ -228,6 +229,23 @@ describe('web console in Chromium', { timeout: 240_000 }, () => {
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Enter');
     await page.waitForURL(/\/hosts\//);
+  });
+
+  it('turns on a TOTP second factor and signs in with a code', async () => {
+    await page.goto(`${t.url}/admin`);
+    await page.getByRole('button', { name: 'Set up TOTP…' }).click();
+    const key = (await page.getByLabel('TOTP key').innerText()).trim();
+    await page.getByLabel('Code from the app').fill(await generate({ secret: key }));
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await page.getByText('Two-factor sign-in (TOTP) is on.').waitFor();
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('User name').fill('admin');
+    await page.getByLabel('Password', { exact: true }).fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('Authenticator code').fill(await generate({ secret: key }));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
   });
 
   it('switches between light and dark themes', async () => {

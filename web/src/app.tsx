@@ -8,6 +8,7 @@ import { Link, match, navigate, useLocation } from './lib/router.tsx';
 import { SessionContext, useSession, type Session } from './lib/session.tsx';
 import { applyTheme, effectiveTheme, loadTheme, type ThemeChoice } from './lib/theme.ts';
 import { AdminPage } from './pages/admin.tsx';
+import { TotpSetup } from './pages/account.tsx';
 import { AppsPage } from './pages/apps.tsx';
 import { AuditPage } from './pages/audit.tsx';
 import { ContainerPage } from './pages/container.tsx';
@@ -106,13 +107,31 @@ export function App() {
             signOut: () => void signOut(),
             isAdmin: me.role === 'admin',
             canWork: me.role !== 'observer',
+            refresh: () => void loadMe(),
           }
         : null,
-    [me, signOut],
+    [me, signOut, loadMe],
   );
 
   if (me === undefined) return <Loading label="Starting Portcullis…" />;
   if (!session) return <SignInPage onSignedIn={() => void loadMe()} />;
+  if (session.me.totp_enrolment_required)
+    return (
+      <SessionContext.Provider value={session}>
+        <main className="signin" id="main">
+          <div className="card">
+            <h1>Set up two-factor sign-in</h1>
+            <p className="muted">This server requires admins to use a TOTP code. Set it up to continue.</p>
+            <TotpSetup enabled={false} onChanged={() => void loadMe()} />
+            <p>
+              <button type="button" onClick={session.signOut}>
+                Sign out
+              </button>
+            </p>
+          </div>
+        </main>
+      </SessionContext.Provider>
+    );
   return (
     <SessionContext.Provider value={session}>
       <Shell path={loc.path}>{route(loc.path)}</Shell>

@@ -137,7 +137,7 @@ export const post = <T>(path: string, body?: unknown, opts?: RequestOptions) =>
   request<T>('POST', path, body, opts);
 export const put = <T>(path: string, body?: unknown) => request<T>('PUT', path, body);
 export const patch = <T>(path: string, body?: unknown) => request<T>('PATCH', path, body);
-export const del = <T>(path: string) => request<T>('DELETE', path);
+export const del = <T>(path: string, body?: unknown) => request<T>('DELETE', path, body);
 
 /** Builds a query string, skipping empty values. */
 export function qs(params: Record<string, string | number | boolean | null | undefined>): string {

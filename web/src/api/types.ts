@@ -277,6 +277,9 @@ export interface Token {
 
 export interface Me {
   id?: number;
+  totp_enabled?: boolean;
+  /** An admin who must enrol TOTP first (PORTCULLIS_REQUIRE_ADMIN_TOTP): nothing else is allowed. */
+  totp_enrolment_required?: boolean;
   userId?: number;
   username: string;
   role: string;

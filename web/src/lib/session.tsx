@@ -8,6 +8,8 @@ export interface Session {
   isAdmin: boolean;
   /** May change things (analyst, admin, automation); observers only read. */
   canWork: boolean;
+  /** Reads the session again (after a change to the account). */
+  refresh: () => void;
 }
 
 export const SessionContext = createContext<Session | null>(null);

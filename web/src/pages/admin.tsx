@@ -15,6 +15,7 @@ import {
 } from '../components/ui.tsx';
 import { useApi } from '../lib/hooks.ts';
 import { useSession } from '../lib/session.tsx';
+import { AccountCard } from './account.tsx';
 import { NewTokenForm, TokenTable } from './tokens.tsx';
 
 const ROLES = ['admin', 'analyst', 'observer', 'automation'];
@@ -35,6 +36,7 @@ export function AdminPage() {
         subtitle={session.isAdmin ? 'Accounts, roles and API tokens.' : 'Your API tokens.'}
       />
       <div className="stack">
+        <AccountCard />
         {session.isAdmin ? (
           <Card title="Users">
             {users.error ? (
