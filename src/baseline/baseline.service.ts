@@ -49,7 +49,7 @@ export interface WriterOptions {
   learning?: boolean;
   /** Time for observations without their own. Default: now. */
   defaultSeenAt?: Date;
-  /** Most observations merged per transaction (default 100,000). */
+  /** Most observations merged per transaction (default 1,000,000; queued compactly, 16 bytes each). */
   batchSize?: number;
   /** Most distinct services merged per transaction (default 5,000). */
   batchKeys?: number;
@@ -71,6 +71,28 @@ export function observationProblem(o: Observation): string | null {
   if (o.seenAt !== null && !(o.seenAt instanceof Date && !Number.isNaN(o.seenAt.getTime())))
     return 'invalid seenAt';
   return null;
+}
+
+interface PendingService {
+  templates: Observation[];
+  /** Pairs of (template index, evidence time in ms or NaN when the record gives none). */
+  seq: number[];
+}
+
+/** True when two observations of one service say the same thing but (maybe) at another time. */
+function sameEvidence(a: Observation, b: Observation): boolean {
+  if (a.source !== b.source || a.grade !== b.grade || a.reason !== b.reason) return false;
+  if (a.service !== b.service) {
+    if (!a.service || !b.service) return false;
+    const ka = Object.keys(a.service) as Array<keyof NonNullable<Observation['service']>>;
+    if (ka.length !== Object.keys(b.service).length) return false;
+    for (const k of ka) if (a.service[k] !== b.service[k]) return false;
+  }
+  if (a.hostnames !== b.hostnames) {
+    if (!a.hostnames || !b.hostnames || a.hostnames.length !== b.hostnames.length) return false;
+    for (let i = 0; i < a.hostnames.length; i++) if (a.hostnames[i] !== b.hostnames[i]) return false;
+  }
+  return true;
 }
 
 // PostgreSQL text and jsonb cannot hold NUL characters; banners from binary services can.
@@ -104,9 +126,11 @@ export class BaselineWriter {
   readonly #opts: WriterOptions;
   readonly #batchSize: number;
   readonly #batchKeys: number;
-  #pending: Observation[] = [];
-  // Distinct services in the pending batch: flows repeat the same few servers, scans touch many.
-  #pendingKeys = new Set<string>();
+  // The pending batch, per service in arrival order. Flows repeat the same evidence with only its time
+  // changing, so each service keeps the distinct observations it got ("templates") and, per
+  // observation, only the template's index and the time: a million queued events hold no objects.
+  #pending = new Map<string, PendingService>();
+  #pendingCount = 0;
   #merge: MergeOptions | undefined;
   readonly summary: RecordSummary = {
     observations: 0,
@@ -123,7 +147,7 @@ export class BaselineWriter {
   constructor(ctx: BaselineContext, opts: WriterOptions = {}) {
     this.#ctx = ctx;
     this.#opts = opts;
-    this.#batchSize = opts.batchSize ?? 100_000;
+    this.#batchSize = opts.batchSize ?? 1_000_000;
     this.#batchKeys = opts.batchKeys ?? 5000;
   }
 
@@ -151,44 +175,65 @@ export class BaselineWriter {
     if (!this.#merge) await this.start();
     let o = this.#opts.source ? { ...obs, source: this.#opts.source } : obs;
     if (hasNul(o)) o = withoutNul(o);
-    this.#pending.push(o);
-    this.#pendingKeys.add(serviceKeyString(obs));
+    const key = serviceKeyString(o);
+    let p = this.#pending.get(key);
+    if (!p) this.#pending.set(key, (p = { templates: [], seq: [] }));
+    let ti = p.templates.length - 1;
+    if (ti < 0 || !sameEvidence(p.templates[ti]!, o)) {
+      // Bounded search: a service whose evidence keeps changing just keeps its observations.
+      ti = p.templates.length <= 16 ? p.templates.findIndex((t) => sameEvidence(t, o)) : -1;
+      if (ti < 0) {
+        ti = p.templates.length;
+        p.templates.push(o);
+      }
+    }
+    p.seq.push(ti, o.seenAt ? o.seenAt.getTime() : NaN);
+    this.#pendingCount++;
     this.summary.observations++;
-    if (this.#pending.length >= this.#batchSize || this.#pendingKeys.size >= this.#batchKeys)
-      await this.flush();
+    if (this.#pendingCount >= this.#batchSize || this.#pending.size >= this.#batchKeys) await this.flush();
     return null;
   }
 
   /** Writes what is queued. */
   async flush(): Promise<void> {
-    if (this.#pending.length === 0) return;
+    if (this.#pendingCount === 0) return;
     if (!this.#merge) await this.start();
     const merge = this.#merge!;
     const batch = this.#pending;
-    this.#pending = [];
-    this.#pendingKeys = new Set();
-    const keyOf = new Map<string, ServiceKey>();
-    for (const o of batch) {
-      const k = serviceKeyString(o);
-      if (!keyOf.has(k)) keyOf.set(k, { host: o.host, protocol: o.protocol, port: o.port });
+    this.#pending = new Map();
+    this.#pendingCount = 0;
+    const keys: ServiceKey[] = [];
+    for (const p of batch.values()) {
+      const t = p.templates[0]!;
+      keys.push({ host: t.host, protocol: t.protocol, port: t.port });
     }
     const alerts = await this.#ctx.db.transaction().execute(async (tx) => {
       await lockBaseline(tx);
-      const rows = await loadServices(tx, [...keyOf.values()]);
+      const rows = await loadServices(tx, keys);
       const dirty = new Map<string, ServiceRecord>();
       const events: Array<{ key: string; ev: MergeEvent }> = [];
       const evs: MergeEvent[] = [];
-      for (const o of batch) {
-        const key = serviceKeyString(o);
-        const before = rows.get(key);
+      for (const [key, p] of batch) {
+        // One reusable observation per template; only its time changes from one replay to the next.
+        const scratch = p.templates.map((t) => ({ ...t }));
+        let row = rows.get(key);
+        const existed = row !== undefined;
+        let changed = false;
         evs.length = 0;
-        const r = applyObservation(before, o, merge, evs);
-        if (!r.row) continue;
-        if (!before) {
-          rows.set(key, r.row);
+        for (let i = 0; i < p.seq.length; i += 2) {
+          const o = scratch[p.seq[i]!]!;
+          const t = p.seq[i + 1]!;
+          o.seenAt = Number.isNaN(t) ? null : new Date(t);
+          const r = applyObservation(row, o, merge, evs);
+          row = r.row;
+          changed ||= r.changed;
+        }
+        if (!row) continue;
+        if (!existed) {
+          rows.set(key, row);
           this.#created.add(key);
         }
-        if (r.changed) dirty.set(key, r.row);
+        if (changed) dirty.set(key, row);
         for (const ev of evs) events.push({ key, ev });
       }
       for (const key of dirty.keys()) {
