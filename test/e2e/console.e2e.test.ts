@@ -45,6 +45,7 @@ describe('web console in Chromium', { timeout: 240_000 }, () => {
   let browser: Browser;
   let page: Page;
   let password: string;
+  let containerUrl = '';
   const pageErrors: string[] = [];
 
   before(async () => {
@@ -97,6 +98,7 @@ describe('web console in Chromium', { timeout: 240_000 }, () => {
     await link.click();
     await page.getByRole('heading', { level: 1, name: `New listening port ${HOST}:${PORT}/tcp` }).waitFor();
     await page.getByRole('heading', { name: 'Artifacts' }).waitFor();
+    containerUrl = page.url();
     await settled(page);
     const artifacts = await page.getByRole('table', { name: 'Artifacts' }).innerText();
     assert.match(artifacts, /destinationAddress\s+198\.18\.0\.2/);
@@ -121,6 +123,17 @@ describe('web console in Chromium', { timeout: 240_000 }, () => {
     const services = await api<{ data: ServiceRow[] }>(t, 'GET', `/api/services?host=${HOST}&port=${PORT}`);
     assert.equal(services.data[0]?.state, 'approved');
     assert.equal(services.data[0]?.justification, JUSTIFICATION);
+  });
+
+  it('runs an app action on the container by hand and shows its result', async () => {
+    // The Utility app's "no op" touches nothing outside the server.
+    await page.goto(containerUrl);
+    await page.getByRole('button', { name: 'Run an action…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Action').selectOption({ label: 'no op (Utility)' });
+    await dialog.getByRole('button', { name: 'Run action' }).click();
+    const result = page.getByRole('listitem').filter({ hasText: 'no op' }).first();
+    await result.getByText('success').waitFor({ timeout: 30_000 });
   });
 
   it('approves a service with a justification and an expiry from the host page', async () => {

@@ -212,10 +212,32 @@ export interface App {
   product_vendor?: string;
   product_name?: string;
   type?: string;
-  actions?: Array<string | { action: string; description?: string }>;
+  actions?: Array<string | AppAction>;
   configuration?: Record<
     string,
     { data_type?: string; required?: boolean; description?: string; order?: number; default?: unknown }
+  >;
+}
+
+/** One action of an app manifest (Splunk SOAR's connector JSON). */
+export interface AppAction {
+  action: string;
+  identifier?: string;
+  description?: string;
+  type?: string;
+  read_only?: boolean;
+  parameters?: Record<
+    string,
+    {
+      data_type: string;
+      required?: boolean;
+      primary?: boolean;
+      contains?: string[];
+      order?: number;
+      description?: string;
+      default?: string | number | boolean;
+      value_list?: string[];
+    }
   >;
 }
 

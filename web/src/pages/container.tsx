@@ -24,6 +24,7 @@ import type {
   Prompt,
 } from '../api/types.ts';
 import { fmtAgo, fmtTime } from '../components/format.ts';
+import { RunActionDialog } from '../components/action-dialog.tsx';
 import { PromptForm } from '../components/prompt-form.tsx';
 import {
   ActionError,
@@ -49,6 +50,7 @@ export function ContainerPage(props: { id: number }) {
   const runs = useApi<ListEnvelope<PlaybookRun>>(containerRunsPath(id));
   const actions = useApi<ListEnvelope<ActionRun>>(containerActionsPath(id));
   const prompts = useApi<ListEnvelope<Prompt>>(containerPromptsPath(id));
+  const [runningAction, setRunningAction] = useState(false);
   const mine = (m: { data: Record<string, unknown> }) =>
     Number(m.data.container_id ?? m.data.container) === id;
   useLive(['container_updated'], (m) => mine(m) && c.reload());
@@ -178,7 +180,16 @@ export function ContainerPage(props: { id: number }) {
               runs.data.data.map((r) => <RunLog key={r.id} run={r} />)
             )}
           </Card>
-          <Card title="Action results">
+          <Card
+            title="Action results"
+            actions={
+              session.canWork ? (
+                <button type="button" onClick={() => setRunningAction(true)}>
+                  Run an action…
+                </button>
+              ) : null
+            }
+          >
             {actions.error ? (
               <ErrorState error={actions.error} what="Actions" />
             ) : !actions.data ? (
@@ -234,6 +245,17 @@ export function ContainerPage(props: { id: number }) {
           </Card>
         ) : null}
       </div>
+      {runningAction ? (
+        <RunActionDialog
+          containerId={id}
+          artifacts={artifacts.data?.data ?? []}
+          onClose={() => setRunningAction(false)}
+          onStarted={() => {
+            setRunningAction(false);
+            actions.reload();
+          }}
+        />
+      ) : null}
     </>
   );
 }
