@@ -4,6 +4,12 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { canonicalIp } from '../common/address.ts';
 import { collectEvents, listenerKeys } from '../common/collect.ts';
+import {
+  arbitraryBlob,
+  arbitraryIpv4,
+  checkParserProperties,
+  gradedKeys,
+} from '../common/parser-properties.ts';
 import { parseMasscanJson } from './masscan-json.parser.ts';
 import { parseMasscanList } from './masscan-list.parser.ts';
 import { parseNmapGrep } from '../nmap/index.ts';
@@ -228,12 +234,11 @@ describe('masscan -oL parser', () => {
 });
 
 // Property tests: generated scans rendered in each masscan format parse back to the same set.
-const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((p) => p.join('.'));
 const ipv6 = fc
   .array(fc.nat(0xffff), { minLength: 8, maxLength: 8 })
   .map((p) => p.map((x) => x.toString(16)).join(':'));
 const rec = fc.record({
-  ip: fc.oneof(ipv4, ipv6),
+  ip: fc.oneof(arbitraryIpv4, ipv6),
   port: fc.nat(65535),
   proto: fc.constantFrom('tcp', 'udp', 'sctp'),
   status: fc.constantFrom('open', 'closed'),
@@ -261,80 +266,40 @@ const expected = (rs: Rec[]) =>
       ),
     ),
   ].sort();
-const got = (r: Awaited<ReturnType<typeof json>>) =>
-  [...new Set(r.observations.map((o) => `${o.host} ${o.protocol}/${o.port} ${o.grade}`))].sort();
+const garbage = fc
+  .string({ minLength: 1, maxLength: 60 })
+  .filter(
+    (g) =>
+      !/[\n{}]/.test(g) &&
+      !g.trim().startsWith('#') &&
+      /[^\s,[\]]/.test(g) &&
+      g.trim().split(/ +/).length < 5,
+  );
+const records = fc.tuple(fc.array(rec, { maxLength: 10 }), fc.nat(2));
 
-for (const [name, parse, render] of [
-  ['-oJ/-oD', json, (rs: Rec[], style: number) => renderJson(rs, style)],
-  ['-oL', list, (rs: Rec[]) => renderList(rs)],
+for (const [name, parser, render] of [
+  ['-oJ/-oD', parseMasscanJson, (rs: Rec[], style: number) => renderJson(rs, style)],
+  ['-oL', parseMasscanList, (rs: Rec[]) => renderList(rs)],
 ] as const) {
-  describe(`masscan ${name} properties`, () => {
-    it('never throws on arbitrary bytes; observations have canonical IPs and valid ports', async () => {
-      await fc.assert(
-        fc.asyncProperty(fc.uint8Array({ maxLength: 2000 }), async (bytes) => {
-          const r = await parse(Buffer.from(bytes));
-          for (const o of r.observations) {
-            assert.equal(canonicalIp(o.host), o.host);
-            assert.ok(Number.isInteger(o.port) && o.port >= 0 && o.port <= 65535);
-          }
-        }),
-        { numRuns: 300 },
-      );
-    });
-
-    it('round-trips generated records', async () => {
-      await fc.assert(
-        fc.asyncProperty(fc.array(rec, { maxLength: 20 }), fc.nat(2), async (rs, style) => {
-          const r = await parse(render(rs, style));
-          assert.deepEqual(r.issues, []);
-          assert.deepEqual(got(r), expected(rs));
-        }),
-        { numRuns: 200 },
-      );
-    });
-
-    it('keeps every valid record when garbage lines are mixed in', async () => {
-      const garbage = fc
-        .string({ minLength: 1, maxLength: 60 })
-        .filter(
-          (g) =>
-            !/[\n{}]/.test(g) &&
-            !g.trim().startsWith('#') &&
-            /[^\s,[\]]/.test(g) &&
-            g.trim().split(/ +/).length < 5,
-        );
-      await fc.assert(
-        fc.asyncProperty(
-          fc.array(rec, { maxLength: 10 }),
-          fc.array(garbage, { minLength: 11, maxLength: 11 }),
-          fc.nat(2),
-          async (rs, junk, style) => {
-            const lines = render(rs, style).split('\n');
-            const mixed = lines.flatMap((l, i) => (i % 2 === 1 ? [junk[i % 11]!, l] : [l]));
-            const r = await parse(mixed.join('\n'));
-            assert.deepEqual(got(r), expected(rs));
-            assert.ok(r.issues.length > 0 || lines.length < 2);
-          },
-        ),
-        { numRuns: 150 },
-      );
-    });
-
-    it('truncation at any byte never throws and never invents a port', async () => {
-      await fc.assert(
-        fc.asyncProperty(
-          fc.array(rec, { maxLength: 10 }),
-          fc.nat(2),
-          fc.double({ min: 0, max: 1, noNaN: true }),
-          async (rs, style, frac) => {
-            const doc = Buffer.from(render(rs, style));
-            const r = await parse(doc.subarray(0, Math.floor(doc.length * frac)));
-            const all = new Set(expected(rs));
-            for (const k of got(r)) assert.ok(all.has(k), `invented ${k}`);
-          },
-        ),
-        { numRuns: 300 },
-      );
-    });
+  checkParserProperties(`masscan ${name}`, parser, {
+    keysOf: gradedKeys,
+    minPort: 0,
+    arbitraryInput: arbitraryBlob(2000),
+    wellFormed: fc
+      .tuple(fc.array(rec, { maxLength: 20 }), fc.nat(2))
+      .map(([rs, style]) => ({ text: render(rs, style), keys: expected(rs), issues: 0 })),
+    // A garbage line after every other line of the rendered document.
+    mixed: fc
+      .tuple(records, fc.array(garbage, { minLength: 11, maxLength: 11 }))
+      .map(([[rs, style], junk]) => {
+        const lines = render(rs, style).split('\n');
+        return {
+          text: lines.flatMap((l, i) => (i % 2 === 1 ? [junk[i % 11]!, l] : [l])).join('\n'),
+          keys: expected(rs),
+          check: (r) => assert.ok(r.issues.length > 0 || lines.length < 2),
+        };
+      }),
+    truncatable: records.map(([rs, style]) => ({ text: render(rs, style), keys: expected(rs) })),
+    runs: { arbitrary: 300, wellFormed: 200, mixed: 150, truncation: 300 },
   });
 }

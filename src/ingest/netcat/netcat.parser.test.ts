@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { canonicalIp } from '../common/address.ts';
 import { collectEvents, listenerKeys } from '../common/collect.ts';
+import { arbitraryIpv4, checkParserProperties } from '../common/parser-properties.ts';
 import { parseNetcat } from './netcat.parser.ts';
 
 const data = (name: string): Buffer => readFileSync(new URL(`./testdata/${name}`, import.meta.url));
@@ -292,9 +293,8 @@ describe('netcat parser on sweeps made in a network namespace during the test', 
   });
 });
 
-const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((a) => a.join('.'));
 const ipv6 = fc.ipV6().map((s) => canonicalIp(s) ?? '::1');
-const target = fc.record({ host: fc.oneof(ipv4, ipv6), port: fc.integer({ min: 1, max: 65535 }) });
+const target = fc.record({ host: fc.oneof(arbitraryIpv4, ipv6), port: fc.integer({ min: 1, max: 65535 }) });
 const line = fc.oneof(
   target.map((t) => ({
     text: `Connection to ${t.host} ${t.port} port [tcp/*] succeeded!`,
@@ -309,81 +309,26 @@ const line = fc.oneof(
     key: `${canonicalIp(t.host)} tcp/${t.port}`,
   })),
 );
+const keysOf = (lines: Array<{ key: string }>) => [...new Set(lines.map((l) => l.key))].sort();
 
-describe('netcat parser properties', () => {
-  it('arbitrary bytes never throw; observations are canonical addresses and valid ports', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.string({ maxLength: 200 }))),
-        async (chunks) => {
-          const r = await parse(chunks.map((c) => (typeof c === 'string' ? c : Buffer.from(c))));
-          for (const o of r.observations) {
-            assert.equal(canonicalIp(o.host), o.host);
-            assert.ok(Number.isInteger(o.port) && o.port >= 1 && o.port <= 65535);
-          }
-        },
+checkParserProperties('netcat parser', parseNetcat, {
+  mixed: fc
+    .array(
+      fc.oneof(
+        line.map((l) => ({ ...l, garbage: false })),
+        fc
+          .constantFrom('garbage here', '}{', '', 'Ncat: TIMEOUT.')
+          .map((g) => ({ text: g, key: '', garbage: true })),
       ),
-    );
-  });
-
-  it('generated sweep lines round-trip, also mixed with garbage lines and split anywhere', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(
-          fc.oneof(
-            line.map((l) => ({ ...l, garbage: false })),
-            fc
-              .constantFrom('garbage here', '}{', '', 'Ncat: TIMEOUT.')
-              .map((g) => ({ text: g, key: '', garbage: true })),
-          ),
-        ),
-        fc.nat(),
-        async (lines, cut) => {
-          const text = lines.map((l) => l.text).join('\n');
-          const at = text.length ? cut % text.length : 0;
-          const r = await parse([text.slice(0, at), text.slice(at)]);
-          const want = [...new Set(lines.filter((l) => !l.garbage).map((l) => l.key))].sort();
-          assert.deepEqual(listenerKeys(r.observations), want);
-          assert.equal(
-            r.issues.length,
-            lines.filter((l) => l.text === 'garbage here' || l.text === '}{').length,
-          );
-        },
-      ),
-    );
-  });
-
-  it('truncation never invents a port', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.array(line, { minLength: 1 }), fc.nat(), async (lines, cut) => {
-        const text = lines.map((l) => l.text).join('\n');
-        const full = new Set(lines.map((l) => l.key));
-        const r = await parse(text.slice(0, cut % (text.length + 1)));
-        for (const k of listenerKeys(r.observations)) assert.ok(full.has(k), k);
-      }),
-    );
-  });
-});
-
-describe('hostile input', () => {
-  it('a 10 MB line and binary junk are reported by line; the records around them are kept', async () => {
-    const good = 'Connection to 198.18.0.2 22 port [tcp/*] succeeded!';
-    const big = Buffer.alloc(10 * 1024 * 1024, '{');
-    const r = await parse([
-      '',
-      good + '\n',
-      big.subarray(0, 4_000_000),
-      big.subarray(4_000_000),
-      '\n',
-      Buffer.from([0, 0xff, 0xc3, 0x28, 0x0a]),
-      good + '\n',
-    ]);
-    assert.equal(r.observations.length, 2);
-    assert.deepEqual(
-      r.issues.map((i) => i.line),
-      [2, 3],
-    );
-    assert.match(r.issues[0]!.message, /long/);
-    assert.match(r.issues[1]!.message, /binary/);
-  });
+    )
+    .map((lines) => ({
+      text: lines.map((l) => l.text).join('\n'),
+      keys: keysOf(lines.filter((l) => !l.garbage)),
+      // Blank lines and Ncat's own chatter are not errors.
+      issues: lines.filter((l) => l.text === 'garbage here' || l.text === '}{').length,
+    })),
+  truncatable: fc
+    .array(line, { minLength: 1 })
+    .map((lines) => ({ text: lines.map((l) => l.text).join('\n'), keys: keysOf(lines) })),
+  hostile: { good: 'Connection to 198.18.0.2 22 port [tcp/*] succeeded!', issueLines: [2, 3] },
 });

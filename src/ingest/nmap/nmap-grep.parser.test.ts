@@ -4,6 +4,12 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { canonicalIp } from '../common/address.ts';
 import { collectEvents, listenerKeys } from '../common/collect.ts';
+import {
+  arbitraryBlob,
+  arbitraryIpv4,
+  checkParserProperties,
+  gradedKeys,
+} from '../common/parser-properties.ts';
 import { parseGrepHeader, parseNmapGrep } from './nmap-grep.parser.ts';
 
 const data = (name: string): Buffer => readFileSync(new URL(`./testdata/${name}`, import.meta.url));
@@ -137,7 +143,6 @@ describe('nmap greppable parser on constructed lines (layout from nmap’s grepa
   });
 });
 
-const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((p) => p.join('.'));
 const ipv6 = fc
   .array(fc.nat(0xffff), { minLength: 8, maxLength: 8 })
   .map((p) => p.map((x) => x.toString(16)).join(':'));
@@ -148,7 +153,10 @@ const portSpec = fc.record({
   service: fc.constantFrom('', 'ssh', 'http', 'ssl|http'),
 });
 const scan = fc.array(
-  fc.record({ addr: fc.oneof(ipv4, ipv6), ports: fc.array(portSpec, { minLength: 1, maxLength: 6 }) }),
+  fc.record({
+    addr: fc.oneof(arbitraryIpv4, ipv6),
+    ports: fc.array(portSpec, { minLength: 1, maxLength: 6 }),
+  }),
   {
     maxLength: 6,
   },
@@ -177,59 +185,24 @@ const expected = (s: Scan) =>
       ),
     ),
   ].sort();
-const got = (r: Awaited<ReturnType<typeof parse>>) =>
-  [...new Set(r.observations.map((o) => `${o.host} ${o.protocol}/${o.port} ${o.grade}`))].sort();
+const garbage = fc
+  .string({ maxLength: 80 })
+  .filter((g) => !g.includes('\n') && !g.startsWith('Host: ') && g.trim() !== '' && !g.startsWith('#'));
 
-describe('nmap greppable parser properties', () => {
-  it('never throws on arbitrary bytes; observations have canonical IPs and valid ports', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ maxLength: 2000 }), async (bytes) => {
-        const r = await parse(Buffer.from(bytes));
-        for (const o of r.observations) {
-          assert.equal(canonicalIp(o.host), o.host);
-          assert.ok(Number.isInteger(o.port) && o.port >= 0 && o.port <= 65535);
-        }
-      }),
-      { numRuns: 300 },
-    );
-  });
-
-  it('round-trips generated scans', async () => {
-    await fc.assert(
-      fc.asyncProperty(scan, async (s) => {
-        const r = await parse(renderLines(s).join('\n') + '\n');
-        assert.deepEqual(r.issues, []);
-        assert.deepEqual(got(r), expected(s));
-      }),
-      { numRuns: 200 },
-    );
-  });
-
-  it('keeps every valid line when garbage lines are mixed in', async () => {
-    const garbage = fc
-      .string({ maxLength: 80 })
-      .filter((g) => !g.includes('\n') && !g.startsWith('Host: ') && g.trim() !== '' && !g.startsWith('#'));
-    await fc.assert(
-      fc.asyncProperty(scan, fc.array(garbage, { minLength: 7, maxLength: 7 }), async (s, junk) => {
-        const lines = renderLines(s).flatMap((l, i) => [junk[i]!, l]);
-        const r = await parse(lines.join('\n'));
-        assert.deepEqual(got(r), expected(s));
-        assert.equal(r.issues.length, s.length);
-        assert.ok(r.issues.every((i) => i.line !== undefined && i.line % 2 === 1));
-      }),
-      { numRuns: 150 },
-    );
-  });
-
-  it('truncation at any byte never throws and never invents a port', async () => {
-    await fc.assert(
-      fc.asyncProperty(scan, fc.double({ min: 0, max: 1, noNaN: true }), async (s, frac) => {
-        const doc = Buffer.from(renderLines(s).join('\n'));
-        const r = await parse(doc.subarray(0, Math.floor(doc.length * frac)));
-        const all = new Set(expected(s));
-        for (const k of got(r)) assert.ok(all.has(k), `invented ${k}`);
-      }),
-      { numRuns: 300 },
-    );
-  });
+checkParserProperties('nmap greppable parser', parseNmapGrep, {
+  keysOf: gradedKeys,
+  minPort: 0,
+  arbitraryInput: arbitraryBlob(2000),
+  wellFormed: scan.map((s) => ({ text: renderLines(s).join('\n') + '\n', keys: expected(s), issues: 0 })),
+  // A garbage line before every host line: one issue each, on the odd lines.
+  mixed: fc.tuple(scan, fc.array(garbage, { minLength: 7, maxLength: 7 })).map(([s, junk]) => ({
+    text: renderLines(s)
+      .flatMap((l, i) => [junk[i]!, l])
+      .join('\n'),
+    keys: expected(s),
+    issues: s.length,
+    check: (r) => assert.ok(r.issues.every((i) => i.line !== undefined && i.line % 2 === 1)),
+  })),
+  truncatable: scan.map((s) => ({ text: renderLines(s).join('\n'), keys: expected(s) })),
+  runs: { arbitrary: 300, wellFormed: 200, mixed: 150, truncation: 300 },
 });

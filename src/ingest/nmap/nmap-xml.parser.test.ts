@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { canonicalIp } from '../common/address.ts';
 import { collectEvents, listenerKeys } from '../common/collect.ts';
+import { arbitraryIpv4, checkParserProperties, gradedKeys } from '../common/parser-properties.ts';
 import { parseNmapXml } from './nmap-xml.parser.ts';
 
 const data = (name: string): Buffer => readFileSync(new URL(`./testdata/${name}`, import.meta.url));
@@ -270,7 +271,6 @@ describe('nmap XML parser on constructed documents (shapes from nmap.dtd)', () =
 });
 
 // Generators for property tests: a scan is hosts with ports in the states nmap writes.
-const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((p) => p.join('.'));
 const ipv6 = fc
   .array(fc.nat(0xffff), { minLength: 8, maxLength: 8 })
   .map((p) => p.map((x) => x.toString(16)).join(':'));
@@ -280,7 +280,7 @@ const portSpec = fc.record({
   state: fc.constantFrom('open', 'closed', 'filtered', 'open|filtered', 'closed|filtered', 'unfiltered'),
 });
 const scan = fc.uniqueArray(
-  fc.record({ addr: fc.oneof(ipv4, ipv6), ports: fc.array(portSpec, { maxLength: 6 }) }),
+  fc.record({ addr: fc.oneof(arbitraryIpv4, ipv6), ports: fc.array(portSpec, { maxLength: 6 }) }),
   {
     maxLength: 6,
     selector: (h) => canonicalIp(h.addr),
@@ -308,25 +308,43 @@ const expected = (s: Scan) =>
       ),
     ),
   ].sort();
-const got = (r: Awaited<ReturnType<typeof parse>>) =>
-  [...new Set(r.observations.map((o) => `${o.host} ${o.protocol}/${o.port} ${o.grade}`))].sort();
 
-describe('nmap XML parser properties', () => {
-  it('never throws on arbitrary bytes; every observation has a canonical IP and a valid port', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ maxLength: 2000 }), fc.nat(3), async (bytes, split) => {
-        const buf = Buffer.from(bytes);
-        const cut = Math.floor((buf.length * split) / 3);
-        const r = await parse([buf.subarray(0, cut), buf.subarray(cut)]);
-        for (const o of r.observations) {
-          assert.equal(canonicalIp(o.host), o.host);
-          assert.ok(Number.isInteger(o.port) && o.port >= 0 && o.port <= 65535);
-        }
-      }),
-      { numRuns: 300 },
-    );
-  });
+checkParserProperties('nmap XML parser', parseNmapXml, {
+  keysOf: gradedKeys,
+  minPort: 0,
+  arbitraryInput: fc.tuple(fc.uint8Array({ maxLength: 2000 }), fc.nat(3)).map(([bytes, split]) => {
+    const buf = Buffer.from(bytes);
+    const cut = Math.floor((buf.length * split) / 3);
+    return [buf.subarray(0, cut), buf.subarray(cut)];
+  }),
+  wellFormed: scan.map((s) => ({
+    text: render(s),
+    keys: expected(s),
+    issues: 0,
+    check: (r) => assert.equal(r.records, s.length),
+  })),
+  // Junk text and undefined entities between hosts.
+  mixed: fc
+    .tuple(
+      scan,
+      fc.array(
+        fc.stringMatching(/^[a-zA-Z0-9 >;=\n]{0,40}$/).map((t) => `${t}&junk;`),
+        { minLength: 7, maxLength: 7 },
+      ),
+    )
+    .map(([s, junks]) => ({
+      text: render(s, (i) => junks[i] ?? ''),
+      keys: expected(s),
+      check: (r) => assert.ok(s.length === 0 || r.issues.length > 0),
+    })),
+  truncatable: scan.map((s) => ({ text: render(s), keys: expected(s) })),
+  onTruncated: (r, cut, length) => {
+    if (cut < length - 1) assert.ok(r.issues.length > 0, 'truncation not reported');
+  },
+  runs: { arbitrary: 300, wellFormed: 200, mixed: 150, truncation: 300 },
+});
 
+describe('nmap XML parser on XML-looking noise', () => {
   it('never throws on XML-looking noise (tags and attributes of nmap XML shuffled)', async () => {
     const piece = fc.constantFrom(
       '<nmaprun>',
@@ -352,44 +370,6 @@ describe('nmap XML parser properties', () => {
           assert.equal(o.host, '192.0.2.1');
           assert.equal(o.port, 80);
         }
-      }),
-      { numRuns: 300 },
-    );
-  });
-
-  it('round-trips generated scans', async () => {
-    await fc.assert(
-      fc.asyncProperty(scan, async (s) => {
-        const r = await parse(render(s));
-        assert.deepEqual(r.issues, []);
-        assert.equal(r.records, s.length);
-        assert.deepEqual(got(r), expected(s));
-      }),
-      { numRuns: 200 },
-    );
-  });
-
-  it('keeps every host when junk text and undefined entities sit between hosts', async () => {
-    const junk = fc.stringMatching(/^[a-zA-Z0-9 >;=\n]{0,40}$/).map((t) => `${t}&junk;`);
-    await fc.assert(
-      fc.asyncProperty(scan, fc.array(junk, { minLength: 7, maxLength: 7 }), async (s, junks) => {
-        const r = await parse(render(s, (i) => junks[i] ?? ''));
-        assert.deepEqual(got(r), expected(s));
-        assert.ok(s.length === 0 || r.issues.length > 0);
-      }),
-      { numRuns: 150 },
-    );
-  });
-
-  it('truncation at any byte never throws and never invents a port', async () => {
-    await fc.assert(
-      fc.asyncProperty(scan, fc.double({ min: 0, max: 1, noNaN: true }), async (s, frac) => {
-        const doc = Buffer.from(render(s));
-        const cut = Math.floor(doc.length * frac);
-        const r = await parse(doc.subarray(0, cut));
-        const all = new Set(expected(s));
-        for (const k of got(r)) assert.ok(all.has(k), `invented ${k}`);
-        if (cut < doc.length - 1) assert.ok(r.issues.length > 0, 'truncation not reported');
       }),
       { numRuns: 300 },
     );

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { canonicalIp } from '../common/address.ts';
 import { collectEvents, listenerKeys } from '../common/collect.ts';
+import { arbitraryChunks, checkParserProperties } from '../common/parser-properties.ts';
 import type { ParseOptions } from '../observation.ts';
 import { parseOsquery } from './osquery.parser.ts';
 
@@ -130,90 +131,40 @@ const fullRow = (r: { address: string; port: number; protocol: string; pid: stri
 const key = (r: { address: string; port: number; protocol: string }) =>
   `${canonicalIp(r.address)} ${r.protocol === '6' ? 'tcp' : 'udp'}/${r.port}`;
 
-describe('osquery parser properties', () => {
-  it('arbitrary bytes never throw; observations are canonical addresses and valid ports', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.string({ maxLength: 200 }), fc.json())),
-        async (chunks) => {
-          const r = await parse(
-            chunks.map((c) => (typeof c === 'string' ? c : Buffer.from(c))),
-            { host: '198.18.0.1' },
-          );
-          for (const o of r.observations) {
-            assert.equal(canonicalIp(o.host), o.host);
-            assert.ok(Number.isInteger(o.port) && o.port >= 1 && o.port <= 65535);
-          }
-        },
-      ),
-    );
-  });
+type Row = typeof row extends fc.Arbitrary<infer R> ? R : never;
+const keysOf = (rows: Row[]) => [...new Set(rows.map(key))].sort();
+const osqueryiArray = (rows: Row[]) =>
+  `[\n${rows.map((r) => `  ${JSON.stringify(fullRow(r))}`).join(',\n')}\n]\n`;
 
-  it('generated rows round-trip as osqueryi arrays and as event logs, with garbage lines', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(fc.oneof(row, fc.constantFrom('garbage', '{"a":', '[1]'))),
-        fc.nat(),
-        async (items, cut) => {
-          const rows = items.filter((i) => typeof i !== 'string');
-          const want = [...new Set(rows.map(key))].sort();
-          const array = `[\n${rows.map((r) => `  ${JSON.stringify(fullRow(r))}`).join(',\n')}\n]\n`;
-          const a = await parse(array);
-          assert.deepEqual(a.issues, []);
-          assert.deepEqual(listenerKeys(a.observations), want);
-          const log = items
-            .map((i) =>
-              typeof i === 'string'
-                ? i
-                : JSON.stringify({
-                    name: 'lp',
-                    hostIdentifier: 'h',
-                    unixTime: 1795600000,
-                    columns: fullRow(i),
-                    action: 'added',
-                  }),
-            )
-            .join('\n');
-          const at = log.length ? cut % log.length : 0;
-          const b = await parse([log.slice(0, at), log.slice(at)]);
-          assert.deepEqual(listenerKeys(b.observations), want);
-          assert.equal(b.issues.length, items.length - rows.length);
-        },
-      ),
-    );
-  });
-
-  it('truncation never invents a port', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.array(row, { minLength: 1 }), fc.nat(), async (rows, cut) => {
-        const text = `[\n${rows.map((r) => `  ${JSON.stringify(fullRow(r))}`).join(',\n')}\n]\n`;
-        const full = new Set(rows.map(key));
-        const r = await parse(text.slice(0, cut % (text.length + 1)));
-        for (const k of listenerKeys(r.observations)) assert.ok(full.has(k), k);
-      }),
-    );
-  });
-});
-
-describe('hostile input', () => {
-  it('a 10 MB line and binary junk are reported by line; the records around them are kept', async () => {
-    const good = JSON.stringify({ address: '198.18.0.2', family: '2', port: '22', protocol: '6' });
-    const big = Buffer.alloc(10 * 1024 * 1024, '{');
-    const r = await parse([
-      '',
-      good + '\n',
-      big.subarray(0, 4_000_000),
-      big.subarray(4_000_000),
-      '\n',
-      Buffer.from([0, 0xff, 0xc3, 0x28, 0x0a]),
-      good + '\n',
-    ]);
-    assert.equal(r.observations.length, 2);
-    assert.deepEqual(
-      r.issues.map((i) => i.line),
-      [2, 3],
-    );
-    assert.match(r.issues[0]!.message, /long/);
-    assert.match(r.issues[1]!.message, /binary/);
-  });
+checkParserProperties('osquery parser', parseOsquery, {
+  arbitraryInput: arbitraryChunks({ extra: fc.json() }),
+  arbitraryOptions: { host: '198.18.0.1' },
+  wellFormed: fc.array(row).map((rows) => ({ text: osqueryiArray(rows), keys: keysOf(rows), issues: 0 })),
+  mixed: fc.array(fc.oneof(row, fc.constantFrom('garbage', '{"a":', '[1]'))).map((items) => {
+    const rows = items.filter((i): i is Row => typeof i !== 'string');
+    return {
+      text: items
+        .map((i) =>
+          typeof i === 'string'
+            ? i
+            : JSON.stringify({
+                name: 'lp',
+                hostIdentifier: 'h',
+                unixTime: 1795600000,
+                columns: fullRow(i),
+                action: 'added',
+              }),
+        )
+        .join('\n'),
+      keys: keysOf(rows),
+      issues: items.length - rows.length,
+    };
+  }),
+  truncatable: fc
+    .array(row, { minLength: 1 })
+    .map((rows) => ({ text: osqueryiArray(rows), keys: keysOf(rows) })),
+  hostile: {
+    good: JSON.stringify({ address: '198.18.0.2', family: '2', port: '22', protocol: '6' }),
+    issueLines: [2, 3],
+  },
 });

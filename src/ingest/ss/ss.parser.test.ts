@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { canonicalIp } from '../common/address.ts';
 import { collectEvents, listenerKeys } from '../common/collect.ts';
+import { checkParserProperties } from '../common/parser-properties.ts';
 import type { ParseOptions } from '../observation.ts';
 import { parseSs } from './ss.parser.ts';
 
@@ -195,83 +196,32 @@ const netstatLine = (s: Sock) =>
   `${s.udp ? 'udp' : 'tcp'}${s.v6 ? '6' : ''}        0      0 ${s.v6 ? s.a6 : s.a4}:${s.port}  ${s.v6 ? ':::*' : '0.0.0.0:*'}  ${s.udp ? '' : 'LISTEN'}`;
 const key = (s: Sock) => `${s.v6 ? s.a6 : s.a4} ${s.udp ? 'udp' : 'tcp'}/${s.port}`;
 
-describe('ss / netstat parser properties', () => {
-  it('arbitrary bytes never throw; observations are canonical addresses and valid ports', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.string({ maxLength: 200 }))),
-        async (chunks) => {
-          const r = await parse(
-            chunks.map((c) => (typeof c === 'string' ? c : Buffer.from(c))),
-            { host: '198.18.0.1' },
-          );
-          for (const o of r.observations) {
-            assert.equal(canonicalIp(o.host), o.host);
-            assert.ok(Number.isInteger(o.port) && o.port >= 1 && o.port <= 65535);
-          }
-        },
-      ),
-    );
-  });
+const SS_HEADER = 'Netid State Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n';
+const NETSTAT_HEADER =
+  'Active Internet connections (only servers)\nProto Recv-Q Send-Q Local Address Foreign Address State\n';
+const keysOf = (socks: Sock[]) => [...new Set(socks.map(key))].sort();
 
-  it('generated sockets round-trip in ss and netstat form, mixed with garbage, split anywhere', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(fc.oneof(sock, fc.constantFrom('garbage', 'tcp LISTEN 0', '%%%'))),
-        fc.boolean(),
-        fc.nat(),
-        async (items, netstat, cut) => {
-          const text =
-            (netstat
-              ? 'Active Internet connections (only servers)\nProto Recv-Q Send-Q Local Address Foreign Address State\n'
-              : 'Netid State Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n') +
-            items.map((i) => (typeof i === 'string' ? i : netstat ? netstatLine(i) : ssLine(i))).join('\n');
-          const at = cut % text.length;
-          const r = await parse([text.slice(0, at), text.slice(at)]);
-          const socks = items.filter((i): i is Sock => typeof i !== 'string');
-          assert.deepEqual(listenerKeys(r.observations), [...new Set(socks.map(key))].sort());
-          assert.equal(r.issues.length, items.length - socks.length);
-        },
-      ),
-    );
-  });
-
-  it('truncation never invents a port', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(sock, { minLength: 1 }),
-        fc.boolean(),
-        fc.nat(),
-        async (socks, netstat, cut) => {
-          const text = socks.map((s) => (netstat ? netstatLine(s) : ssLine(s))).join('\n');
-          const full = new Set(socks.map(key));
-          const r = await parse(text.slice(0, cut % (text.length + 1)));
-          for (const k of listenerKeys(r.observations)) assert.ok(full.has(k), k);
-        },
-      ),
-    );
-  });
-});
-
-describe('hostile input', () => {
-  it('a 10 MB line and binary junk are reported by line; the records around them are kept', async () => {
-    const good = 'tcp   LISTEN 0      16     198.18.0.2:22       0.0.0.0:*';
-    const big = Buffer.alloc(10 * 1024 * 1024, '{');
-    const r = await parse([
-      'Netid State  Recv-Q Send-Q Local Address:Port  Peer Address:Port Process\n',
-      good + '\n',
-      big.subarray(0, 4_000_000),
-      big.subarray(4_000_000),
-      '\n',
-      Buffer.from([0, 0xff, 0xc3, 0x28, 0x0a]),
-      good + '\n',
-    ]);
-    assert.equal(r.observations.length, 2);
-    assert.deepEqual(
-      r.issues.map((i) => i.line),
-      [3, 4],
-    );
-    assert.match(r.issues[0]!.message, /long/);
-    assert.match(r.issues[1]!.message, /binary/);
-  });
+checkParserProperties('ss / netstat parser', parseSs, {
+  arbitraryOptions: { host: '198.18.0.1' },
+  mixed: fc
+    .tuple(fc.array(fc.oneof(sock, fc.constantFrom('garbage', 'tcp LISTEN 0', '%%%'))), fc.boolean())
+    .map(([items, netstat]) => {
+      const socks = items.filter((i): i is Sock => typeof i !== 'string');
+      return {
+        text:
+          (netstat ? NETSTAT_HEADER : SS_HEADER) +
+          items.map((i) => (typeof i === 'string' ? i : netstat ? netstatLine(i) : ssLine(i))).join('\n'),
+        keys: keysOf(socks),
+        issues: items.length - socks.length,
+      };
+    }),
+  truncatable: fc.tuple(fc.array(sock, { minLength: 1 }), fc.boolean()).map(([socks, netstat]) => ({
+    text: socks.map((s) => (netstat ? netstatLine(s) : ssLine(s))).join('\n'),
+    keys: keysOf(socks),
+  })),
+  hostile: {
+    header: 'Netid State  Recv-Q Send-Q Local Address:Port  Peer Address:Port Process\n',
+    good: 'tcp   LISTEN 0      16     198.18.0.2:22       0.0.0.0:*',
+    issueLines: [3, 4],
+  },
 });

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { canonicalIp } from '../common/address.ts';
 import { collectEvents, listenerKeys } from '../common/collect.ts';
+import { arbitraryChunks, arbitraryIpv4, checkParserProperties } from '../common/parser-properties.ts';
 import { parseStream, parseStreamBatches, streamEventToEvents } from './stream-tcp.parser.ts';
 
 const data = (name: string): Buffer => readFileSync(new URL(`./testdata/${name}`, import.meta.url));
@@ -166,7 +167,7 @@ describe('streamEventToEvents (one event, as the HEC endpoint gets it)', () => {
 });
 
 const ip = fc.oneof(
-  fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((a) => a.join('.')),
+  arbitraryIpv4,
   fc.ipV6().map((s) => canonicalIp(s) ?? '::1'),
 );
 const event = fc.record({
@@ -189,98 +190,42 @@ const expectedKey = (e: {
     ? `${canonicalIp(e.dest_ip)} tcp/${e.dest_port}`
     : undefined;
 
-describe('Stream parser properties', () => {
-  it('arbitrary bytes never throw; observations are canonical addresses and valid ports', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(
-          fc.oneof(
-            fc.uint8Array({ maxLength: 300 }),
-            fc.string({ maxLength: 300 }),
-            fc.json().map((j) => j + '\n'),
-          ),
+type Event = typeof event extends fc.Arbitrary<infer E> ? E : never;
+const keysOf = (events: Event[]) =>
+  [...new Set(events.map(expectedKey).filter((k) => k !== undefined))].sort();
+
+checkParserProperties('Stream parser', parseStream, {
+  arbitraryInput: arbitraryChunks({ maxLength: 300, extra: fc.json().map((j) => j + '\n') }),
+  // Concatenated HEC envelopes, pretty-printed or not.
+  wellFormed: fc.array(event).map((events) => ({
+    text: events
+      .map((e, i) =>
+        JSON.stringify(
+          { time: 1795600000 + i, sourcetype: 'stream:tcp', event: e },
+          null,
+          i % 2 ? 2 : undefined,
         ),
-        async (chunks) => {
-          const r = await parse(chunks.map((c) => (typeof c === 'string' ? c : Buffer.from(c))));
-          for (const o of r.observations) {
-            assert.equal(canonicalIp(o.host), o.host);
-            assert.ok(Number.isInteger(o.port) && o.port >= 1 && o.port <= 65535);
-          }
-        },
-      ),
-    );
-  });
-
-  it('generated events round-trip as NDJSON, mixed with garbage lines, in any chunking', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(fc.oneof(event, fc.constantFrom('garbage', '{"cut": [1,2', '{"a":', '}}}', '42'))),
-        fc.nat(),
-        async (items, cut) => {
-          const text = items.map((i) => (typeof i === 'string' ? i : JSON.stringify(i))).join('\n');
-          const at = text.length ? cut % text.length : 0;
-          const r = await parse([text.slice(0, at), text.slice(at)]);
-          const want = new Set(
-            items.map((i) => (typeof i === 'string' ? undefined : expectedKey(i))).filter(Boolean),
-          );
-          assert.deepEqual(listenerKeys(r.observations), [...want].sort());
-          assert.equal(r.issues.length, items.filter((i) => typeof i === 'string').length);
-        },
-      ),
-    );
-  });
-
-  it('generated events round-trip as concatenated pretty-printed HEC envelopes', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.array(event), async (events) => {
-        const text = events
-          .map((e, i) =>
-            JSON.stringify(
-              { time: 1795600000 + i, sourcetype: 'stream:tcp', event: e },
-              null,
-              i % 2 ? 2 : undefined,
-            ),
-          )
-          .join('');
-        const r = await parse(text);
-        assert.deepEqual(r.issues, []);
-        const want = new Set(events.map(expectedKey).filter(Boolean));
-        assert.deepEqual(listenerKeys(r.observations), [...want].sort());
-      }),
-    );
-  });
-
-  it('truncation never invents a port', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.array(event, { minLength: 1 }), fc.nat(), async (events, cut) => {
-        const text = events.map((e) => JSON.stringify(e)).join('\n');
-        const full = new Set(events.map(expectedKey).filter(Boolean));
-        const r = await parse(text.slice(0, cut % (text.length + 1)));
-        for (const k of listenerKeys(r.observations)) assert.ok(full.has(k), k);
-      }),
-    );
-  });
-});
-
-describe('hostile input', () => {
-  it('a 10 MB line and binary junk are reported by line; the records around them are kept', async () => {
-    const good = JSON.stringify({ dest_ip: '198.18.0.2', dest_port: 22, tcp_status: 0, ack_packets_out: 1 });
-    const big = Buffer.alloc(10 * 1024 * 1024, '{');
-    const r = await parse([
-      '',
-      good + '\n',
-      big.subarray(0, 4_000_000),
-      big.subarray(4_000_000),
-      '\n',
-      Buffer.from([0, 0xff, 0xc3, 0x28, 0x0a]),
-      good + '\n',
-    ]);
-    assert.equal(r.observations.length, 2);
-    assert.deepEqual(
-      r.issues.map((i) => i.line),
-      [2, 3],
-    );
-    assert.match(r.issues[0]!.message, /long/);
-    assert.match(r.issues[1]!.message, /binary/);
-  });
+      )
+      .join(''),
+    keys: keysOf(events),
+    issues: 0,
+  })),
+  mixed: fc
+    .array(fc.oneof(event, fc.constantFrom('garbage', '{"cut": [1,2', '{"a":', '}}}', '42')))
+    .map((items) => {
+      const events = items.filter((i): i is Event => typeof i !== 'string');
+      return {
+        text: items.map((i) => (typeof i === 'string' ? i : JSON.stringify(i))).join('\n'),
+        keys: keysOf(events),
+        issues: items.length - events.length,
+      };
+    }),
+  truncatable: fc.array(event, { minLength: 1 }).map((events) => ({
+    text: events.map((e) => JSON.stringify(e)).join('\n'),
+    keys: keysOf(events),
+  })),
+  hostile: {
+    good: JSON.stringify({ dest_ip: '198.18.0.2', dest_port: 22, tcp_status: 0, ack_packets_out: 1 }),
+    issueLines: [2, 3],
+  },
 });

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { canonicalIp } from '../common/address.ts';
 import { collectEvents, listenerKeys } from '../common/collect.ts';
+import { arbitraryChunks, arbitraryIpv4, checkParserProperties } from '../common/parser-properties.ts';
 import { parseZeekConn, zeekEvidence } from './zeek-conn.parser.ts';
 
 const data = (name: string): string => readFileSync(new URL(`./testdata/${name}`, import.meta.url), 'utf8');
@@ -185,7 +186,7 @@ describe('Zeek conn.log parser on Zeek test-suite logs', () => {
 });
 
 const ip = fc.oneof(
-  fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((a) => a.join('.')),
+  arbitraryIpv4,
   fc.ipV6().map((s) => canonicalIp(s) ?? '::1'),
 );
 const record = fc.record({
@@ -202,74 +203,29 @@ const row = (r: { resp_h: string; resp_p: number; orig_p: number; listens: boole
   `1795600000.000000\tC1\t10.9.9.9\t${r.orig_p}\t${r.resp_h}\t${r.resp_p}\ttcp\t-\t${r.listens ? 'SF\tShADadFf' : 'S0\tS'}`;
 const key = (r: { resp_h: string; resp_p: number }) => `${canonicalIp(r.resp_h)} tcp/${r.resp_p}`;
 
-describe('Zeek conn.log parser properties', () => {
-  it('arbitrary bytes never throw; observations are canonical addresses and valid ports', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.boolean(),
-        fc.array(fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.string({ maxLength: 200 }), fc.json())),
-        async (withHeader, chunks) => {
-          const input = chunks.map((c) => (typeof c === 'string' ? c : Buffer.from(c)));
-          const r = await parse(withHeader ? [HEADER, ...input] : input);
-          for (const o of r.observations) {
-            assert.equal(canonicalIp(o.host), o.host);
-            assert.ok(Number.isInteger(o.port) && o.port >= 1 && o.port <= 65535);
-          }
-        },
-      ),
-    );
-  });
+type Rec = typeof record extends fc.Arbitrary<infer R> ? R : never;
+const keysOf = (items: Rec[]) => [...new Set(items.filter((i) => i.listens).map(key))].sort();
 
-  it('generated records round-trip, also mixed with garbage lines and split anywhere', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(fc.oneof(record, fc.constantFrom('garbage', 'a\tb', '{"x":', '{}'))),
-        fc.nat(),
-        async (items, cut) => {
-          const text = HEADER + items.map((i) => (typeof i === 'string' ? i : row(i))).join('\n') + '\n';
-          const at = cut % text.length;
-          const r = await parse([text.slice(0, at), text.slice(at)]);
-          const want = new Set(items.flatMap((i) => (typeof i !== 'string' && i.listens ? [key(i)] : [])));
-          assert.deepEqual(listenerKeys(r.observations), [...want].sort());
-          assert.equal(r.issues.length, items.filter((i) => typeof i === 'string').length);
-        },
-      ),
-    );
-  });
-
-  it('truncation never invents a port', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.array(record, { minLength: 1 }), fc.nat(), async (items, cut) => {
-        const text = HEADER + items.map(row).join('\n') + '\n';
-        const full = new Set(items.filter((i) => i.listens).map(key));
-        const r = await parse(text.slice(0, cut % (text.length + 1)));
-        for (const k of listenerKeys(r.observations)) assert.ok(full.has(k), k);
-      }),
-    );
-  });
-});
-
-describe('hostile input', () => {
-  it('a 10 MB line and binary junk are reported by line; the records around them are kept', async () => {
-    const good = '1\tC1\t10.0.0.1\t50000\t198.18.0.2\t22\ttcp\tSF\tShAD';
-    const big = Buffer.alloc(10 * 1024 * 1024, '{');
-    const r = await parse([
-      '#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tconn_state\thistory\n',
-      good + '\n',
-      big.subarray(0, 4_000_000),
-      big.subarray(4_000_000),
-      '\n',
-      Buffer.from([0, 0xff, 0xc3, 0x28, 0x0a]),
-      good + '\n',
-    ]);
-    assert.equal(r.observations.length, 2);
-    assert.deepEqual(
-      r.issues.map((i) => i.line),
-      [3, 4],
-    );
-    assert.match(r.issues[0]!.message, /long/);
-    assert.match(r.issues[1]!.message, /binary/);
-  });
+checkParserProperties('Zeek conn.log parser', parseZeekConn, {
+  arbitraryInput: fc
+    .tuple(fc.boolean(), arbitraryChunks({ extra: fc.json() }))
+    .map(([withHeader, chunks]) => (withHeader ? [HEADER, ...chunks] : chunks)),
+  mixed: fc.array(fc.oneof(record, fc.constantFrom('garbage', 'a\tb', '{"x":', '{}'))).map((items) => {
+    const records = items.filter((i): i is Rec => typeof i !== 'string');
+    return {
+      text: HEADER + items.map((i) => (typeof i === 'string' ? i : row(i))).join('\n') + '\n',
+      keys: keysOf(records),
+      issues: items.length - records.length,
+    };
+  }),
+  truncatable: fc
+    .array(record, { minLength: 1 })
+    .map((items) => ({ text: HEADER + items.map(row).join('\n') + '\n', keys: keysOf(items) })),
+  hostile: {
+    header: '#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tconn_state\thistory\n',
+    good: '1\tC1\t10.0.0.1\t50000\t198.18.0.2\t22\ttcp\tSF\tShAD',
+    issueLines: [3, 4],
+  },
 });
 
 /**
