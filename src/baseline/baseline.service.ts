@@ -167,12 +167,29 @@ export class BaselineWriter {
 
   /** Queues one observation; returns why it was refused, or null. Flushes when a batch is full. */
   async add(obs: Observation): Promise<string | null> {
+    if (!this.#merge) await this.start();
+    const problem = this.push(obs);
+    if (this.full) await this.flush();
+    return problem;
+  }
+
+  /** True when the queued batch should be written (`flush`) before more is pushed. */
+  get full(): boolean {
+    return this.#pendingCount >= this.#batchSize || this.#pending.size >= this.#batchKeys;
+  }
+
+  /**
+   * Queues one observation without waiting (the hot path of big imports: no promise per event);
+   * `start` must have run. Returns why the observation was refused, or null. The caller flushes when
+   * `full`.
+   */
+  push(obs: Observation): string | null {
     const problem = observationProblem(obs);
     if (problem) {
       this.summary.rejected++;
       return problem;
     }
-    if (!this.#merge) await this.start();
+    if (!this.#merge) throw new Error('BaselineWriter.push before start()');
     let o = this.#opts.source ? { ...obs, source: this.#opts.source } : obs;
     if (hasNul(o)) o = withoutNul(o);
     const key = serviceKeyString(o);
@@ -190,7 +207,6 @@ export class BaselineWriter {
     p.seq.push(ti, o.seenAt ? o.seenAt.getTime() : NaN);
     this.#pendingCount++;
     this.summary.observations++;
-    if (this.#pendingCount >= this.#batchSize || this.#pending.size >= this.#batchKeys) await this.flush();
     return null;
   }
 

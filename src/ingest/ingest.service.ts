@@ -92,22 +92,35 @@ export class IngestSink {
 
   /** Takes one parse event. */
   async event(e: ParseEvent, file?: string | null): Promise<void> {
-    if (e.kind === 'record') this.summary.records++;
-    else if (e.kind === 'issue') this.issue(e.issue, file ?? this.summary.file);
-    else {
-      const problem = await this.writer.add(e.observation);
-      if (problem) {
-        const o = e.observation;
-        this.issue(
-          {
-            message: `observation refused: ${problem}`,
-            ...(o.line !== undefined ? { line: o.line } : {}),
-            ...(o.offset !== undefined ? { offset: o.offset } : {}),
-          },
-          file ?? this.summary.file,
-        );
-      }
+    if (this.take(e, file)) await this.writer.flush();
+  }
+
+  /**
+   * Takes one parse event without waiting (no promise per event on the hot path); returns true when
+   * the writer's batch is full and must be flushed before the next event. `start` must have run.
+   */
+  take(e: ParseEvent, file?: string | null): boolean {
+    if (e.kind === 'record') {
+      this.summary.records++;
+      return false;
     }
+    if (e.kind === 'issue') {
+      this.issue(e.issue, file ?? this.summary.file);
+      return false;
+    }
+    const problem = this.writer.push(e.observation);
+    if (problem) {
+      const o = e.observation;
+      this.issue(
+        {
+          message: `observation refused: ${problem}`,
+          ...(o.line !== undefined ? { line: o.line } : {}),
+          ...(o.offset !== undefined ? { offset: o.offset } : {}),
+        },
+        file ?? this.summary.file,
+      );
+    }
+    return this.writer.full;
   }
 
   /** Writes what is pending and completes the summary. */
@@ -215,7 +228,9 @@ export async function ingestStream(
   await sink.start();
   const parseOpts = { ...(opts.file ? { file: opts.file } : {}), ...(opts.host ? { host: opts.host } : {}) };
   try {
-    for await (const e of parser(counted(rest, sink.summary, opts.maxBytes), parseOpts)) await sink.event(e);
+    for await (const e of parser(counted(rest, sink.summary, opts.maxBytes), parseOpts)) {
+      if (sink.take(e)) await sink.writer.flush();
+    }
   } catch (e) {
     await sink.finish().catch(() => {});
     throw e;
