@@ -240,6 +240,13 @@ for (const [name, makeStore] of testStores()) {
         const got = await api('GET', `/rest/asset/${created.json.id as number}`);
         assert.ok(!JSON.stringify(got.json).includes('tok-123-secret'));
         assert.deepEqual(got.json.secret_configuration, { auth_token: 'set' });
+        const audit = await api('GET', '/rest/audit?_filter_object_type="asset"');
+        assert.ok(audit.json.count >= 1, 'the change is audited');
+        assert.ok(audit.json.data.every((e) => e.actor === 'admin-user'));
+        assert.ok(
+          !JSON.stringify(audit.json).includes('tok-123-secret'),
+          'the audit names secrets, never their values',
+        );
         const list = await api('GET', '/rest/asset?_filter_name="hooks"');
         assert.equal(list.json.count, 1);
         assert.equal(
