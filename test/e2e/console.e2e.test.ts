@@ -256,6 +256,15 @@ describe('web console in Chromium', { timeout: 240_000 }, () => {
     await page.getByLabel('User name').fill('admin');
     await page.getByLabel('Password', { exact: true }).fill(password);
     await page.getByRole('button', { name: 'Sign in' }).click();
+    await page
+      .getByLabel('Authenticator code')
+      .waitFor({ timeout: 10_000 })
+      .catch(async (e: unknown) => {
+        const alert = await page.getByRole('alert').allInnerTexts();
+        throw new Error(
+          `no TOTP field after the password; the page says: ${alert.join(' | ') || '(nothing)'} (${String(e)})`,
+        );
+      });
     await page.getByLabel('Authenticator code').fill(await generate({ secret: key }));
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('button', { name: 'Sign out' }).waitFor();

@@ -51,6 +51,9 @@ export function ContainerPage(props: { id: number }) {
   const actions = useApi<ListEnvelope<ActionRun>>(containerActionsPath(id));
   const prompts = useApi<ListEnvelope<Prompt>>(containerPromptsPath(id));
   const [runningAction, setRunningAction] = useState(false);
+  const [changeError, setChangeError] = useState<unknown>();
+  const severities = useApi<ListEnvelope<{ name: string }>>(restPath('severity', { pageSize: 0 }));
+  const statuses = useApi<ListEnvelope<{ name: string }>>(restPath('container_status', { pageSize: 0 }));
   const mine = (m: { data: Record<string, unknown> }) =>
     Number(m.data.container_id ?? m.data.container) === id;
   useLive(['container_updated'], (m) => mine(m) && c.reload());
@@ -83,9 +86,14 @@ export function ContainerPage(props: { id: number }) {
   const pending = prompts.data?.data.filter((p) => p.status === 'pending') ?? [];
   const answered = prompts.data?.data.filter((p) => p.status !== 'pending') ?? [];
 
-  const setStatus = async (status: string) => {
-    await updateContainer(id, { status });
-    c.reload();
+  const change = async (changes: { status?: string; severity?: string }) => {
+    setChangeError(undefined);
+    try {
+      await updateContainer(id, changes);
+      c.reload();
+    } catch (err) {
+      setChangeError(err);
+    }
   };
 
   return (
@@ -102,15 +110,28 @@ export function ContainerPage(props: { id: number }) {
         actions={
           session.canWork ? (
             <>
+              <label className="inline-label">
+                Severity{' '}
+                <select value={ct.severity} onChange={(e) => void change({ severity: e.target.value })}>
+                  {(severities.data?.data.map((x) => x.name) ?? ['high', 'medium', 'low']).map((v) => (
+                    <option key={v}>{v}</option>
+                  ))}
+                </select>
+              </label>
+              <label className="inline-label">
+                Status{' '}
+                <select value={ct.status} onChange={(e) => void change({ status: e.target.value })}>
+                  {(statuses.data?.data.map((x) => x.name) ?? ['new', 'open', 'closed']).map((v) => (
+                    <option key={v}>{v}</option>
+                  ))}
+                </select>
+              </label>
               {ct.status !== 'closed' ? (
-                <button type="button" onClick={() => void setStatus('closed')}>
+                <button type="button" onClick={() => void change({ status: 'closed' })}>
                   Close container
                 </button>
-              ) : (
-                <button type="button" onClick={() => void setStatus('open')}>
-                  Reopen
-                </button>
-              )}
+              ) : null}
+              <ActionError error={changeError} />
             </>
           ) : null
         }
