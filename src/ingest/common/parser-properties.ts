@@ -28,6 +28,11 @@ export const arbitraryIpv4: fc.Arbitrary<string> = fc
   .tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255))
   .map((a) => a.join('.'));
 
+/** IPv6 addresses in eight uncompressed hex groups, as scanners may write them (not canonical). */
+export const arbitraryIpv6Groups: fc.Arbitrary<string> = fc
+  .array(fc.nat(0xffff), { minLength: 8, maxLength: 8 })
+  .map((p) => p.map((x) => x.toString(16)).join(':'));
+
 /** Chunks of random bytes and text (and `extra` pieces, e.g. JSON), as a file or socket could deliver them. */
 export function arbitraryChunks(
   opts: { maxLength?: number; extra?: fc.Arbitrary<string> } = {},

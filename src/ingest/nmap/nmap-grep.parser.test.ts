@@ -2,14 +2,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { canonicalIp } from '../common/address.ts';
 import { collectEvents, listenerKeys } from '../common/collect.ts';
 import {
   arbitraryBlob,
   arbitraryIpv4,
+  arbitraryIpv6Groups,
   checkParserProperties,
   gradedKeys,
 } from '../common/parser-properties.ts';
+import { arbitraryPortState, expectedScanKeys } from './nmap-scan.testing.ts';
 import { parseGrepHeader, parseNmapGrep } from './nmap-grep.parser.ts';
 
 const data = (name: string): Buffer => readFileSync(new URL(`./testdata/${name}`, import.meta.url));
@@ -143,18 +144,15 @@ describe('nmap greppable parser on constructed lines (layout from nmap’s grepa
   });
 });
 
-const ipv6 = fc
-  .array(fc.nat(0xffff), { minLength: 8, maxLength: 8 })
-  .map((p) => p.map((x) => x.toString(16)).join(':'));
 const portSpec = fc.record({
   proto: fc.constantFrom('tcp', 'udp', 'sctp'),
   port: fc.nat(65535),
-  state: fc.constantFrom('open', 'closed', 'filtered', 'open|filtered', 'closed|filtered', 'unfiltered'),
+  state: arbitraryPortState,
   service: fc.constantFrom('', 'ssh', 'http', 'ssl|http'),
 });
 const scan = fc.array(
   fc.record({
-    addr: fc.oneof(arbitraryIpv4, ipv6),
+    addr: fc.oneof(arbitraryIpv4, arbitraryIpv6Groups),
     ports: fc.array(portSpec, { minLength: 1, maxLength: 6 }),
   }),
   {
@@ -170,21 +168,6 @@ const renderLines = (s: Scan) =>
     (h) =>
       `Host: ${h.addr} ()\tPorts: ${h.ports.map((p) => `${p.port}/${p.state}/${p.proto}//${p.service}///`).join(', ')}`,
   );
-const GRADE: Record<string, string | undefined> = {
-  open: 'strong',
-  closed: 'negative',
-  'open|filtered': 'weak',
-};
-const expected = (s: Scan) =>
-  [
-    ...new Set(
-      s.flatMap((h) =>
-        h.ports
-          .filter((p) => GRADE[p.state])
-          .map((p) => `${canonicalIp(h.addr)} ${p.proto}/${p.port} ${GRADE[p.state]}`),
-      ),
-    ),
-  ].sort();
 const garbage = fc
   .string({ maxLength: 80 })
   .filter((g) => !g.includes('\n') && !g.startsWith('Host: ') && g.trim() !== '' && !g.startsWith('#'));
@@ -193,16 +176,20 @@ checkParserProperties('nmap greppable parser', parseNmapGrep, {
   keysOf: gradedKeys,
   minPort: 0,
   arbitraryInput: arbitraryBlob(2000),
-  wellFormed: scan.map((s) => ({ text: renderLines(s).join('\n') + '\n', keys: expected(s), issues: 0 })),
+  wellFormed: scan.map((s) => ({
+    text: renderLines(s).join('\n') + '\n',
+    keys: expectedScanKeys(s),
+    issues: 0,
+  })),
   // A garbage line before every host line: one issue each, on the odd lines.
   mixed: fc.tuple(scan, fc.array(garbage, { minLength: 7, maxLength: 7 })).map(([s, junk]) => ({
     text: renderLines(s)
       .flatMap((l, i) => [junk[i]!, l])
       .join('\n'),
-    keys: expected(s),
+    keys: expectedScanKeys(s),
     issues: s.length,
     check: (r) => assert.ok(r.issues.every((i) => i.line !== undefined && i.line % 2 === 1)),
   })),
-  truncatable: scan.map((s) => ({ text: renderLines(s).join('\n'), keys: expected(s) })),
+  truncatable: scan.map((s) => ({ text: renderLines(s).join('\n'), keys: expectedScanKeys(s) })),
   runs: { arbitrary: 300, wellFormed: 200, mixed: 150, truncation: 300 },
 });

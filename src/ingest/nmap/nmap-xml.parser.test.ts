@@ -4,7 +4,13 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { canonicalIp } from '../common/address.ts';
 import { collectEvents, listenerKeys } from '../common/collect.ts';
-import { arbitraryIpv4, checkParserProperties, gradedKeys } from '../common/parser-properties.ts';
+import {
+  arbitraryIpv4,
+  arbitraryIpv6Groups,
+  checkParserProperties,
+  gradedKeys,
+} from '../common/parser-properties.ts';
+import { arbitraryPortState, expectedScanKeys, type GeneratedScan } from './nmap-scan.testing.ts';
 import { parseNmapXml } from './nmap-xml.parser.ts';
 
 const data = (name: string): Buffer => readFileSync(new URL(`./testdata/${name}`, import.meta.url));
@@ -271,43 +277,27 @@ describe('nmap XML parser on constructed documents (shapes from nmap.dtd)', () =
 });
 
 // Generators for property tests: a scan is hosts with ports in the states nmap writes.
-const ipv6 = fc
-  .array(fc.nat(0xffff), { minLength: 8, maxLength: 8 })
-  .map((p) => p.map((x) => x.toString(16)).join(':'));
 const portSpec = fc.record({
   proto: fc.constantFrom('tcp', 'udp', 'sctp'),
   port: fc.nat(65535),
-  state: fc.constantFrom('open', 'closed', 'filtered', 'open|filtered', 'closed|filtered', 'unfiltered'),
+  state: arbitraryPortState,
 });
 const scan = fc.uniqueArray(
-  fc.record({ addr: fc.oneof(arbitraryIpv4, ipv6), ports: fc.array(portSpec, { maxLength: 6 }) }),
+  fc.record({
+    addr: fc.oneof(arbitraryIpv4, arbitraryIpv6Groups),
+    ports: fc.array(portSpec, { maxLength: 6 }),
+  }),
   {
     maxLength: 6,
     selector: (h) => canonicalIp(h.addr),
   },
 );
-type Scan = Array<{ addr: string; ports: Array<{ proto: string; port: number; state: string }> }>;
-const render = (s: Scan, between = (_i: number) => '') =>
+const render = (s: GeneratedScan, between = (_i: number) => '') =>
   HEAD +
   s
     .map((h, i) => between(i) + host(h.addr, h.ports.map((p) => port(p.proto, p.port, p.state)).join('')))
     .join('') +
   '</nmaprun>\n';
-const GRADE: Record<string, string | undefined> = {
-  open: 'strong',
-  closed: 'negative',
-  'open|filtered': 'weak',
-};
-const expected = (s: Scan) =>
-  [
-    ...new Set(
-      s.flatMap((h) =>
-        h.ports
-          .filter((p) => GRADE[p.state])
-          .map((p) => `${canonicalIp(h.addr)} ${p.proto}/${p.port} ${GRADE[p.state]}`),
-      ),
-    ),
-  ].sort();
 
 checkParserProperties('nmap XML parser', parseNmapXml, {
   keysOf: gradedKeys,
@@ -319,7 +309,7 @@ checkParserProperties('nmap XML parser', parseNmapXml, {
   }),
   wellFormed: scan.map((s) => ({
     text: render(s),
-    keys: expected(s),
+    keys: expectedScanKeys(s),
     issues: 0,
     check: (r) => assert.equal(r.records, s.length),
   })),
@@ -334,10 +324,10 @@ checkParserProperties('nmap XML parser', parseNmapXml, {
     )
     .map(([s, junks]) => ({
       text: render(s, (i) => junks[i] ?? ''),
-      keys: expected(s),
+      keys: expectedScanKeys(s),
       check: (r) => assert.ok(s.length === 0 || r.issues.length > 0),
     })),
-  truncatable: scan.map((s) => ({ text: render(s), keys: expected(s) })),
+  truncatable: scan.map((s) => ({ text: render(s), keys: expectedScanKeys(s) })),
   onTruncated: (r, cut, length) => {
     if (cut < length - 1) assert.ok(r.issues.length > 0, 'truncation not reported');
   },
