@@ -31,16 +31,19 @@ async function seed(t: Target): Promise<void> {
     console.log(`server already has ${existing.count} services: not seeding`);
     return;
   }
-  // The first import into an empty baseline is a learning run; later ones raise containers.
+  // The first import into an empty baseline is a learning run; later ones raise containers. Only the
+  // fixtures of the lab network (198.18.0.2, fd00:198:18::2) raise containers: a container starts the
+  // built-in playbook, which re-scans the port, and nothing here may probe other people's addresses
+  // (the Zeek and Stream fixtures carry public and documentation addresses: recorded as learning runs).
   const plan: Array<[string, Record<string, string>]> = [
     ['nmap-host-down.xml', {}],
+    ['stream-tcp.ndjson', { learning: 'true' }],
+    ['conn-basic.log', { learning: 'true' }],
     ['nmap-sT-sV.xml', { learning: 'false' }],
     ['nmap-ipv6.xml', { learning: 'false' }],
     ['nmap-udp.xml', { learning: 'false' }],
     ['nc-openbsd.txt', { learning: 'false' }],
     ['ncat.txt', { learning: 'false' }],
-    ['stream-tcp.ndjson', { learning: 'false' }],
-    ['conn-basic.log', { learning: 'false' }],
   ];
   for (const [name, fields] of plan) {
     if (!fixtureExists(name)) {
