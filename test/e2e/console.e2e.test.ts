@@ -253,7 +253,10 @@ describe('web console in Chromium', { timeout: 240_000 }, () => {
     await page.getByText('Two-factor sign-in (TOTP) is on.').waitFor();
 
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.getByLabel('User name').fill('admin');
+    // The Users page has a "User name" field too: wait for the sign-in form itself.
+    const form = page.getByRole('form', { name: 'Sign in' });
+    await form.waitFor();
+    await form.getByLabel('User name').fill('admin');
     await page.getByLabel('Password', { exact: true }).fill(password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page
