@@ -65,10 +65,10 @@ export function ContainerPage(props: { id: number }) {
   });
   useLiveReload(['action_run_updated'], actions.reload);
 
-  // Runs advance in the background; until every run ended, look again every few seconds in case
-  // the server publishes no live event for a step.
+  // Runs advance in the background; while one is working (not waiting for a person), look again
+  // every few seconds in case the server publishes no live event for a step.
   const activeRuns = (runs.data?.data ?? []).some((r) =>
-    ['pending', 'running', 'waiting'].includes(r.state ?? r.status),
+    ['pending', 'running'].includes(r.state ?? r.status),
   );
   useEffect(() => {
     if (!activeRuns) return;

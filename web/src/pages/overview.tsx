@@ -47,7 +47,7 @@ export function OverviewPage() {
     ['service_new', 'service_updated', 'import_finished', 'scan_finished'],
   );
   // New listeners per day: services first seen since each midnight, differenced.
-  const sinces = Array.from({ length: DAYS + 1 }, (_, i) => dayStart(DAYS - 1 - i + 1 - 1));
+  const sinces = Array.from({ length: DAYS + 1 }, (_, i) => dayStart(DAYS - 1 - i));
   const firstSeen = useCounts(
     sinces.map((s) => `${servicesPath({ page: 0, pageSize: 1 })}&first_seen_since=${encodeURIComponent(s)}`),
     ['service_new', 'import_finished', 'scan_finished'],
