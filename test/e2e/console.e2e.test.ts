@@ -286,6 +286,55 @@ describe('web console in Chromium', { timeout: 240_000 }, () => {
     assert.notEqual(afterToggle, before);
   });
 
+  it('labels every form control on every page', async () => {
+    for (const path of [
+      '/',
+      '/inventory',
+      `/hosts/${HOST}`,
+      containerUrl.replace(t.url, ''),
+      '/containers',
+      '/playbooks',
+      '/playbooks?tab=runs',
+      '/apps',
+      '/imports',
+      '/scans',
+      '/audit',
+      '/admin',
+    ]) {
+      await page.goto(`${t.url}${path}`);
+      await page.getByRole('button', { name: 'Sign out' }).waitFor();
+      await settled(page);
+      const unlabelled = await page.evaluate(() => {
+        type El = {
+          tagName: string;
+          type?: string;
+          id: string;
+          name?: string;
+          labels?: { length: number } | null;
+          getAttribute(n: string): string | null;
+          closest(s: string): unknown;
+        };
+        const d = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<El> } })
+          .document;
+        const out: string[] = [];
+        const els = d.querySelectorAll('input, select, textarea, button');
+        for (let i = 0; i < els.length; i++) {
+          const el = els[i]!;
+          if (el.type === 'hidden') continue;
+          const named =
+            (el.labels && el.labels.length > 0) ||
+            el.getAttribute('aria-label') ||
+            el.getAttribute('aria-labelledby') ||
+            (el.tagName === 'BUTTON' &&
+              ((el as unknown as { textContent: string }).textContent ?? '').trim() !== '');
+          if (!named) out.push(`${el.tagName.toLowerCase()}[name=${el.name ?? ''}]`);
+        }
+        return out;
+      });
+      assert.deepEqual(unlabelled, [], `unlabelled controls on ${path}`);
+    }
+  });
+
   it('threw no script errors', () => {
     assert.deepEqual(pageErrors, []);
   });
