@@ -1,19 +1,19 @@
-import { sql, type Kysely } from 'kysely';
-import { recordAudit } from '../audit/audit.repository.ts';
+import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.ts';
-import { AppError, badRequest, notFound } from '../util/errors.ts';
+import { AppError, badRequest } from '../util/errors.ts';
 import {
   addArtifact,
   checkSeverity,
+  checkTime,
   isUniqueViolation,
   SYSTEM_ACTOR,
   type ArtifactResult,
   type ChangeOptions,
-  type FieldChange,
   type NewArtifact,
 } from './container.repository.ts';
 import { emitAutomationEvent } from './events.ts';
-import { parseListQuery, runList, type ListEnvelope, type ListSpec } from './rest-list.ts';
+import { deleteWithAudit, iso, listTable, updateWithAudit, type FieldChange } from './object.repository.ts';
+import type { ListEnvelope, ListSpec } from './rest-list.ts';
 
 /** An artifact posted on its own (`POST /rest/artifact`): it names its container. */
 export interface NewContainerArtifact extends NewArtifact {
@@ -39,8 +39,6 @@ export interface ArtifactRecord {
   create_time: string;
   update_time: string;
 }
-
-const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
 
 /**
  * Adds artifacts to existing containers, each in its own transaction (Splunk SOAR's bulk semantics:
@@ -173,28 +171,15 @@ export async function listArtifacts(
   query: Record<string, unknown>,
   containerId?: number,
 ): Promise<ListEnvelope<ArtifactRecord>> {
-  const q = parseListQuery(query, ARTIFACT_LIST);
-  const base = () => {
-    const b = db.selectFrom('artifacts');
-    return containerId === undefined ? b : b.where('container_id', '=', containerId);
-  };
-  return runList(q, ARTIFACT_LIST, {
-    count: async (where) =>
-      Number(
-        (
-          await base()
-            .select((eb) => eb.fn.countAll<number>().as('n'))
-            .where(where)
-            .executeTakeFirstOrThrow()
-        ).n,
-      ),
-    fetch: (where, order, limit, offset) => {
-      let qb = base().selectAll().where(where).orderBy(order).offset(offset);
-      if (limit !== null) qb = qb.limit(limit);
-      return qb.execute();
+  return listTable(
+    query,
+    ARTIFACT_LIST,
+    () => {
+      const b = db.selectFrom('artifacts');
+      return containerId === undefined ? b : b.where('container_id', '=', containerId);
     },
-    map: toArtifactRecord,
-  });
+    toArtifactRecord,
+  );
 }
 
 /** Fields of an artifact that can be changed. */
@@ -213,6 +198,7 @@ export interface ArtifactPatch {
 }
 
 const JSON_FIELDS = new Set(['cef', 'cef_types', 'data', 'tags']);
+const TIME_FIELDS = new Set(['start_time', 'end_time']);
 
 /** Changes an artifact's fields (each given field replaces the stored one); audits each change. */
 export async function updateArtifact(
@@ -221,27 +207,19 @@ export async function updateArtifact(
   patch: ArtifactPatch,
   opts: ChangeOptions = {},
 ): Promise<FieldChange[]> {
-  return db.transaction().execute(async (tx) => {
-    const old = await tx
-      .selectFrom('artifacts')
-      .selectAll()
-      .where('id', '=', id)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!old) throw notFound(`artifact ${id}`);
-    const set: Record<string, unknown> = {};
-    const changes: FieldChange[] = [];
-    for (const [field, value] of Object.entries(patch) as Array<[keyof ArtifactPatch, unknown]>) {
-      if (value === undefined) continue;
+  return updateWithAudit(db, {
+    table: 'artifacts',
+    id,
+    objectType: 'artifact',
+    actor: opts.actor ?? SYSTEM_ACTOR,
+    patch,
+    containerOf: (old) => old.container_id,
+    jsonFields: JSON_FIELDS,
+    timeFields: TIME_FIELDS,
+    stamp: 'update_time',
+    prepare: async (tx, field, value, old) => {
       if (field === 'severity') await checkSeverity(tx, value as string);
-      if (
-        (field === 'start_time' || field === 'end_time') &&
-        value !== null &&
-        Number.isNaN(Date.parse(value as string))
-      )
-        throw badRequest(`${field}: not an ISO-8601 time: ${JSON.stringify(value)}`, {
-          pointer: `/${field}`,
-        });
+      if (TIME_FIELDS.has(field)) checkTime(value as string | null, field);
       if (field === 'source_data_identifier' && value) {
         const clash = await tx
           .selectFrom('artifacts')
@@ -256,30 +234,8 @@ export async function updateArtifact(
             existing_artifact_id: clash.id,
           });
       }
-      const before = (old as Record<string, unknown>)[field];
-      const beforeCmp = before instanceof Date ? before.toISOString() : (before ?? null);
-      const afterCmp =
-        (field === 'start_time' || field === 'end_time') && value !== null
-          ? new Date(value as string).toISOString()
-          : value;
-      if (JSON.stringify(beforeCmp) === JSON.stringify(afterCmp)) continue;
-      changes.push({ field, old: beforeCmp, new: afterCmp });
-      set[field] = JSON_FIELDS.has(field) ? JSON.stringify(value) : value;
-    }
-    if (!changes.length) return changes;
-    set.update_time = sql`now()`;
-    await tx.updateTable('artifacts').set(set).where('id', '=', id).execute();
-    for (const c of changes)
-      await recordAudit(tx, {
-        category: 'container',
-        action: 'update',
-        actor: opts.actor ?? SYSTEM_ACTOR,
-        object_type: 'artifact',
-        object_id: id,
-        container_id: old.container_id,
-        details: { field: c.field, old: c.old, new: c.new },
-      });
-    return changes;
+      return value;
+    },
   });
 }
 
@@ -289,22 +245,16 @@ export async function deleteArtifact(
   id: number,
   opts: ChangeOptions = {},
 ): Promise<boolean> {
-  return db.transaction().execute(async (tx) => {
-    const row = await tx
-      .deleteFrom('artifacts')
-      .where('id', '=', id)
-      .returning(['container_id', 'name'])
-      .executeTakeFirst();
-    if (!row) return false;
-    await recordAudit(tx, {
-      category: 'container',
-      action: 'delete',
-      actor: opts.actor ?? SYSTEM_ACTOR,
-      object_type: 'artifact',
-      object_id: id,
-      container_id: row.container_id,
-      details: { name: row.name },
-    });
-    return true;
-  });
+  return deleteWithAudit(
+    db,
+    { id, objectType: 'artifact', actor: opts.actor ?? SYSTEM_ACTOR },
+    async (tx) => {
+      const row = await tx
+        .deleteFrom('artifacts')
+        .where('id', '=', id)
+        .returning(['container_id', 'name'])
+        .executeTakeFirst();
+      return row && { containerId: row.container_id, details: { name: row.name } };
+    },
+  );
 }

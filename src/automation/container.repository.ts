@@ -3,6 +3,7 @@ import { recordAudit } from '../audit/audit.repository.ts';
 import type { Database } from '../store/index.ts';
 import { AppError, badRequest, notFound } from '../util/errors.ts';
 import { emitAutomationEvent } from './events.ts';
+import { deleteWithAudit, iso, updateWithAudit, type FieldChange } from './object.repository.ts';
 import { parseListQuery, runList, type ListEnvelope, type ListSpec } from './rest-list.ts';
 
 /** An artifact as given inline with a new container (Splunk SOAR's shape, no container_id). */
@@ -94,8 +95,6 @@ export interface ContainerRecord {
   artifact_count: number;
 }
 
-const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
-
 /** Checks a severity against the configured ones (`low`, `medium`, `high` and custom). */
 export async function checkSeverity(db: Db, severity: string, field = 'severity'): Promise<void> {
   const row = await db
@@ -153,7 +152,8 @@ export async function resolveOwner(
   return row.id;
 }
 
-function checkTime(v: string | Date | null | undefined, field: string): string | Date | null {
+/** A time field's value, or a user error naming the field when it is not ISO-8601. */
+export function checkTime(v: string | Date | null | undefined, field: string): string | Date | null {
   if (v === undefined || v === null) return null;
   if (v instanceof Date) return v;
   if (Number.isNaN(Date.parse(v)))
@@ -438,6 +438,8 @@ export async function listContainers(
   });
 }
 
+export type { FieldChange } from './object.repository.ts';
+
 /** Fields of a container that can be changed after creation. */
 export interface ContainerPatch {
   name?: string | undefined;
@@ -457,13 +459,6 @@ export interface ContainerPatch {
   due_time?: string | null | undefined;
 }
 
-/** One changed field, as audited and returned. */
-export interface FieldChange {
-  field: string;
-  old: unknown;
-  new: unknown;
-}
-
 const JSON_FIELDS = new Set(['tags', 'custom_fields', 'data']);
 const TIME_FIELDS = new Set(['start_time', 'end_time', 'due_time']);
 
@@ -478,27 +473,22 @@ export async function updateContainer(
   patch: ContainerPatch,
   opts: ChangeOptions = {},
 ): Promise<FieldChange[]> {
-  const actor = opts.actor ?? SYSTEM_ACTOR;
-  const changes = await db.transaction().execute(async (tx) => {
-    const old = await tx
-      .selectFrom('containers')
-      .selectAll()
-      .where('id', '=', id)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!old) throw notFound(`container ${id}`);
-    const set: Record<string, unknown> = {};
-    const changes: FieldChange[] = [];
-    for (const [field, raw] of Object.entries(patch) as Array<[keyof ContainerPatch, unknown]>) {
-      if (raw === undefined) continue;
-      let value: unknown = raw;
+  const changes = await updateWithAudit(db, {
+    table: 'containers',
+    id,
+    objectType: 'container',
+    actor: opts.actor ?? SYSTEM_ACTOR,
+    patch,
+    containerOf: () => id,
+    jsonFields: JSON_FIELDS,
+    timeFields: TIME_FIELDS,
+    stamp: 'update_time',
+    prepare: async (tx, field, raw) => {
       if (field === 'name' && (typeof raw !== 'string' || !raw.trim()))
         throw badRequest('name: must not be empty', { pointer: '/name' });
       if (field === 'severity') await checkSeverity(tx, raw as string);
       if (field === 'sensitivity') checkSensitivity(raw as string);
       if (field === 'status') await statusType(tx, raw as string);
-      if (field === 'owner_id') value = await resolveOwner(tx, raw as number | string | null);
-      if (TIME_FIELDS.has(field)) value = checkTime(raw as string | null, field);
       if (field === 'source_data_identifier' && raw) {
         const clash = await tx
           .selectFrom('containers')
@@ -512,16 +502,13 @@ export async function updateContainer(
             existing_container_id: clash.id,
           });
       }
-      const before = (old as Record<string, unknown>)[field];
-      const beforeCmp = before instanceof Date ? before.toISOString() : before;
-      const afterCmp =
-        TIME_FIELDS.has(field) && value !== null ? new Date(value as string).toISOString() : value;
-      if (JSON.stringify(beforeCmp ?? null) === JSON.stringify(afterCmp ?? null)) continue;
-      changes.push({ field, old: beforeCmp ?? null, new: afterCmp ?? null });
-      set[field] = JSON_FIELDS.has(field) ? JSON.stringify(value) : value;
-    }
-    if (changes.length === 0) return changes;
-    if (set.status !== undefined) {
+      if (field === 'owner_id') return resolveOwner(tx, raw as number | string | null);
+      if (TIME_FIELDS.has(field)) return checkTime(raw as string | null, field);
+      return raw;
+    },
+    // A status of type `closed` sets close_time; reopening clears it.
+    follow: async (tx, old, set) => {
+      if (set.status === undefined) return [];
       const before = await tx
         .selectFrom('container_statuses')
         .select('status_type')
@@ -530,27 +517,14 @@ export async function updateContainer(
       const after = await statusType(tx, set.status as string);
       if (after === 'closed' && before?.status_type !== 'closed') {
         set.close_time = sql`now()`;
-        changes.push({ field: 'close_time', old: iso(old.close_time), new: 'now' });
-      } else if (after !== 'closed' && old.close_time !== null) {
-        set.close_time = null;
-        changes.push({ field: 'close_time', old: iso(old.close_time), new: null });
+        return [{ field: 'close_time', old: iso(old.close_time), new: 'now' }];
       }
-    }
-    set.update_time = sql`now()`;
-    await tx.updateTable('containers').set(set).where('id', '=', id).execute();
-    for (const c of changes) {
-      if (c.field === 'close_time') continue;
-      await recordAudit(tx, {
-        category: 'container',
-        action: 'update',
-        actor,
-        object_type: 'container',
-        object_id: id,
-        container_id: id,
-        details: { field: c.field, old: c.old, new: c.new },
-      });
-    }
-    return changes;
+      if (after !== 'closed' && old.close_time !== null) {
+        set.close_time = null;
+        return [{ field: 'close_time', old: iso(old.close_time), new: null }];
+      }
+      return [];
+    },
   });
   if (changes.length) emitAutomationEvent('container_updated', { containerId: id, changes });
   return changes;
@@ -562,24 +536,18 @@ export async function deleteContainer(
   id: number,
   opts: ChangeOptions = {},
 ): Promise<boolean> {
-  return db.transaction().execute(async (tx) => {
-    const row = await tx
-      .deleteFrom('containers')
-      .where('id', '=', id)
-      .returning(['name', 'label'])
-      .executeTakeFirst();
-    if (!row) return false;
-    await recordAudit(tx, {
-      category: 'container',
-      action: 'delete',
-      actor: opts.actor ?? SYSTEM_ACTOR,
-      object_type: 'container',
-      object_id: id,
-      container_id: id,
-      details: { name: row.name, label: row.label },
-    });
-    return true;
-  });
+  return deleteWithAudit(
+    db,
+    { id, objectType: 'container', actor: opts.actor ?? SYSTEM_ACTOR },
+    async (tx) => {
+      const row = await tx
+        .deleteFrom('containers')
+        .where('id', '=', id)
+        .returning(['name', 'label'])
+        .executeTakeFirst();
+      return row && { containerId: id, details: { name: row.name, label: row.label } };
+    },
+  );
 }
 
 /** Throws not_found unless the container exists. */

@@ -1,9 +1,10 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { recordAudit } from '../audit/audit.repository.ts';
 import type { Database } from '../store/index.ts';
-import { badRequest, notFound } from '../util/errors.ts';
+import { badRequest } from '../util/errors.ts';
 import { SYSTEM_ACTOR, type ChangeOptions } from './container.repository.ts';
-import { parseListQuery, runList, type ListEnvelope, type ListSpec } from './rest-list.ts';
+import { deleteWithAudit, listTable, updateWithAudit } from './object.repository.ts';
+import type { ListEnvelope, ListSpec } from './rest-list.ts';
 
 /** A new note on a container (`POST /rest/note`). */
 export interface NewNote {
@@ -156,28 +157,15 @@ export async function listNotes(
   query: Record<string, unknown>,
   containerId?: number,
 ): Promise<ListEnvelope<NoteRecord>> {
-  const q = parseListQuery(query, NOTE_LIST);
-  const base = () => {
-    const b = db.selectFrom('notes');
-    return containerId === undefined ? b : b.where('container_id', '=', containerId);
-  };
-  return runList(q, NOTE_LIST, {
-    count: async (where) =>
-      Number(
-        (
-          await base()
-            .select((eb) => eb.fn.countAll<number>().as('n'))
-            .where(where)
-            .executeTakeFirstOrThrow()
-        ).n,
-      ),
-    fetch: (where, order, limit, offset) => {
-      let qb = base().selectAll().where(where).orderBy(order).offset(offset);
-      if (limit !== null) qb = qb.limit(limit);
-      return qb.execute();
+  return listTable(
+    query,
+    NOTE_LIST,
+    () => {
+      const b = db.selectFrom('notes');
+      return containerId === undefined ? b : b.where('container_id', '=', containerId);
     },
-    map: toNoteRecord,
-  });
+    toNoteRecord,
+  );
 }
 
 /** Changes a note's title/content; audited. */
@@ -187,28 +175,14 @@ export async function updateNote(
   patch: { title?: string; content?: string },
   opts: ChangeOptions = {},
 ): Promise<void> {
-  await db.transaction().execute(async (tx) => {
-    const old = await tx.selectFrom('notes').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
-    if (!old) throw notFound(`note ${id}`);
-    const set: { title?: string; content?: string } = {};
-    if (patch.title !== undefined && patch.title !== old.title) set.title = patch.title;
-    if (patch.content !== undefined && patch.content !== old.content) set.content = patch.content;
-    if (!Object.keys(set).length) return;
-    await tx
-      .updateTable('notes')
-      .set({ ...set, modified_time: sql<Date>`now()` })
-      .where('id', '=', id)
-      .execute();
-    for (const [field, value] of Object.entries(set))
-      await recordAudit(tx, {
-        category: 'container',
-        action: 'update',
-        actor: opts.actor ?? SYSTEM_ACTOR,
-        object_type: 'note',
-        object_id: id,
-        container_id: old.container_id,
-        details: { field, old: (old as Record<string, unknown>)[field], new: value },
-      });
+  await updateWithAudit(db, {
+    table: 'notes',
+    id,
+    objectType: 'note',
+    actor: opts.actor ?? SYSTEM_ACTOR,
+    patch: { title: patch.title, content: patch.content },
+    containerOf: (old) => old.container_id,
+    stamp: 'modified_time',
   });
 }
 
@@ -218,22 +192,12 @@ export async function deleteNote(
   id: number,
   opts: ChangeOptions = {},
 ): Promise<boolean> {
-  return db.transaction().execute(async (tx) => {
+  return deleteWithAudit(db, { id, objectType: 'note', actor: opts.actor ?? SYSTEM_ACTOR }, async (tx) => {
     const row = await tx
       .deleteFrom('notes')
       .where('id', '=', id)
       .returning(['container_id', 'title'])
       .executeTakeFirst();
-    if (!row) return false;
-    await recordAudit(tx, {
-      category: 'container',
-      action: 'delete',
-      actor: opts.actor ?? SYSTEM_ACTOR,
-      object_type: 'note',
-      object_id: id,
-      container_id: row.container_id,
-      details: { title: row.title },
-    });
-    return true;
+    return row && { containerId: row.container_id, details: { title: row.title } };
   });
 }

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AppContext } from '../../api/context.ts';
 import { recordAudit } from '../../audit/audit.repository.ts';
-import { parseListQuery, runList, type ListSpec } from '../rest-list.ts';
+import { listTable } from '../object.repository.ts';
+import type { ListSpec } from '../rest-list.ts';
 import { badRequest } from '../../util/errors.ts';
 import { actorOf, parseBody } from './rest-body.ts';
 
@@ -38,27 +39,14 @@ const newStatus = z.object({ name, status_type: z.enum(['new', 'open', 'closed']
 export function registerSeverityStatusRoutes(app: FastifyInstance, ctx: AppContext): void {
   const db = ctx.db;
 
-  app.get('/rest/severity', async (req) => {
-    const q = parseListQuery(req.query as Record<string, unknown>, SEVERITY_LIST);
-    return runList(q, SEVERITY_LIST, {
-      count: async (where) =>
-        Number(
-          (
-            await db
-              .selectFrom('severities')
-              .select((eb) => eb.fn.countAll<number>().as('n'))
-              .where(where)
-              .executeTakeFirstOrThrow()
-          ).n,
-        ),
-      fetch: (where, order, limit, offset) => {
-        let qb = db.selectFrom('severities').selectAll().where(where).orderBy(order).offset(offset);
-        if (limit !== null) qb = qb.limit(limit);
-        return qb.execute();
-      },
-      map: (r) => r,
-    });
-  });
+  app.get('/rest/severity', (req) =>
+    listTable(
+      req.query as Record<string, unknown>,
+      SEVERITY_LIST,
+      () => db.selectFrom('severities'),
+      (r) => r,
+    ),
+  );
 
   app.post('/rest/severity', async (req) => {
     const body = parseBody(newSeverity, req.body);
@@ -86,27 +74,14 @@ export function registerSeverityStatusRoutes(app: FastifyInstance, ctx: AppConte
     });
   });
 
-  app.get('/rest/container_status', async (req) => {
-    const q = parseListQuery(req.query as Record<string, unknown>, STATUS_LIST);
-    return runList(q, STATUS_LIST, {
-      count: async (where) =>
-        Number(
-          (
-            await db
-              .selectFrom('container_statuses')
-              .select((eb) => eb.fn.countAll<number>().as('n'))
-              .where(where)
-              .executeTakeFirstOrThrow()
-          ).n,
-        ),
-      fetch: (where, order, limit, offset) => {
-        let qb = db.selectFrom('container_statuses').selectAll().where(where).orderBy(order).offset(offset);
-        if (limit !== null) qb = qb.limit(limit);
-        return qb.execute();
-      },
-      map: (r) => r,
-    });
-  });
+  app.get('/rest/container_status', (req) =>
+    listTable(
+      req.query as Record<string, unknown>,
+      STATUS_LIST,
+      () => db.selectFrom('container_statuses'),
+      (r) => r,
+    ),
+  );
 
   app.post('/rest/container_status', async (req) => {
     const body = parseBody(newStatus, req.body);
