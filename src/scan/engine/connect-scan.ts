@@ -101,8 +101,8 @@ function defaultWorkers(): number {
 }
 
 function spawn(): PoolWorker {
-  const pw: PoolWorker = { worker: new Worker(WORKER_URL), listeners: new Map(), dead: false };
-  pw.worker.unref();
+  // The worker is plain JavaScript: start it without the parent's loaders (tsx), in milliseconds.
+  const pw: PoolWorker = { worker: new Worker(WORKER_URL, { execArgv: [] }), listeners: new Map(), dead: false };
   pw.worker.on('message', (m: WorkerMessage) => pw.listeners.get(m.id)?.(m));
   const die = (message: string) => {
     if (pw.dead) return;
@@ -112,6 +112,8 @@ function spawn(): PoolWorker {
   };
   pw.worker.on('error', (e) => die(`scan worker failed: ${e.message}`));
   pw.worker.on('exit', (code) => die(`scan worker exited (code ${code})`));
+  // Idle workers must not keep a process (the CLI, a test) alive; unref after the listeners, which ref.
+  pw.worker.unref();
   return pw;
 }
 
@@ -181,16 +183,22 @@ export async function connectScan(
       pw,
       id,
       result: new Promise<WorkerDone>((resolve, reject) => {
+        // A worker keeps the process alive only while it has work.
+        pw.worker.ref();
+        const release = () => {
+          pw.listeners.delete(id);
+          if (pw.listeners.size === 0) pw.worker.unref();
+        };
         pw.listeners.set(id, (m) => {
           if (m.type === 'progress') doneBy[w] = m.done;
           else if (m.type === 'backoff') {
             backoff ??= { errno: m.errno };
             hooks.onBackoff?.(m.errno);
           } else if (m.type === 'failed') {
-            pw.listeners.delete(id);
+            release();
             reject(new AppError('scan_worker_failed', m.message, { kind: 'bug' }));
           } else {
-            pw.listeners.delete(id);
+            release();
             doneBy[w] = m.done;
             resolve(m);
           }
