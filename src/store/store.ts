@@ -1,4 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, Migrator, PostgresDialect, sql, type MigrationProvider } from 'kysely';
@@ -50,6 +53,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     const dir = join(opts.dataDir, 'pgdata');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     try {
+      if (!existsSync(join(dir, 'PG_VERSION'))) await initEmbedded(dir);
       pglite = await PGlite.create(dir);
     } catch (e) {
       throw new AppError(
@@ -69,6 +73,17 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
       await pglite.close();
     },
   };
+}
+
+/** Runs initdb for a new embedded database in a short-lived child process (see pglite-initdb.mjs). */
+async function initEmbedded(dir: string): Promise<void> {
+  const script = fileURLToPath(new URL('./pglite-initdb.mjs', import.meta.url));
+  try {
+    await promisify(execFile)(process.execPath, [script, dir], { timeout: 120_000 });
+  } catch (e) {
+    const err = e as Error & { stderr?: string };
+    throw new Error(`initdb failed: ${err.stderr?.trim() || err.message}`, { cause: e });
+  }
 }
 
 async function openPostgres(url: string, opts: OpenStoreOptions): Promise<Store> {
