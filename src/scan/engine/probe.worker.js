@@ -145,9 +145,13 @@ class Job {
   }
 
   tick() {
-    const now = performance.now();
-    for (const p of this.active) if (now >= p.deadline) p.expire();
-    this.launch();
+    // Expire in the check phase, after the poll phase has delivered every connect that already
+    // completed: a busy event loop must not turn a late-noticed answer into a timeout.
+    setImmediate(() => {
+      const now = performance.now();
+      for (const p of this.active) if (now >= p.deadline) p.expire();
+      this.launch();
+    });
   }
 
   cancel() {
