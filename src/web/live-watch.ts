@@ -33,8 +33,12 @@ export function startLiveWatch(
     try {
       await fn();
     } catch (err) {
-      disabled.add(name);
-      ctx.logger.debug({ err, probe: name }, 'live updates: probe switched off');
+      // A missing table (an area not installed) switches the probe off; anything else (a busy
+      // database, a restart) is tried again on the next tick.
+      if (/does not exist|no such table/i.test((err as Error).message)) {
+        disabled.add(name);
+        ctx.logger.debug({ err, probe: name }, 'live updates: probe switched off');
+      } else ctx.logger.debug({ err, probe: name }, 'live updates: probe failed, retrying');
     }
   };
 

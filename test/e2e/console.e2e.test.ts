@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { generate } from 'otplib';
@@ -192,7 +193,7 @@ describe('web console in Chromium', { timeout: 240_000 }, () => {
       .getByRole('table', { name: 'Services' })
       .getByRole('link', { name: 'fd00:198:18::2' })
       .first()
-      .waitFor({ timeout: 20_000 });
+      .waitFor({ timeout: 30_000 });
     await nav(page, 'Containers');
     await page
       .getByRole('link', { name: 'New listening port [fd00:198:18::2]:11211/tcp' })
@@ -284,6 +285,57 @@ describe('web console in Chromium', { timeout: 240_000 }, () => {
       return g.getComputedStyle(g.document.body).backgroundColor;
     });
     assert.notEqual(afterToggle, before);
+  });
+
+  it('configures an asset whose secret is write-only, and tests its connectivity', async () => {
+    // The webhook target is a loopback server this test runs.
+    const hits: string[] = [];
+    const hook = createHttpServer((req, res) => {
+      hits.push(`${req.method} ${req.headers.authorization ?? ''}`);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
+    const hookPort = (hook.address() as AddressInfo).port;
+    const SECRET = 'hook-secret-e2e-0042';
+    try {
+      await nav(page, 'Apps & assets');
+      await page.getByRole('button', { name: 'Configure an asset for HTTP' }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByLabel('Asset name').fill('e2e-webhook');
+      await dialog.getByLabel(/^allowed_destinations/).fill('127.0.0.1');
+      await dialog.getByLabel(/^base_url/).fill(`http://127.0.0.1:${hookPort}/hook`);
+      await dialog.getByLabel(/^auth_token/).fill(SECRET);
+      await dialog.getByRole('button', { name: 'Save asset' }).click();
+      const row = page
+        .getByRole('table', { name: 'Assets' })
+        .locator('tbody tr')
+        .filter({ hasText: 'e2e-webhook' });
+      await row.waitFor();
+      assert.match(await row.innerText(), /auth_token: secret set/);
+      assert.doesNotMatch(await page.content(), new RegExp(SECRET));
+      const assets = JSON.stringify(await api(t, 'GET', '/rest/asset?page_size=0'));
+      assert.doesNotMatch(assets, new RegExp(SECRET));
+
+      await row.getByRole('button', { name: 'Edit asset e2e-webhook' }).click();
+      assert.equal(
+        await page
+          .getByRole('dialog')
+          .getByLabel(/^auth_token/)
+          .inputValue(),
+        '',
+      );
+      await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+
+      await row.getByRole('button', { name: 'Test connectivity of e2e-webhook' }).click();
+      await row
+        .getByRole('status')
+        .getByText(/^(success|failed)$/)
+        .waitFor({ timeout: 60_000 });
+      assert.match(await row.getByRole('status').innerText(), /success/);
+    } finally {
+      hook.close();
+    }
   });
 
   it('labels every form control on every page', async () => {

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { put } from '../api/client.ts';
+import { del, post, put } from '../api/client.ts';
 import { createUser, patchUser } from '../api/endpoints.ts';
 import type { Token, User } from '../api/types.ts';
 import { fmtAgo, fmtTime } from '../components/format.ts';
@@ -103,6 +103,41 @@ export function AdminPage() {
                               }
                             >
                               {u.disabled ? 'Enable' : 'Disable'}
+                            </button>
+                            <button
+                              type="button"
+                              aria-label={`Unlock ${u.username} after failed logins`}
+                              onClick={() =>
+                                patchUser(u.username, { unlock: true }).then(users.reload, setError)
+                              }
+                            >
+                              Unlock
+                            </button>
+                            <button
+                              type="button"
+                              aria-label={`Sign ${u.username} out everywhere`}
+                              onClick={() =>
+                                post(`/api/users/${encodeURIComponent(u.username)}/logout`).then(
+                                  users.reload,
+                                  setError,
+                                )
+                              }
+                            >
+                              Sign out everywhere
+                            </button>
+                            <button
+                              type="button"
+                              className="danger"
+                              aria-label={`Delete user ${u.username}`}
+                              onClick={() => {
+                                if (window.confirm(`Delete user "${u.username}"? Their tokens stop working.`))
+                                  del(`/api/users/${encodeURIComponent(u.username)}`).then(
+                                    users.reload,
+                                    setError,
+                                  );
+                              }}
+                            >
+                              Delete
                             </button>
                           </span>
                         ),

@@ -1,9 +1,10 @@
 import { useState, type FormEvent } from 'react';
-import { post } from '../api/client.ts';
+import { del, get, post } from '../api/client.ts';
 import { restPath } from '../api/endpoints.ts';
 import type { App, Asset, ListEnvelope } from '../api/types.ts';
 import {
   ActionError,
+  Badge,
   Card,
   DataTable,
   Dialog,
@@ -24,6 +25,7 @@ export function AppsPage() {
   const session = useSession();
   const apps = useApi<ListEnvelope<App>>(restPath('app', { pageSize: 0 }));
   const assets = useApi<ListEnvelope<Asset>>(restPath('asset', { pageSize: 0 }));
+  const [error, setError] = useState<unknown>();
   const [editing, setEditing] = useState<{ app: App; asset?: Asset } | null>(null);
   const appOf = (a: Asset) =>
     apps.data?.data.find(
@@ -36,6 +38,7 @@ export function AppsPage() {
         subtitle="Connectors playbooks act through, and their configured instances."
       />
       <div className="stack">
+        <ActionError error={error} />
         <Card title="Assets">
           {assets.error ? (
             <ErrorState error={assets.error} what="Assets" />
@@ -80,15 +83,33 @@ export function AppsPage() {
                   label: '',
                   render: (a) => {
                     const app = appOf(a);
-                    return session.isAdmin && app ? (
-                      <button
-                        type="button"
-                        onClick={() => setEditing({ app, asset: a })}
-                        aria-label={`Edit asset ${a.name}`}
-                      >
-                        Edit
-                      </button>
-                    ) : null;
+                    return (
+                      <span className="actions">
+                        {session.canWork ? <TestConnectivity asset={a} /> : null}
+                        {session.isAdmin && app ? (
+                          <button
+                            type="button"
+                            onClick={() => setEditing({ app, asset: a })}
+                            aria-label={`Edit asset ${a.name}`}
+                          >
+                            Edit
+                          </button>
+                        ) : null}
+                        {session.isAdmin ? (
+                          <button
+                            type="button"
+                            className="danger"
+                            aria-label={`Delete asset ${a.name}`}
+                            onClick={() => {
+                              if (window.confirm(`Delete asset "${a.name}" and its stored secrets?`))
+                                del(`/rest/asset/${a.id}`).then(assets.reload, setError);
+                            }}
+                          >
+                            Delete
+                          </button>
+                        ) : null}
+                      </span>
+                    );
                   },
                 },
               ]}
@@ -281,5 +302,51 @@ function AssetDialog(props: { app: App; asset?: Asset; onClose: () => void; onSa
         </div>
       </form>
     </Dialog>
+  );
+}
+
+/** Runs the app's `test connectivity` action on one asset and shows how it ended. */
+function TestConnectivity(props: { asset: Asset }) {
+  const [state, setState] = useState<{ status: string; message?: string | null } | null>(null);
+  const run = async () => {
+    setState({ status: 'running' });
+    try {
+      const r = await post<{ action_run_id: number }>('/rest/action_run', {
+        action: 'test connectivity',
+        name: 'test_connectivity',
+        type: 'test',
+        targets: [{ assets: [props.asset.name] }],
+      });
+      for (let i = 0; i < 60; i++) {
+        const run = await get<{ status: string; message?: string | null }>(
+          `/rest/action_run/${r.action_run_id}`,
+        );
+        if (run.status !== 'pending' && run.status !== 'running') {
+          setState(run);
+          return;
+        }
+        await new Promise((res) => setTimeout(res, 1000));
+      }
+      setState({ status: 'running', message: 'still running: see the action runs' });
+    } catch (e) {
+      setState({ status: 'failed', message: (e as Error).message });
+    }
+  };
+  return (
+    <>
+      <button
+        type="button"
+        onClick={() => void run()}
+        disabled={state?.status === 'running'}
+        aria-label={`Test connectivity of ${props.asset.name}`}
+      >
+        Test
+      </button>
+      {state ? (
+        <span className="small" role="status">
+          <Badge value={state.status} /> {state.message ?? ''}
+        </span>
+      ) : null}
+    </>
   );
 }

@@ -54,6 +54,9 @@ export function ContainerPage(props: { id: number }) {
   const [changeError, setChangeError] = useState<unknown>();
   const severities = useApi<ListEnvelope<{ name: string }>>(restPath('severity', { pageSize: 0 }));
   const statuses = useApi<ListEnvelope<{ name: string }>>(restPath('container_status', { pageSize: 0 }));
+  const users = useApi<ListEnvelope<{ id: number; username: string; is_active?: boolean }>>(
+    restPath('ph_user', { pageSize: 0 }),
+  );
   const mine = (m: { data: Record<string, unknown> }) =>
     Number(m.data.container_id ?? m.data.container) === id;
   useLive(['container_updated'], (m) => mine(m) && c.reload());
@@ -86,7 +89,7 @@ export function ContainerPage(props: { id: number }) {
   const pending = prompts.data?.data.filter((p) => p.status === 'pending') ?? [];
   const answered = prompts.data?.data.filter((p) => p.status !== 'pending') ?? [];
 
-  const change = async (changes: { status?: string; severity?: string }) => {
+  const change = async (changes: { status?: string; severity?: string; owner_id?: number | null }) => {
     setChangeError(undefined);
     try {
       await updateContainer(id, changes);
@@ -124,6 +127,22 @@ export function ContainerPage(props: { id: number }) {
                   {(statuses.data?.data.map((x) => x.name) ?? ['new', 'open', 'closed']).map((v) => (
                     <option key={v}>{v}</option>
                   ))}
+                </select>
+              </label>
+              <label className="inline-label">
+                Owner{' '}
+                <select
+                  value={ct.owner_id ?? ''}
+                  onChange={(e) => void change({ owner_id: e.target.value ? Number(e.target.value) : null })}
+                >
+                  <option value="">nobody</option>
+                  {(users.data?.data ?? [])
+                    .filter((u) => u.is_active !== false)
+                    .map((u) => (
+                      <option key={u.id} value={u.id}>
+                        {u.username}
+                      </option>
+                    ))}
                 </select>
               </label>
               {ct.status !== 'closed' ? (
