@@ -1,8 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Agent, request, type Dispatcher } from 'undici';
-import { ADMIN_TOKEN_FILE } from '../identity/index.ts';
-import { selfSignedCertPath } from '../api/index.ts';
+// Direct module imports, not the domains' front doors: every CLI start would otherwise load the
+// whole server (Fastify, argon2, the store) just to read two constants.
+import { ADMIN_TOKEN_FILE } from '../identity/bootstrap.ts';
+import { selfSignedCertPath } from '../api/tls.ts';
 import { AppError } from '../util/errors.ts';
 
 /** How the CLI reaches a server: PORTCULLIS_URL / PORTCULLIS_TOKEN, else the local one. */
