@@ -1,5 +1,6 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../store/index.ts';
+import type { ArtifactTable } from './container.table.ts';
 import { AppError, badRequest } from '../util/errors.ts';
 import {
   addArtifact,
@@ -120,23 +121,7 @@ export const ARTIFACT_LIST: ListSpec = {
   },
 };
 
-type ArtifactRow = {
-  id: number;
-  container_id: number;
-  name: string;
-  label: string;
-  type: string;
-  severity: string;
-  source_data_identifier: string | null;
-  cef: Record<string, unknown>;
-  cef_types: Record<string, string[]>;
-  data: Record<string, unknown>;
-  tags: string[];
-  start_time: Date | null;
-  end_time: Date | null;
-  create_time: Date;
-  update_time: Date;
-};
+type ArtifactRow = Selectable<ArtifactTable>;
 
 export const toArtifactRecord = (r: ArtifactRow): ArtifactRecord => ({
   id: r.id,

@@ -1,6 +1,7 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import { recordAudit } from '../audit/audit.repository.ts';
 import type { Database } from '../store/index.ts';
+import type { NoteTable } from './note.table.ts';
 import { badRequest } from '../util/errors.ts';
 import { SYSTEM_ACTOR, type ChangeOptions } from './container.repository.ts';
 import { deleteWithAudit, listTable, updateWithAudit } from './object.repository.ts';
@@ -117,19 +118,7 @@ export const NOTE_LIST: ListSpec = {
   },
 };
 
-type NoteRow = {
-  id: number;
-  container_id: number;
-  artifact_id: number | null;
-  title: string;
-  content: string;
-  note_type: string;
-  note_format: string;
-  author_id: number | null;
-  author: string;
-  create_time: Date;
-  modified_time: Date;
-};
+type NoteRow = Selectable<NoteTable>;
 
 const toNoteRecord = (r: NoteRow): NoteRecord => ({
   id: r.id,
