@@ -1,7 +1,9 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Transaction } from 'kysely';
 import { z } from 'zod';
 import type { AppContext } from '../../api/context.ts';
 import { recordAudit } from '../../audit/audit.repository.ts';
+import type { Database } from '../../store/index.ts';
 import { listTable } from '../object.repository.ts';
 import type { ListSpec } from '../rest-list.ts';
 import { badRequest } from '../../util/errors.ts';
@@ -48,30 +50,47 @@ export function registerSeverityStatusRoutes(app: FastifyInstance, ctx: AppConte
     ),
   );
 
-  app.post('/rest/severity', async (req) => {
-    const body = parseBody(newSeverity, req.body);
-    return db.transaction().execute(async (tx) => {
-      if (await tx.selectFrom('severities').select('id').where('name', '=', body.name).executeTakeFirst())
-        throw badRequest(`name: severity "${body.name}" exists`, { pointer: '/name' });
-      const max = await tx
-        .selectFrom('severities')
-        .select((eb) => eb.fn.max('position').as('m'))
-        .executeTakeFirst();
-      const row = await tx
-        .insertInto('severities')
-        .values({ name: body.name, color: body.color ?? 'white', position: Number(max?.m ?? -1) + 1 })
-        .returning('id')
-        .executeTakeFirstOrThrow();
+  // Both POSTs refuse a name already taken, add the row with `insert` and audit the creation.
+  const createNamed = (
+    req: FastifyRequest,
+    what: { table: 'severities' | 'container_statuses'; objectType: string; noun: string },
+    body: { name: string },
+    insert: (tx: Transaction<Database>) => Promise<number>,
+  ) =>
+    db.transaction().execute(async (tx) => {
+      if (await tx.selectFrom(what.table).select('id').where('name', '=', body.name).executeTakeFirst())
+        throw badRequest(`name: ${what.noun} "${body.name}" exists`, { pointer: '/name' });
+      const id = await insert(tx);
       await recordAudit(tx, {
         category: 'container',
         action: 'create',
         actor: actorOf(req),
-        object_type: 'severity',
-        object_id: row.id,
+        object_type: what.objectType,
+        object_id: id,
         details: body,
       });
-      return { id: row.id, success: true };
+      return { id, success: true };
     });
+
+  app.post('/rest/severity', async (req) => {
+    const body = parseBody(newSeverity, req.body);
+    return createNamed(
+      req,
+      { table: 'severities', objectType: 'severity', noun: 'severity' },
+      body,
+      async (tx) => {
+        const max = await tx
+          .selectFrom('severities')
+          .select((eb) => eb.fn.max('position').as('m'))
+          .executeTakeFirst();
+        const row = await tx
+          .insertInto('severities')
+          .values({ name: body.name, color: body.color ?? 'white', position: Number(max?.m ?? -1) + 1 })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        return row.id;
+      },
+    );
   });
 
   app.get('/rest/container_status', (req) =>
@@ -85,29 +104,12 @@ export function registerSeverityStatusRoutes(app: FastifyInstance, ctx: AppConte
 
   app.post('/rest/container_status', async (req) => {
     const body = parseBody(newStatus, req.body);
-    return db.transaction().execute(async (tx) => {
-      if (
-        await tx
-          .selectFrom('container_statuses')
-          .select('id')
-          .where('name', '=', body.name)
-          .executeTakeFirst()
-      )
-        throw badRequest(`name: status "${body.name}" exists`, { pointer: '/name' });
-      const row = await tx
-        .insertInto('container_statuses')
-        .values(body)
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      await recordAudit(tx, {
-        category: 'container',
-        action: 'create',
-        actor: actorOf(req),
-        object_type: 'container_status',
-        object_id: row.id,
-        details: body,
-      });
-      return { id: row.id, success: true };
-    });
+    return createNamed(
+      req,
+      { table: 'container_statuses', objectType: 'container_status', noun: 'status' },
+      body,
+      async (tx) =>
+        (await tx.insertInto('container_statuses').values(body).returning('id').executeTakeFirstOrThrow()).id,
+    );
   });
 }
