@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { describe, it } from 'node:test';
@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { canonicalIp } from '../common/address.ts';
 import { collectEvents, listenerKeys } from '../common/collect.ts';
+import { withHostB } from '../common/netns.testing.ts';
 import { arbitraryIpv4, checkParserProperties } from '../common/parser-properties.ts';
 import { parseNetcat } from './netcat.parser.ts';
 
@@ -204,93 +205,62 @@ describe('netcat parser on output made during the test', () => {
 // The real-tools topology rebuilt during the test: host B's listeners in a network namespace, swept
 // with the real tools from inside it. Ground truth: ../shared/fixtures/real-tools/README.md.
 describe('netcat parser on sweeps made in a network namespace during the test', () => {
-  it('nc, ncat and traditional nc find exactly the listeners of host B', async (t) => {
-    if (process.getuid?.() !== 0) {
-      t.skip('needs root to create a network namespace');
-      return;
-    }
-    const ns = `ingp2-nc-${process.pid}`;
-    const ip = (...args: string[]) => run('ip', args);
-    const inNs = (cmd: string, ...args: string[]) => both('ip', ['netns', 'exec', ns, cmd, ...args]);
-    let child: ChildProcess | undefined;
-    try {
-      try {
-        await ip('netns', 'add', ns);
-      } catch (err) {
-        // A container without CAP_SYS_ADMIN cannot make namespaces: nothing to test here.
-        t.skip(`cannot create a network namespace: ${(err as Error).message}`);
-        return;
-      }
-      await ip('-n', ns, 'link', 'set', 'lo', 'up');
-      await ip('-n', ns, 'link', 'add', 'vB', 'type', 'veth', 'peer', 'name', 'vA');
-      await ip('-n', ns, 'addr', 'add', '198.18.0.2/24', 'dev', 'vB');
-      await ip('-n', ns, 'addr', 'add', 'fd00:198:18::2/64', 'dev', 'vB', 'nodad');
-      await ip('-n', ns, 'link', 'set', 'vB', 'up');
-      await ip('-n', ns, 'link', 'set', 'vA', 'up');
-      const script = fileURLToPath(new URL('./testdata/target.py', import.meta.url));
-      const c = spawn('ip', ['netns', 'exec', ns, 'python3', script, '60'], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      child = c;
-      await new Promise<void>((resolve, reject) => {
-        c.stdout!.on('data', (d: Buffer) => {
-          if (d.toString().includes('ready')) resolve();
-        });
-        c.once('exit', (code) => reject(new Error(`target.py exited with ${code}`)));
-      });
-      const ports = ['21', '2222', '3306', '9090', '9443'];
-      let out = await inNs('nc.openbsd', '-v', '-z', '-n', '-w', '1', '198.18.0.2', ...ports);
-      out += await inNs(
-        'nc.openbsd',
-        '-6',
-        '-v',
-        '-z',
-        '-n',
-        '-w',
-        '1',
-        'fd00:198:18::2',
-        '2222',
-        '11211',
-        '9443',
-      );
-      for (const p of ['2222', '9090', '9999', '11211']) {
+  it('nc, ncat and traditional nc find exactly the listeners of host B', (t) =>
+    withHostB(
+      t,
+      { prefix: 'ingp2-nc', script: fileURLToPath(new URL('./testdata/target.py', import.meta.url)) },
+      async (ns) => {
+        const inNs = (cmd: string, ...args: string[]) => both('ip', ['netns', 'exec', ns, cmd, ...args]);
+        const ports = ['21', '2222', '3306', '9090', '9443'];
+        let out = await inNs('nc.openbsd', '-v', '-z', '-n', '-w', '1', '198.18.0.2', ...ports);
         out += await inNs(
-          'ncat',
+          'nc.openbsd',
+          '-6',
           '-v',
           '-z',
           '-n',
           '-w',
           '1',
-          p === '11211' ? 'fd00:198:18::2' : '198.18.0.2',
-          p,
+          'fd00:198:18::2',
+          '2222',
+          '11211',
+          '9443',
         );
-      }
-      if (existsSync('/bin/nc.traditional'))
-        out += await inNs('nc.traditional', '-vv', '-z', '-n', '-w', '1', '198.18.0.2', ...ports);
-      const r = await parse(out);
-      assert.deepEqual(r.issues, [], out);
-      assert.deepEqual(
-        listenerKeys(r.observations),
-        [
-          '198.18.0.2 tcp/2222',
-          '198.18.0.2 tcp/3306',
-          '198.18.0.2 tcp/9090',
-          '198.18.0.2 tcp/9443',
-          'fd00:198:18::2 tcp/11211',
-        ],
-        out,
-      );
-      // Bound to IPv4 only, 2222 and 9443 refuse IPv6; 21 has no listener at all.
-      assert.deepEqual(
-        listenerKeys(r.observations, 'negative'),
-        ['198.18.0.2 tcp/21', 'fd00:198:18::2 tcp/2222', 'fd00:198:18::2 tcp/9443'],
-        out,
-      );
-    } finally {
-      child?.kill();
-      await ip('netns', 'del', ns).catch(() => undefined);
-    }
-  });
+        for (const p of ['2222', '9090', '9999', '11211']) {
+          out += await inNs(
+            'ncat',
+            '-v',
+            '-z',
+            '-n',
+            '-w',
+            '1',
+            p === '11211' ? 'fd00:198:18::2' : '198.18.0.2',
+            p,
+          );
+        }
+        if (existsSync('/bin/nc.traditional'))
+          out += await inNs('nc.traditional', '-vv', '-z', '-n', '-w', '1', '198.18.0.2', ...ports);
+        const r = await parse(out);
+        assert.deepEqual(r.issues, [], out);
+        assert.deepEqual(
+          listenerKeys(r.observations),
+          [
+            '198.18.0.2 tcp/2222',
+            '198.18.0.2 tcp/3306',
+            '198.18.0.2 tcp/9090',
+            '198.18.0.2 tcp/9443',
+            'fd00:198:18::2 tcp/11211',
+          ],
+          out,
+        );
+        // Bound to IPv4 only, 2222 and 9443 refuse IPv6; 21 has no listener at all.
+        assert.deepEqual(
+          listenerKeys(r.observations, 'negative'),
+          ['198.18.0.2 tcp/21', 'fd00:198:18::2 tcp/2222', 'fd00:198:18::2 tcp/9443'],
+          out,
+        );
+      },
+    ));
 });
 
 const ipv6 = fc.ipV6().map((s) => canonicalIp(s) ?? '::1');

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { canonicalIp } from '../common/address.ts';
 import { collectEvents, listenerKeys } from '../common/collect.ts';
+import { withHostB } from '../common/netns.testing.ts';
 import { checkParserProperties } from '../common/parser-properties.ts';
 import type { ParseOptions } from '../observation.ts';
 import { parseSs } from './ss.parser.ts';
@@ -128,54 +129,23 @@ describe('ss / netstat parser on real output', () => {
 
 // The same answer from ss and netstat run during the test, in a network namespace it creates.
 describe('ss / netstat parser on output made during the test', () => {
-  it('ss -ltnu and netstat -ltnu in a fresh namespace give exactly the sockets opened there', async (t) => {
-    if (process.getuid?.() !== 0) {
-      t.skip('needs root to create a network namespace');
-      return;
-    }
-    const ns = `ingp2-ss-${process.pid}`;
-    const ip = (...args: string[]) => run('ip', args);
-    let child: ChildProcess | undefined;
-    try {
-      try {
-        await ip('netns', 'add', ns);
-      } catch (err) {
-        // A container without CAP_SYS_ADMIN cannot make namespaces: nothing to test here.
-        t.skip(`cannot create a network namespace: ${(err as Error).message}`);
-        return;
-      }
-      await ip('-n', ns, 'link', 'set', 'lo', 'up');
-      await ip('-n', ns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1');
-      await ip('-n', ns, 'addr', 'add', '198.18.0.2/24', 'dev', 'v0');
-      await ip('-n', ns, 'addr', 'add', 'fd00:198:18::2/64', 'dev', 'v0', 'nodad');
-      await ip('-n', ns, 'link', 'set', 'v0', 'up');
-      await ip('-n', ns, 'link', 'set', 'v1', 'up');
-      const script = fileURLToPath(new URL('./testdata/listeners.py', import.meta.url));
-      const c = spawn('ip', ['netns', 'exec', ns, 'python3', script, '60'], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      child = c;
-      await new Promise<void>((resolve, reject) => {
-        c.stdout!.on('data', (d: Buffer) => {
-          if (d.toString().includes('ready')) resolve();
-        });
-        c.once('exit', (code) => reject(new Error(`listeners.py exited with ${code}`)));
-      });
-      const ss = await run('ip', ['netns', 'exec', ns, 'ss', '-ltnu']);
-      const r1 = await parse(ss.stdout, { host: '198.18.0.2' });
-      assert.deepEqual(r1.issues, [], ss.stdout);
-      assert.deepEqual(listenerKeys(r1.observations), ALL, ss.stdout);
-      const netstat = await run('ip', ['netns', 'exec', ns, 'netstat', '-ltnu']).catch(() => undefined);
-      if (netstat) {
-        const r2 = await parse(netstat.stdout, { host: '198.18.0.2' });
-        assert.deepEqual(r2.issues, [], netstat.stdout);
-        assert.deepEqual(listenerKeys(r2.observations), ALL, netstat.stdout);
-      }
-    } finally {
-      child?.kill();
-      await ip('netns', 'del', ns).catch(() => undefined);
-    }
-  });
+  it('ss -ltnu and netstat -ltnu in a fresh namespace give exactly the sockets opened there', (t) =>
+    withHostB(
+      t,
+      { prefix: 'ingp2-ss', script: fileURLToPath(new URL('./testdata/listeners.py', import.meta.url)) },
+      async (ns) => {
+        const ss = await run('ip', ['netns', 'exec', ns, 'ss', '-ltnu']);
+        const r1 = await parse(ss.stdout, { host: '198.18.0.2' });
+        assert.deepEqual(r1.issues, [], ss.stdout);
+        assert.deepEqual(listenerKeys(r1.observations), ALL, ss.stdout);
+        const netstat = await run('ip', ['netns', 'exec', ns, 'netstat', '-ltnu']).catch(() => undefined);
+        if (netstat) {
+          const r2 = await parse(netstat.stdout, { host: '198.18.0.2' });
+          assert.deepEqual(r2.issues, [], netstat.stdout);
+          assert.deepEqual(listenerKeys(r2.observations), ALL, netstat.stdout);
+        }
+      },
+    ));
 });
 
 const v4 = fc.tuple(fc.nat(1), fc.nat(255), fc.nat(255)).map(([a, b, c]) => `198.${18 + a}.${b}.${c}`);
