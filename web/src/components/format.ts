@@ -4,8 +4,10 @@ export function fmtTime(iso: string | null | undefined): string {
   if (!iso) return '—';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return String(iso);
+  // The year only when it is not this one: shorter columns for the usual case.
+  const sameYear = d.getFullYear() === new Date().getFullYear();
   return d.toLocaleString(undefined, {
-    year: 'numeric',
+    ...(sameYear ? {} : { year: 'numeric' as const }),
     month: 'short',
     day: 'numeric',
     hour: '2-digit',

@@ -19,7 +19,11 @@ export function ServiceTimeline(props: { services: Service[] }) {
   t1 += span * 0.02;
   const w = 900;
   const labelW = 90;
-  const rowH = 20;
+  // Every source that saw any port gets a colour; each port shows its overall span and, below it,
+  // one thin line per source from that source's first to last sighting.
+  const sources = [...new Set(rows.flatMap((r) => r.sources ?? []))].sort();
+  const perSource = (s: Service) => (s.sources ?? []).filter((src) => s.source_details?.[src]);
+  const rowH = 20 + Math.max(0, ...rows.map((r) => perSource(r).length)) * 4;
   const h = rows.length * rowH + 30;
   const x = (t: number) => labelW + ((w - labelW - 10) * (t - t0)) / (t1 - t0);
   const ticks = Array.from({ length: 5 }, (_, i) => t0 + ((t1 - t0) * i) / 4);
@@ -57,7 +61,7 @@ export function ServiceTimeline(props: { services: Service[] }) {
                 x={a}
                 y={y + 2}
                 width={Math.max(4, b - a)}
-                height={rowH - 8}
+                height={12}
                 rx={3}
               >
                 <title>
@@ -65,10 +69,39 @@ export function ServiceTimeline(props: { services: Service[] }) {
                   {fmtTime(s.last_seen)}; sources {(s.sources ?? []).join(', ')}
                 </title>
               </rect>
+              {perSource(s).map((src, k) => {
+                const d = s.source_details![src]!;
+                const sa = x(new Date(d.first_seen).getTime());
+                const sb = x(new Date(d.last_seen).getTime());
+                return (
+                  <rect
+                    key={src}
+                    className={`source source-${sources.indexOf(src) % 6}`}
+                    x={sa}
+                    y={y + 16 + k * 4}
+                    width={Math.max(3, sb - sa)}
+                    height={3}
+                  >
+                    <title>
+                      {src}: {fmtTime(d.first_seen)} – {fmtTime(d.last_seen)}, {d.observations}× {d.evidence}
+                    </title>
+                  </rect>
+                );
+              })}
             </g>
           );
         })}
       </svg>
+      {sources.length > 0 ? (
+        <figcaption className="small muted legend">
+          Bars: first to last sighting (colour: state). Lines below: each source —{' '}
+          {sources.map((src, i) => (
+            <span key={src} className="legend-item">
+              <span className={`swatch source-${i % 6}`} aria-hidden="true" /> {src}
+            </span>
+          ))}
+        </figcaption>
+      ) : null}
     </figure>
   );
 }

@@ -126,7 +126,7 @@ export function HostPage(props: { host: string }) {
                 label: 'Last seen',
                 render: (s) => <span title={fmtTime(s.last_seen)}>{fmtAgo(s.last_seen)}</span>,
               },
-              { key: 'observations', label: 'Obs.', className: 'num', render: (s) => fmtNum(s.observations) },
+
               {
                 key: 'decision',
                 label: 'Decision',
