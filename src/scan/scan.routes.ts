@@ -68,7 +68,7 @@ function optionsOf(b: z.infer<typeof scanBody> | z.infer<typeof scheduleBody>): 
 const asList = (t: string | string[]) => (Array.isArray(t) ? t : t.split(/[\s,]+/).filter(Boolean));
 
 function summaryOf(o: ScanOutcome): Record<string, unknown> {
-  return { ...o.run, duration_ms: Math.round(o.durationMs), cancelled: o.run.status === 'cancelled' };
+  return { ...o.run, duration_ms: Math.round(o.durationMs), probe_ms: Math.round(o.probeMs), cancelled: o.run.status === 'cancelled' };
 }
 
 /**

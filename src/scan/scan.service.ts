@@ -13,8 +13,10 @@ import { expandTargets, formatAddress, MAX_SCAN_HOSTS, parseAddress, parseTarget
 
 /** Most (host, port) probes one scan may hold. */
 export const MAX_SCAN_PROBES = 16_777_216;
-/** Up to this many probes, closed and filtered ports are kept as rows too (stored and returned). */
+/** Up to this many probes, closed and filtered ports are kept as rows too (returned to the caller). */
 export const KEEP_ALL_STATES_UP_TO = 131_072;
+/** Up to this many probes, closed and filtered rows are also stored; bigger scans store open rows and counts. */
+export const STORE_ALL_STATES_UP_TO = 4096;
 
 /** What the scanner needs from the application context. */
 export type ScanContext = BaselineContext;
@@ -54,6 +56,8 @@ export interface ScanOutcome {
   /** True when closed and filtered ports are among `results`. */
   allStates: boolean;
   durationMs: number;
+  /** Time spent probing (the rest is banners and storing). */
+  probeMs: number;
 }
 
 interface ActiveScan {
@@ -269,7 +273,8 @@ export class ScanRunner {
     }
     const status: ScanStatus = error ? 'failed' : scan.cancelled ? 'cancelled' : 'completed';
     const finishedAt = ctx.now();
-    await finishRun(ctx.db, run.id, { status, done: scan.done, counts: scan.counts, error, finishedAt }, rows);
+    const stored = total <= STORE_ALL_STATES_UP_TO ? rows : rows.filter((r) => r.state === 'open');
+    await finishRun(ctx.db, run.id, { status, done: scan.done, counts: scan.counts, error, finishedAt }, stored);
     const finished: ScanRunView = {
       ...run,
       status,
@@ -281,7 +286,7 @@ export class ScanRunner {
       finished_at: finishedAt.toISOString(),
     };
     if (!error) this.#track(this.#recordBaseline(run.id, rows, prepared, finishedAt));
-    return { run: finished, results: rows, allStates, durationMs: performance.now() - t0 };
+    return { run: finished, results: rows, allStates, durationMs: performance.now() - t0, probeMs: scan.durationMs };
   }
 
   /**
