@@ -6,8 +6,19 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 /**
- * Runs `body` with host B of the real-tools topology (../shared/fixtures/real-tools/README.md)
- * rebuilt in a fresh network namespace `<prefix>-<pid>`: 198.18.0.2/24 and fd00:198:18::2/64 on a
+ * Host B of the real-tools topology (../shared/fixtures/real-tools/README.md): the TCP listeners on
+ * its IPv4 address, and the one on its IPv6 address, as `host tcp/port` keys.
+ */
+export const HOST_B_TCP_V4 = [
+  '198.18.0.2 tcp/2222',
+  '198.18.0.2 tcp/3306',
+  '198.18.0.2 tcp/9090',
+  '198.18.0.2 tcp/9443',
+] as const;
+export const HOST_B_TCP_V6 = ['fd00:198:18::2 tcp/11211'] as const;
+
+/**
+ * Runs `body` with host B rebuilt in a fresh network namespace `<prefix>-<pid>`: 198.18.0.2/24 and fd00:198:18::2/64 on a
  * veth, and the Python `script` (given the argument `60`) listening there once it prints `ready`.
  * Skips the test without root or where namespaces cannot be made; removes the namespace afterwards,
  * also on failure.

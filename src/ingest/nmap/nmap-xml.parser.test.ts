@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { canonicalIp } from '../common/address.ts';
 import { collectEvents, listenerKeys } from '../common/collect.ts';
+import { HOST_B_TCP_V4, HOST_B_TCP_V6 } from '../common/host-b.testing.ts';
 import {
   arbitraryIpv4,
   arbitraryIpv6Groups,
@@ -17,15 +18,12 @@ const data = (name: string): Buffer => readFileSync(new URL(`./testdata/${name}`
 const parse = (input: string | Buffer | Array<string | Buffer>) =>
   collectEvents(parseNmapXml, Array.isArray(input) ? input : [input]);
 
-// Ground truth from ../shared/fixtures/real-tools/README.md (what listens on host B).
-const B_TCP_V4 = ['198.18.0.2 tcp/2222', '198.18.0.2 tcp/3306', '198.18.0.2 tcp/9090', '198.18.0.2 tcp/9443'];
-
 describe('nmap XML parser on real nmap output', () => {
   it('nmap -sT -sV: exactly the TCP listeners of 198.18.0.2, closed ports as negative evidence', async () => {
     const r = await parse(data('nmap-sT-sV.xml'));
     assert.deepEqual(r.issues, []);
     assert.equal(r.records, 1);
-    assert.deepEqual(listenerKeys(r.observations), B_TCP_V4);
+    assert.deepEqual(listenerKeys(r.observations), [...HOST_B_TCP_V4]);
     // -p 21,2222,80,3306,9090,9443,9999: the three ports nothing listens on are closed.
     assert.deepEqual(listenerKeys(r.observations, 'negative'), [
       '198.18.0.2 tcp/21',
@@ -51,7 +49,7 @@ describe('nmap XML parser on real nmap output', () => {
   it('nmap -p-: the four TCP listeners and nothing from the 65531 closed extraports', async () => {
     const r = await parse(data('nmap-sT-allports.xml'));
     assert.deepEqual(r.issues, []);
-    assert.deepEqual(listenerKeys(r.observations), B_TCP_V4);
+    assert.deepEqual(listenerKeys(r.observations), [...HOST_B_TCP_V4]);
     assert.equal(r.observations.length, 4);
   });
 
@@ -96,7 +94,7 @@ describe('nmap XML parser on real nmap output', () => {
   it('reads every document of a file nmap --append-output wrote twice, with one issue', async () => {
     const first = data('nmap-sT-sV.xml');
     const r = await parse([first, data('nmap-ipv6.xml')]);
-    assert.deepEqual(listenerKeys(r.observations), [...B_TCP_V4, 'fd00:198:18::2 tcp/11211'].sort());
+    assert.deepEqual(listenerKeys(r.observations), [...HOST_B_TCP_V4, ...HOST_B_TCP_V6].sort());
     assert.equal(r.records, 2);
     assert.equal(r.issues.length, 1);
     assert.match(r.issues[0]!.message, /another XML document starts after the end of the first/);

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { canonicalIp } from '../common/address.ts';
 import { collectEvents, listenerKeys } from '../common/collect.ts';
-import { withHostB } from '../common/netns.testing.ts';
+import { withHostB } from '../common/host-b.testing.ts';
 import { checkParserProperties } from '../common/parser-properties.ts';
 import type { ParseOptions } from '../observation.ts';
 import { parseSs } from './ss.parser.ts';
