@@ -13,14 +13,22 @@ const TARGET = '198.18.60.2';
 const NET256 = '198.18.61';
 const RUNNER = fileURLToPath(new URL('../src/scan/testdata/run-connect-scan.ts', import.meta.url));
 
-if (process.getuid?.() !== 0 || spawnSync('sh', ['-c', 'command -v nmap && command -v ip && command -v python3']).status !== 0) {
+if (
+  process.getuid?.() !== 0 ||
+  spawnSync('sh', ['-c', 'command -v nmap && command -v ip && command -v python3']).status !== 0
+) {
   console.log('scan bench skipped: needs root, nmap, iproute2 and python3');
   process.exit(0);
 }
 
 const { NODE_TEST_CONTEXT: _ctx, ...childEnv } = process.env;
 const sh = (cmd: string, args: string[], input?: string) =>
-  execFileSync(cmd, args, { encoding: 'utf8', env: childEnv, maxBuffer: 256 * 1024 * 1024, ...(input ? { input } : {}) });
+  execFileSync(cmd, args, {
+    encoding: 'utf8',
+    env: childEnv,
+    maxBuffer: 256 * 1024 * 1024,
+    ...(input ? { input } : {}),
+  });
 
 function setup(): ChildProcess {
   teardown();
@@ -30,7 +38,9 @@ function setup(): ChildProcess {
   sh('ip', ['-n', A, 'addr', 'add', '198.18.60.1/24', 'dev', 'pcsbencha']);
   sh('ip', ['-n', B, 'addr', 'add', `${TARGET}/24`, 'dev', 'pcsbenchb']);
   // 256 target addresses on one interface, reached through one route.
-  const batch = Array.from({ length: 256 }, (_, i) => `address add ${NET256}.${i}/32 dev pcsbenchb`).join('\n');
+  const batch = Array.from({ length: 256 }, (_, i) => `address add ${NET256}.${i}/32 dev pcsbenchb`).join(
+    '\n',
+  );
   sh('ip', ['-n', B, '-batch', '-'], batch);
   for (const ns of [A, B]) sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
   sh('ip', ['-n', A, 'link', 'set', 'pcsbencha', 'up']);
@@ -60,7 +70,8 @@ function setup(): ChildProcess {
 
 function teardown(): void {
   for (const ns of [A, B]) {
-    const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout?.split(/\s+/).filter(Boolean) ?? [];
+    const pids =
+      spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout?.split(/\s+/).filter(Boolean) ?? [];
     for (const pid of pids) spawnSync('kill', ['-9', pid]);
     spawnSync('ip', ['netns', 'del', ns]);
   }
@@ -78,19 +89,25 @@ function nmapOpen(args: string[]): string[] {
   for (const line of out.split('\n')) {
     const m = /^Host: (\S+) .*Ports: (.*?)(\tIgnored|$)/.exec(line);
     if (!m) continue;
-    for (const f of m[2]!.split(', ').map((p) => p.split('/'))) if (f[1] === 'open') found.push(`${m[1]}:${f[0]}`);
+    for (const f of m[2]!.split(', ').map((p) => p.split('/')))
+      if (f[1] === 'open') found.push(`${m[1]}:${f[0]}`);
   }
   return found.sort();
 }
 
 function oursOpen(hosts: string[], ports: string): { open: string[]; scanMs: number } {
   const arg = JSON.stringify({ hosts: hosts.map((address) => ({ address, family: 4 })), ports });
-  const out = JSON.parse(sh('ip', ['netns', 'exec', A, process.execPath, '--import', 'tsx', RUNNER, arg])) as {
+  const out = JSON.parse(
+    sh('ip', ['netns', 'exec', A, process.execPath, '--import', 'tsx', RUNNER, arg]),
+  ) as {
     results: Array<{ host: string; port: number; state: string }>;
     durationMs: number;
   };
   return {
-    open: out.results.filter((r) => r.state === 'open').map((r) => `${r.host}:${r.port}`).sort(),
+    open: out.results
+      .filter((r) => r.state === 'open')
+      .map((r) => `${r.host}:${r.port}`)
+      .sort(),
     scanMs: out.durationMs,
   };
 }
@@ -110,7 +127,9 @@ function compare(name: string, nmapArgs: string[], hosts: string[], ports: strin
     engine.push(o.value.scanMs);
     if (n.value.join() !== o.value.open.join()) {
       same = false;
-      console.log(`  round ${i + 1}: open sets differ: nmap ${n.value.length} [${n.value.slice(0, 5)}…], ours ${o.value.open.length} [${o.value.open.slice(0, 5)}…]`);
+      console.log(
+        `  round ${i + 1}: open sets differ: nmap ${n.value.length} [${n.value.slice(0, 5)}…], ours ${o.value.open.length} [${o.value.open.slice(0, 5)}…]`,
+      );
     } else if (i === 0) console.log(`  both find ${n.value.length} open ports`);
   }
   const ratio = median(ours) / median(nm);

@@ -5,7 +5,13 @@ import { scanSchedulerFor } from './scan.scheduler.ts';
 import { scanRunnerFor } from './scan.service.ts';
 
 export { parsePorts, formatPorts, ALL_PORTS_SPEC } from './port.parser.ts';
-export { parseTargets, parseTarget, expandTargets, MAX_SCAN_HOSTS, type TargetSpec } from './target.parser.ts';
+export {
+  parseTargets,
+  parseTarget,
+  expandTargets,
+  MAX_SCAN_HOSTS,
+  type TargetSpec,
+} from './target.parser.ts';
 export { parseCidr, compileScope, type ScopeRule, type ScopeKind, type ScopeMatcher } from './scope.ts';
 export { listScopes, addScope, removeScope, loadScopeRules, type ScopeView } from './scope.repository.ts';
 export {
@@ -28,7 +34,14 @@ export {
   type ScanOutcome,
   type ScanRunProgress,
 } from './scan.service.ts';
-export { getRun, listRuns, listResults, type ScanRunView, type ScanResultView, type ScanStatus } from './scan.repository.ts';
+export {
+  getRun,
+  listRuns,
+  listResults,
+  type ScanRunView,
+  type ScanResultView,
+  type ScanStatus,
+} from './scan.repository.ts';
 export { scanSchedulerFor, ScanScheduler, validateCron } from './scan.scheduler.ts';
 export type { ScanTables } from './scan.table.ts';
 export { registerScanRoutes } from './scan.routes.ts';

@@ -34,10 +34,13 @@ describe('parsePorts (nmap -p syntax)', () => {
 
   it('round-trips any port set through formatPorts', () => {
     fc.assert(
-      fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 65535 }), { minLength: 1, maxLength: 300 }), (ports) => {
-        const sorted = [...ports].sort((a, b) => a - b);
-        assert.deepEqual(parsePorts(formatPorts(sorted)), sorted);
-      }),
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 0, max: 65535 }), { minLength: 1, maxLength: 300 }),
+        (ports) => {
+          const sorted = [...ports].sort((a, b) => a - b);
+          assert.deepEqual(parsePorts(formatPorts(sorted)), sorted);
+        },
+      ),
     );
   });
 

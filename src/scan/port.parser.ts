@@ -24,7 +24,8 @@ export function parsePorts(spec: string): number[] {
     const prefix = /^([A-Za-z]):/.exec(item);
     if (prefix) {
       const proto = prefix[1]!.toUpperCase();
-      if (proto !== 'T') throw badRequest(`only TCP is scanned: protocol prefix ${prefix[1]}: is not supported ${where}`);
+      if (proto !== 'T')
+        throw badRequest(`only TCP is scanned: protocol prefix ${prefix[1]}: is not supported ${where}`);
       item = item.slice(2);
     }
     if (item === '') throw badRequest(`empty port item ${where}`);

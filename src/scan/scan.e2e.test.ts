@@ -39,7 +39,11 @@ describe('portcullis scan and scope (server + CLI)', () => {
 
   before(async () => {
     srv = await startServerProcess();
-    env = { PORTCULLIS_URL: srv.url, PORTCULLIS_TOKEN: srv.token, PORTCULLIS_CA_CERT: `${srv.dataDir}/tls/cert.pem` };
+    env = {
+      PORTCULLIS_URL: srv.url,
+      PORTCULLIS_TOKEN: srv.token,
+      PORTCULLIS_CA_CERT: `${srv.dataDir}/tls/cert.pem`,
+    };
     for (let i = 0; i < 3; i++) servers.push(await listen());
     openPorts = servers.map(portOf).sort((a, b) => a - b);
     // a port this test owned and closed again: nothing listens there
@@ -76,7 +80,10 @@ describe('portcullis scan and scope (server + CLI)', () => {
     const ports = [...openPorts, closedPort].join(',');
     const scan = await runCli(['scan', '127.0.0.1', '-p', ports, '--json', '--all', '--banner'], env);
     assert.equal(scan.code, 0, scan.stderr);
-    const out = JSON.parse(scan.stdout) as { data: Row[]; scan: { id: number; status: string; open: number } };
+    const out = JSON.parse(scan.stdout) as {
+      data: Row[];
+      scan: { id: number; status: string; open: number };
+    };
     assert.equal(out.scan.status, 'completed');
     assert.deepEqual(
       out.data.filter((r) => r.state === 'open').map((r) => r.port),
@@ -98,7 +105,9 @@ describe('portcullis scan and scope (server + CLI)', () => {
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /excluded block 127\.0\.0\.1\/32/);
     assert.equal((await runCli(['scope', 'remove', '127.0.0.1', '--exclude'], env)).code, 0);
-    const list = JSON.parse((await runCli(['scope', 'list', '--json'], env)).stdout) as { data: Array<{ cidr: string; kind: string }> };
+    const list = JSON.parse((await runCli(['scope', 'list', '--json'], env)).stdout) as {
+      data: Array<{ cidr: string; kind: string }>;
+    };
     assert.deepEqual(
       list.data.map((s) => [s.kind, s.cidr]),
       [['allow', '127.0.0.0/8']],
@@ -122,7 +131,9 @@ describe('portcullis scan and scope (server + CLI)', () => {
 
   it('cancels the scan on the server when the CLI gets Ctrl-C, keeping partial results', async () => {
     // Two probes a second over ports this test owns: slow enough to interrupt.
-    const ports = Array.from({ length: 12 }, () => [...openPorts, closedPort]).flat().slice(0, 40);
+    const ports = Array.from({ length: 12 }, () => [...openPorts, closedPort])
+      .flat()
+      .slice(0, 40);
     const uniq = [...new Set(ports)];
     const extra: Server[] = [];
     for (let i = 0; i < 16; i++) extra.push(await listen());
@@ -137,7 +148,10 @@ describe('portcullis scan and scope (server + CLI)', () => {
     let runId = 0;
     for (let i = 0; i < 100 && !runId; i++) {
       await new Promise((r) => setTimeout(r, 200));
-      const runs = await srv.api<{ data: Array<{ id: number; status: string }> }>('GET', '/api/scans?limit=1');
+      const runs = await srv.api<{ data: Array<{ id: number; status: string }> }>(
+        'GET',
+        '/api/scans?limit=1',
+      );
       if (runs.body.data[0]?.status === 'running') runId = runs.body.data[0].id;
     }
     assert.ok(runId > 0, 'the scan started');
@@ -157,13 +171,28 @@ describe('portcullis scan and scope (server + CLI)', () => {
 
   it('runs scheduled scans and keeps the schedules across a restart', async () => {
     const add = await runCli(
-      ['scan', 'schedule', 'add', '127.0.0.1', '-p', openPorts.join(','), '--cron', '*/2 * * * * *', '--name', 'loopback', '--json'],
+      [
+        'scan',
+        'schedule',
+        'add',
+        '127.0.0.1',
+        '-p',
+        openPorts.join(','),
+        '--cron',
+        '*/2 * * * * *',
+        '--name',
+        'loopback',
+        '--json',
+      ],
       env,
     );
     assert.equal(add.code, 0, add.stderr);
     const schedule = JSON.parse(add.stdout) as { id: number; next_run_at: string };
     assert.ok(schedule.next_run_at);
-    const bad = await runCli(['scan', 'schedule', 'add', '127.0.0.1', '-p', '22', '--cron', 'every day'], env);
+    const bad = await runCli(
+      ['scan', 'schedule', 'add', '127.0.0.1', '-p', '22', '--cron', 'every day'],
+      env,
+    );
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /cron expression "every day" is invalid/);
 
@@ -190,7 +219,9 @@ describe('portcullis scan and scope (server + CLI)', () => {
     assert.ok(runs.length > 0, 'a scheduled run completed after the restart');
     assert.equal(runs[0]!.open, openPorts.length);
     assert.equal((await runCli(['scan', 'schedule', 'remove', 'loopback'], env)).code, 0);
-    const after = JSON.parse((await runCli(['scan', 'schedule', 'list', '--json'], env)).stdout) as { data: unknown[] };
+    const after = JSON.parse((await runCli(['scan', 'schedule', 'list', '--json'], env)).stdout) as {
+      data: unknown[];
+    };
     assert.equal(after.data.length, 0);
   });
 });

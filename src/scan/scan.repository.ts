@@ -1,6 +1,6 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../store/index.ts';
-import type { ScanResultTable, StoredScanOptions } from './scan.table.ts';
+import type { ScanResultTable, ScanRunTable, StoredScanOptions } from './scan.table.ts';
 
 type Db = Kysely<Database>;
 
@@ -40,8 +40,7 @@ export interface ScanResultView {
   banner?: string;
 }
 
-type RunRow = Awaited<ReturnType<typeof selectRuns>>[number];
-const selectRuns = (db: Db) => db.selectFrom('scan_runs').selectAll().execute();
+type RunRow = Selectable<ScanRunTable>;
 
 function toRunView(r: RunRow): ScanRunView {
   return {
@@ -68,7 +67,16 @@ function toRunView(r: RunRow): ScanRunView {
 /** Records the start of a scan. */
 export async function insertRun(
   db: Db,
-  run: { targets: string[]; ports: string; options: StoredScanOptions; scheduleId: number | null; requestedBy: string | null; hosts: number; total: number; startedAt: Date },
+  run: {
+    targets: string[];
+    ports: string;
+    options: StoredScanOptions;
+    scheduleId: number | null;
+    requestedBy: string | null;
+    hosts: number;
+    total: number;
+    startedAt: Date;
+  },
 ): Promise<ScanRunView> {
   const row = await db
     .insertInto('scan_runs')
@@ -92,7 +100,13 @@ export async function insertRun(
 export async function finishRun(
   db: Db,
   id: number,
-  end: { status: ScanStatus; done: number; counts: { open: number; closed: number; filtered: number }; error: string | null; finishedAt: Date },
+  end: {
+    status: ScanStatus;
+    done: number;
+    counts: { open: number; closed: number; filtered: number };
+    error: string | null;
+    finishedAt: Date;
+  },
   results: readonly ScanResultView[],
 ): Promise<void> {
   await db.transaction().execute(async (tx) => {
@@ -120,13 +134,21 @@ export async function finishRun(
       rtt_ms: r.rtt_ms,
       banner: r.banner ?? null,
     }));
-    for (let i = 0; i < rows.length; i += 1000) await tx.insertInto('scan_results').values(rows.slice(i, i + 1000)).execute();
+    for (let i = 0; i < rows.length; i += 1000)
+      await tx
+        .insertInto('scan_results')
+        .values(rows.slice(i, i + 1000))
+        .execute();
   });
 }
 
 /** Stores what recording into the baseline gave. */
 export async function setRunBaseline(db: Db, id: number, summary: Record<string, unknown>): Promise<void> {
-  await db.updateTable('scan_runs').set({ baseline: JSON.stringify(summary) }).where('id', '=', id).execute();
+  await db
+    .updateTable('scan_runs')
+    .set({ baseline: JSON.stringify(summary) })
+    .where('id', '=', id)
+    .execute();
 }
 
 /** Marks runs left `running` by a stopped process as failed (called at start). */
@@ -146,7 +168,10 @@ export async function getRun(db: Db, id: number): Promise<ScanRunView | undefine
 }
 
 /** Recent runs, newest first. */
-export async function listRuns(db: Db, opts: { limit: number; offset: number; scheduleId?: number }): Promise<{ count: number; data: ScanRunView[] }> {
+export async function listRuns(
+  db: Db,
+  opts: { limit: number; offset: number; scheduleId?: number },
+): Promise<{ count: number; data: ScanRunView[] }> {
   let q = db.selectFrom('scan_runs');
   if (opts.scheduleId !== undefined) q = q.where('schedule_id', '=', opts.scheduleId);
   const { n } = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
@@ -156,7 +181,11 @@ export async function listRuns(db: Db, opts: { limit: number; offset: number; sc
 }
 
 /** Stored results of a run, by host and port; optionally only some states. */
-export async function listResults(db: Db, runId: number, states?: readonly string[]): Promise<ScanResultView[]> {
+export async function listResults(
+  db: Db,
+  runId: number,
+  states?: readonly string[],
+): Promise<ScanResultView[]> {
   let q = db.selectFrom('scan_results').selectAll().where('run_id', '=', runId);
   if (states && states.length > 0) q = q.where('state', 'in', [...states]);
   const rows = await q.orderBy('host').orderBy('port').execute();

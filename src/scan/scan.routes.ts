@@ -68,7 +68,12 @@ function optionsOf(b: z.infer<typeof scanBody> | z.infer<typeof scheduleBody>): 
 const asList = (t: string | string[]) => (Array.isArray(t) ? t : t.split(/[\s,]+/).filter(Boolean));
 
 function summaryOf(o: ScanOutcome): Record<string, unknown> {
-  return { ...o.run, duration_ms: Math.round(o.durationMs), probe_ms: Math.round(o.probeMs), cancelled: o.run.status === 'cancelled' };
+  return {
+    ...o.run,
+    duration_ms: Math.round(o.durationMs),
+    probe_ms: Math.round(o.probeMs),
+    cancelled: o.run.status === 'cancelled',
+  };
 }
 
 /**
@@ -96,20 +101,33 @@ export function registerScanRoutes(app: FastifyInstance, ctx: AppContext): void 
   // `ref` is an id or a CIDR with its slash URL-encoded (198.18.0.0%2F15); `?kind=` narrows a CIDR.
   r.delete(
     '/api/scopes/:ref',
-    { schema: { params: refParam, querystring: z.object({ kind: z.enum(['allow', 'exclude']).optional() }) } },
+    {
+      schema: { params: refParam, querystring: z.object({ kind: z.enum(['allow', 'exclude']).optional() }) },
+    },
     async (req) => {
       const ref = req.params.ref;
       const removed = /^\d+$/.test(ref)
         ? await removeScope(ctx.db, { id: Number(ref) })
         : await removeScope(ctx.db, { cidr: ref, ...(req.query.kind ? { kind: req.query.kind } : {}) });
-      ctx.logger.info({ scopes: removed.map((s) => s.cidr), by: req.principal?.username }, 'scan scope removed');
+      ctx.logger.info(
+        { scopes: removed.map((s) => s.cidr), by: req.principal?.username },
+        'scan scope removed',
+      );
       return { removed: removed.length, data: removed };
     },
   );
 
   r.get(
     '/api/scans',
-    { schema: { querystring: z.object({ limit: num('limit', 0, 10_000).optional(), offset: num('offset', 0, Number.MAX_SAFE_INTEGER).optional(), schedule_id: num('schedule_id', 1, Number.MAX_SAFE_INTEGER).optional() }) } },
+    {
+      schema: {
+        querystring: z.object({
+          limit: num('limit', 0, 10_000).optional(),
+          offset: num('offset', 0, Number.MAX_SAFE_INTEGER).optional(),
+          schedule_id: num('schedule_id', 1, Number.MAX_SAFE_INTEGER).optional(),
+        }),
+      },
+    },
     async (req) =>
       listRuns(ctx.db, {
         limit: req.query.limit ?? 50,
@@ -120,7 +138,11 @@ export function registerScanRoutes(app: FastifyInstance, ctx: AppContext): void 
 
   r.post('/api/scans', { schema: { body: scanBody } }, async (req, reply) => {
     const b = req.body;
-    const prepared = await prepareScan(ctx, { targets: asList(b.targets), ports: b.ports, options: optionsOf(b) });
+    const prepared = await prepareScan(ctx, {
+      targets: asList(b.targets),
+      ports: b.ports,
+      options: optionsOf(b),
+    });
     const requestedBy = req.principal?.username ?? null;
     if (!b.wait) {
       const { run } = await runner.start(prepared, { requestedBy });
@@ -140,7 +162,11 @@ export function registerScanRoutes(app: FastifyInstance, ctx: AppContext): void 
       if (!finished && runId) runner.cancel(runId);
     });
     try {
-      const { run, outcome } = await runner.start(prepared, { requestedBy }, { onProgress: (p) => send({ event: 'progress', ...p }) });
+      const { run, outcome } = await runner.start(
+        prepared,
+        { requestedBy },
+        { onProgress: (p) => send({ event: 'progress', ...p }) },
+      );
       runId = run.id;
       send({ event: 'started', scan: run });
       const o = await outcome;
@@ -149,7 +175,12 @@ export function registerScanRoutes(app: FastifyInstance, ctx: AppContext): void 
       send({ event: 'finished', scan: summaryOf(o), all_states: o.allStates, data });
     } catch (e) {
       finished = true;
-      send({ event: 'failed', failed: true, code: (e as { code?: string }).code ?? 'scan_failed', message: (e as Error).message });
+      send({
+        event: 'failed',
+        failed: true,
+        code: (e as { code?: string }).code ?? 'scan_failed',
+        message: (e as Error).message,
+      });
     }
     res.end();
   });
@@ -169,7 +200,8 @@ export function registerScanRoutes(app: FastifyInstance, ctx: AppContext): void 
       if (!run) throw notFound(`scan ${req.params.id}`);
       const states = req.query.state?.split(',').filter(Boolean);
       for (const s of states ?? [])
-        if (!['open', 'closed', 'filtered'].includes(s)) throw badRequest(`state ${JSON.stringify(s)} is not open, closed or filtered`);
+        if (!['open', 'closed', 'filtered'].includes(s))
+          throw badRequest(`state ${JSON.stringify(s)} is not open, closed or filtered`);
       const data: ScanResultView[] = await listResults(ctx.db, run.id, states);
       return { count: data.length, scan: run, data };
     },
@@ -184,7 +216,10 @@ export function registerScanRoutes(app: FastifyInstance, ctx: AppContext): void 
 
   const scheduler = scanSchedulerFor(ctx);
   r.get('/api/scans/schedules', async () => {
-    const data = (await listSchedules(ctx.db)).map((s) => ({ ...s, next_run_at: scheduler.nextRun(s.id)?.toISOString() ?? null }));
+    const data = (await listSchedules(ctx.db)).map((s) => ({
+      ...s,
+      next_run_at: scheduler.nextRun(s.id)?.toISOString() ?? null,
+    }));
     return { count: data.length, data };
   });
   r.post('/api/scans/schedules', { schema: { body: scheduleBody } }, async (req, reply) => {
@@ -210,12 +245,16 @@ export function registerScanRoutes(app: FastifyInstance, ctx: AppContext): void 
     scheduler.unschedule(s.id);
     return { removed: 1, data: [s] };
   });
-  r.patch('/api/scans/schedules/:ref', { schema: { params: refParam, body: z.object({ enabled: z.boolean() }) } }, async (req) => {
-    const s = await scheduleRef(req.params.ref);
-    await setScheduleEnabled(ctx.db, s.id, req.body.enabled);
-    await scheduler.reload();
-    return { ...s, enabled: req.body.enabled, next_run_at: scheduler.nextRun(s.id)?.toISOString() ?? null };
-  });
+  r.patch(
+    '/api/scans/schedules/:ref',
+    { schema: { params: refParam, body: z.object({ enabled: z.boolean() }) } },
+    async (req) => {
+      const s = await scheduleRef(req.params.ref);
+      await setScheduleEnabled(ctx.db, s.id, req.body.enabled);
+      await scheduler.reload();
+      return { ...s, enabled: req.body.enabled, next_run_at: scheduler.nextRun(s.id)?.toISOString() ?? null };
+    },
+  );
   r.post('/api/scans/schedules/:ref/run', { schema: { params: refParam } }, async (req, reply) => {
     const s = await scheduleRef(req.params.ref);
     const run = await scheduler.runNow(s.id);

@@ -3,7 +3,13 @@ import { badRequest } from '../util/errors.ts';
 import { prepareScan, scanRunnerFor, type ScanContext } from './scan.service.ts';
 import type { ScanRunView } from './scan.repository.ts';
 import type { StoredScanOptions } from './scan.table.ts';
-import { getSchedule, insertSchedule, listSchedules, markScheduleRun, type ScheduleView } from './schedule.repository.ts';
+import {
+  getSchedule,
+  insertSchedule,
+  listSchedules,
+  markScheduleRun,
+  type ScheduleView,
+} from './schedule.repository.ts';
 
 /** Checks a cron expression (5 fields, or 6 with seconds first) and returns its next run. */
 export function validateCron(expr: string, from?: Date): Date | null {
@@ -47,10 +53,25 @@ export class ScanScheduler {
   }
 
   /** Validates (cron, targets, ports, scope) and stores a new schedule, then starts its timer. */
-  async add(input: { name: string; cron: string; targets: string[]; ports: string; options: StoredScanOptions; enabled: boolean }): Promise<ScheduleView> {
+  async add(input: {
+    name: string;
+    cron: string;
+    targets: string[];
+    ports: string;
+    options: StoredScanOptions;
+    enabled: boolean;
+  }): Promise<ScheduleView> {
     validateCron(input.cron);
-    const prepared = await prepareScan(this.#ctx, { targets: input.targets, ports: input.ports, options: input.options });
-    const s = await insertSchedule(this.#ctx.db, { ...input, ports: prepared.portSpec, options: prepared.options });
+    const prepared = await prepareScan(this.#ctx, {
+      targets: input.targets,
+      ports: input.ports,
+      options: input.options,
+    });
+    const s = await insertSchedule(this.#ctx.db, {
+      ...input,
+      ports: prepared.portSpec,
+      options: prepared.options,
+    });
     if (s.enabled && !this.#stopped) this.#schedule(s);
     this.#ctx.logger.info({ schedule: s.id, name: s.name, cron: s.cron }, 'scan schedule added');
     return s;
@@ -98,7 +119,10 @@ export class ScanScheduler {
 
   async #run(s: ScheduleView): Promise<ScanRunView> {
     const prepared = await prepareScan(this.#ctx, { targets: s.targets, ports: s.ports, options: s.options });
-    const { run } = await scanRunnerFor(this.#ctx).start(prepared, { scheduleId: s.id, requestedBy: `schedule:${s.name}` });
+    const { run } = await scanRunnerFor(this.#ctx).start(prepared, {
+      scheduleId: s.id,
+      requestedBy: `schedule:${s.name}`,
+    });
     await markScheduleRun(this.#ctx.db, s.id, run.id, this.#ctx.now());
     this.#ctx.logger.info({ schedule: s.id, name: s.name, scan: run.id }, 'scheduled scan started');
     return run;

@@ -5,7 +5,14 @@ import { AppError, badRequest } from '../util/errors.ts';
 import { grabBanners } from './engine/banner.ts';
 import { connectScan, type ConnectScanResult, type PortState, type ScanHost } from './engine/connect-scan.ts';
 import { formatPorts, parsePorts } from './port.parser.ts';
-import { finishRun, insertRun, setRunBaseline, type ScanResultView, type ScanRunView, type ScanStatus } from './scan.repository.ts';
+import {
+  finishRun,
+  insertRun,
+  setRunBaseline,
+  type ScanResultView,
+  type ScanRunView,
+  type ScanStatus,
+} from './scan.repository.ts';
 import type { StoredScanOptions } from './scan.table.ts';
 import { compileScope } from './scope.ts';
 import { loadScopeRules } from './scope.repository.ts';
@@ -88,7 +95,9 @@ export async function prepareScan(ctx: ScanContext, req: ScanRequest): Promise<P
     try {
       found = await lookup(s.name, { all: true, verbatim: true });
     } catch (e) {
-      throw badRequest(`cannot resolve host name ${JSON.stringify(s.name)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw badRequest(
+        `cannot resolve host name ${JSON.stringify(s.name)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
     }
     for (const f of found) {
       const parsed = parseAddress(f.address);
@@ -99,9 +108,12 @@ export async function prepareScan(ctx: ScanContext, req: ScanRequest): Promise<P
       hosts.push({ address, family: parsed.family, hostname: s.name });
     }
   }
-  if (hosts.length > MAX_SCAN_HOSTS) throw badRequest(`targets resolve to ${hosts.length} addresses; at most ${MAX_SCAN_HOSTS} per scan`);
+  if (hosts.length > MAX_SCAN_HOSTS)
+    throw badRequest(`targets resolve to ${hosts.length} addresses; at most ${MAX_SCAN_HOSTS} per scan`);
   if (hosts.length * ports.length > MAX_SCAN_PROBES)
-    throw badRequest(`${hosts.length} hosts x ${ports.length} ports is more than ${MAX_SCAN_PROBES} probes in one scan; split it`);
+    throw badRequest(
+      `${hosts.length} hosts x ${ports.length} ports is more than ${MAX_SCAN_PROBES} probes in one scan; split it`,
+    );
   const scope = compileScope(await loadScopeRules(ctx.db));
   const refused = hosts.filter((h) => !scope.allows(h.address));
   if (refused.length > 0) {
@@ -118,7 +130,8 @@ export async function prepareScan(ctx: ScanContext, req: ScanRequest): Promise<P
 function normaliseOptions(o: StoredScanOptions): StoredScanOptions {
   const int = (name: string, v: number | undefined, min: number, max: number) => {
     if (v === undefined) return undefined;
-    if (!Number.isFinite(v) || v < min || v > max) throw badRequest(`${name} must be between ${min} and ${max}, got ${v}`);
+    if (!Number.isFinite(v) || v < min || v > max)
+      throw badRequest(`${name} must be between ${min} and ${max}, got ${v}`);
     return Math.round(v);
   };
   const out: StoredScanOptions = {};
@@ -157,7 +170,11 @@ export class ScanRunner {
     meta: { scheduleId?: number | null; requestedBy?: string | null },
     hooks: { onProgress?: (p: ScanRunProgress) => void } = {},
   ): Promise<{ run: ScanRunView; outcome: Promise<ScanOutcome> }> {
-    if (this.#stopping) throw new AppError('shutting_down', 'the server is shutting down', { kind: 'operational', status: 503 });
+    if (this.#stopping)
+      throw new AppError('shutting_down', 'the server is shutting down', {
+        kind: 'operational',
+        status: 503,
+      });
     const total = prepared.hosts.length * prepared.ports.length;
     const startedAt = this.#ctx.now();
     const run = await insertRun(this.#ctx.db, {
@@ -170,7 +187,10 @@ export class ScanRunner {
       total,
       startedAt,
     });
-    const active: ActiveScan = { abort: new AbortController(), progress: { done: 0, total, rate: 0, eta: null } };
+    const active: ActiveScan = {
+      abort: new AbortController(),
+      progress: { done: 0, total, rate: 0, eta: null },
+    };
     this.#active.set(run.id, active);
     const outcome = this.#execute(run, prepared, active, hooks).finally(() => this.#active.delete(run.id));
     active.outcome = outcome;
@@ -230,7 +250,9 @@ export class ScanRunner {
         prepared.hosts,
         prepared.ports,
         {
-          ...(prepared.options.concurrency !== undefined ? { concurrency: prepared.options.concurrency } : {}),
+          ...(prepared.options.concurrency !== undefined
+            ? { concurrency: prepared.options.concurrency }
+            : {}),
           ...(prepared.options.rate !== undefined ? { rate: prepared.options.rate } : {}),
           ...(prepared.options.timeoutMs !== undefined ? { timeoutMs: prepared.options.timeoutMs } : {}),
           ...(prepared.options.retries !== undefined ? { retries: prepared.options.retries } : {}),
@@ -241,15 +263,28 @@ export class ScanRunner {
           onProgress: (p) => {
             const secs = (performance.now() - t0) / 1000;
             const rate = secs > 0 ? p.done / secs : 0;
-            active.progress = { done: p.done, total: p.total, rate: Math.round(rate), eta: rate > 0 ? Math.round((p.total - p.done) / rate) : null };
+            active.progress = {
+              done: p.done,
+              total: p.total,
+              rate: Math.round(rate),
+              eta: rate > 0 ? Math.round((p.total - p.done) / rate) : null,
+            };
             hooks.onProgress?.(active.progress);
           },
-          onBackoff: (errno) => ctx.logger.warn({ scan: run.id, errno }, 'scan ran out of sockets or ports; slowing down'),
+          onBackoff: (errno) =>
+            ctx.logger.warn({ scan: run.id, errno }, 'scan ran out of sockets or ports; slowing down'),
         },
       );
     } catch (e) {
       error = (e as Error).message;
-      scan = { results: [], counts: { open: 0, closed: 0, filtered: 0 }, total, done: 0, cancelled: false, durationMs: performance.now() - t0 };
+      scan = {
+        results: [],
+        counts: { open: 0, closed: 0, filtered: 0 },
+        total,
+        done: 0,
+        cancelled: false,
+        durationMs: performance.now() - t0,
+      };
       ctx.logger.error({ err: e, scan: run.id }, 'scan failed');
     }
     const names = new Map(prepared.hosts.filter((h) => h.hostname).map((h) => [h.address, h.hostname!]));
@@ -265,7 +300,10 @@ export class ScanRunner {
     rows.sort((a, b) => (a.host === b.host ? a.port - b.port : compareHosts(a.host, b.host)));
     if (prepared.options.banner && !active.abort.signal.aborted) {
       const open = rows.filter((r) => r.state === 'open');
-      const banners = await grabBanners(open, { timeoutMs: Math.min(5000, prepared.options.timeoutMs ?? 1500), signal: active.abort.signal });
+      const banners = await grabBanners(open, {
+        timeoutMs: Math.min(5000, prepared.options.timeoutMs ?? 1500),
+        signal: active.abort.signal,
+      });
       for (const r of open) {
         const b = banners.get(`${r.host}|${r.port}`);
         if (b !== undefined) r.banner = b;
@@ -274,7 +312,12 @@ export class ScanRunner {
     const status: ScanStatus = error ? 'failed' : scan.cancelled ? 'cancelled' : 'completed';
     const finishedAt = ctx.now();
     const stored = total <= STORE_ALL_STATES_UP_TO ? rows : rows.filter((r) => r.state === 'open');
-    await finishRun(ctx.db, run.id, { status, done: scan.done, counts: scan.counts, error, finishedAt }, stored);
+    await finishRun(
+      ctx.db,
+      run.id,
+      { status, done: scan.done, counts: scan.counts, error, finishedAt },
+      stored,
+    );
     const finished: ScanRunView = {
       ...run,
       status,
@@ -286,14 +329,25 @@ export class ScanRunner {
       finished_at: finishedAt.toISOString(),
     };
     if (!error) this.#track(this.#recordBaseline(run.id, rows, prepared, finishedAt));
-    return { run: finished, results: rows, allStates, durationMs: performance.now() - t0, probeMs: scan.durationMs };
+    return {
+      run: finished,
+      results: rows,
+      allStates,
+      durationMs: performance.now() - t0,
+      probeMs: scan.durationMs,
+    };
   }
 
   /**
    * Open ports become strong evidence (`syn-ack`); closed ports become negative evidence
    * (`conn-refused`) for the services the baseline already knows on the scanned hosts.
    */
-  async #recordBaseline(runId: number, rows: ScanResultView[], prepared: PreparedScan, seenAt: Date): Promise<void> {
+  async #recordBaseline(
+    runId: number,
+    rows: ScanResultView[],
+    prepared: PreparedScan,
+    seenAt: Date,
+  ): Promise<void> {
     const ctx = this.#ctx;
     try {
       const observations: Observation[] = [];
@@ -324,11 +378,17 @@ export class ScanRunner {
     }
   }
 
-  async #closedKnownServices(rows: ScanResultView[], prepared: PreparedScan, seenAt: Date): Promise<Observation[]> {
+  async #closedKnownServices(
+    rows: ScanResultView[],
+    prepared: PreparedScan,
+    seenAt: Date,
+  ): Promise<Observation[]> {
     const db = this.#ctx.db;
     const scannedPorts = new Set(prepared.ports);
     const openKeys = new Set(rows.filter((r) => r.state === 'open').map((r) => `${r.host}|${r.port}`));
-    const explicit = new Map(rows.filter((r) => r.state !== 'open').map((r) => [`${r.host}|${r.port}`, r.state]));
+    const explicit = new Map(
+      rows.filter((r) => r.state !== 'open').map((r) => [`${r.host}|${r.port}`, r.state]),
+    );
     const out: Observation[] = [];
     const addresses = prepared.hosts.map((h) => h.address);
     for (let i = 0; i < addresses.length; i += 500) {
@@ -345,7 +405,15 @@ export class ScanRunner {
         // a definite `closed` is evidence of absence.
         const state = explicit.get(key);
         if (state !== 'closed') continue;
-        out.push({ host: k.host, protocol: 'tcp', port: k.port, source: 'scan', grade: 'negative', reason: 'conn-refused', seenAt });
+        out.push({
+          host: k.host,
+          protocol: 'tcp',
+          port: k.port,
+          source: 'scan',
+          grade: 'negative',
+          reason: 'conn-refused',
+          seenAt,
+        });
       }
     }
     return out;

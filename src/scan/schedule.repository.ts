@@ -1,7 +1,7 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../store/index.ts';
 import { conflict, notFound } from '../util/errors.ts';
-import type { StoredScanOptions } from './scan.table.ts';
+import type { ScanScheduleTable, StoredScanOptions } from './scan.table.ts';
 
 type Db = Kysely<Database>;
 
@@ -19,8 +19,7 @@ export interface ScheduleView {
   last_run_id: number | null;
 }
 
-type Row = Awaited<ReturnType<typeof rowsOf>>[number];
-const rowsOf = (db: Db) => db.selectFrom('scan_schedules').selectAll().execute();
+type Row = Selectable<ScanScheduleTable>;
 
 function toView(r: Row): ScheduleView {
   return {
@@ -45,19 +44,36 @@ export async function listSchedules(db: Db): Promise<ScheduleView[]> {
 /** One schedule by id or name. */
 export async function getSchedule(db: Db, ref: number | string): Promise<ScheduleView | undefined> {
   const q = db.selectFrom('scan_schedules').selectAll();
-  const r = await (typeof ref === 'number' ? q.where('id', '=', ref) : q.where('name', '=', ref)).executeTakeFirst();
+  const r = await (
+    typeof ref === 'number' ? q.where('id', '=', ref) : q.where('name', '=', ref)
+  ).executeTakeFirst();
   return r ? toView(r) : undefined;
 }
 
 /** Stores a new schedule; names are unique. */
 export async function insertSchedule(
   db: Db,
-  s: { name: string; cron: string; targets: string[]; ports: string; options: StoredScanOptions; enabled: boolean },
+  s: {
+    name: string;
+    cron: string;
+    targets: string[];
+    ports: string;
+    options: StoredScanOptions;
+    enabled: boolean;
+  },
 ): Promise<ScheduleView> {
-  if (await getSchedule(db, s.name)) throw conflict(`a scan schedule named ${JSON.stringify(s.name)} already exists`);
+  if (await getSchedule(db, s.name))
+    throw conflict(`a scan schedule named ${JSON.stringify(s.name)} already exists`);
   const row = await db
     .insertInto('scan_schedules')
-    .values({ name: s.name, cron: s.cron, targets: JSON.stringify(s.targets), ports: s.ports, options: JSON.stringify(s.options), enabled: s.enabled })
+    .values({
+      name: s.name,
+      cron: s.cron,
+      targets: JSON.stringify(s.targets),
+      ports: s.ports,
+      options: JSON.stringify(s.options),
+      enabled: s.enabled,
+    })
     .returningAll()
     .executeTakeFirstOrThrow();
   return toView(row);
@@ -78,5 +94,9 @@ export async function setScheduleEnabled(db: Db, id: number, enabled: boolean): 
 
 /** Notes the latest run of a schedule. */
 export async function markScheduleRun(db: Db, id: number, runId: number, at: Date): Promise<void> {
-  await db.updateTable('scan_schedules').set({ last_run_at: at, last_run_id: runId }).where('id', '=', id).execute();
+  await db
+    .updateTable('scan_schedules')
+    .set({ last_run_at: at, last_run_id: runId })
+    .where('id', '=', id)
+    .execute();
 }

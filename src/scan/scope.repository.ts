@@ -41,21 +41,36 @@ export async function addScope(
 ): Promise<ScopeView> {
   const block = parseCidr(input.cidr);
   const kind = input.kind ?? 'allow';
-  const existing = await db.selectFrom('scan_scopes').select('id').where('cidr', '=', block.cidr).where('kind', '=', kind).executeTakeFirst();
+  const existing = await db
+    .selectFrom('scan_scopes')
+    .select('id')
+    .where('cidr', '=', block.cidr)
+    .where('kind', '=', kind)
+    .executeTakeFirst();
   if (existing) throw conflict(`${kind} scope ${block.cidr} already exists (id ${existing.id})`);
   const row = await db
     .insertInto('scan_scopes')
     .values({ cidr: block.cidr, kind, note: input.note ?? '', created_by: input.createdBy ?? null })
     .returningAll()
     .executeTakeFirstOrThrow();
-  return { id: row.id, cidr: row.cidr, kind, note: row.note, created_by: row.created_by, created_at: new Date(row.created_at).toISOString() };
+  return {
+    id: row.id,
+    cidr: row.cidr,
+    kind,
+    note: row.note,
+    created_by: row.created_by,
+    created_at: new Date(row.created_at).toISOString(),
+  };
 }
 
 /**
  * Removes scope entries by id or by CIDR (normalised; both kinds unless `kind` is given). Returns what
  * was removed; nothing matching is a not-found error.
  */
-export async function removeScope(db: Db, ref: { id?: number; cidr?: string; kind?: ScopeKind }): Promise<ScopeView[]> {
+export async function removeScope(
+  db: Db,
+  ref: { id?: number; cidr?: string; kind?: ScopeKind },
+): Promise<ScopeView[]> {
   const all = await listScopes(db);
   let matches: ScopeView[];
   if (ref.id !== undefined) matches = all.filter((s) => s.id === ref.id);
@@ -63,7 +78,8 @@ export async function removeScope(db: Db, ref: { id?: number; cidr?: string; kin
     const cidr = parseCidr(ref.cidr ?? '').cidr;
     matches = all.filter((s) => s.cidr === cidr && (ref.kind === undefined || s.kind === ref.kind));
   }
-  if (matches.length === 0) throw notFound(`scope ${ref.id !== undefined ? `id ${ref.id}` : JSON.stringify(ref.cidr)}`);
+  if (matches.length === 0)
+    throw notFound(`scope ${ref.id !== undefined ? `id ${ref.id}` : JSON.stringify(ref.cidr)}`);
   await db
     .deleteFrom('scan_scopes')
     .where(

@@ -30,7 +30,8 @@ describe('scan scopes', () => {
     assert.equal(parseCidr('198.18.9.7/24').cidr, '198.18.9.0/24');
     assert.equal(parseCidr('198.18.9.7').cidr, '198.18.9.7/32');
     assert.equal(parseCidr('FD00::1/8').cidr, 'fd00::/8');
-    for (const bad of ['198.18.0.0/33', 'example.com', '198.18.0.0/', '1/2/3']) assert.throws(() => parseCidr(bad), /CIDR/);
+    for (const bad of ['198.18.0.0/33', 'example.com', '198.18.0.0/', '1/2/3'])
+      assert.throws(() => parseCidr(bad), /CIDR/);
   });
 
   it('agrees with ipaddr.js on membership', () => {

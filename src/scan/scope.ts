@@ -27,13 +27,21 @@ export function parseCidr(text: string): CidrBlock {
   const [addrText, prefixText, ...rest] = trimmed.split('/');
   const addr = parseAddress(addrText ?? '');
   if (!addr || rest.length > 0 || (prefixText !== undefined && !/^\d{1,3}$/.test(prefixText)))
-    throw badRequest(`${JSON.stringify(text)} is not a CIDR block (ADDRESS/PREFIX, e.g. 198.18.0.0/24 or fd00::/64)`);
+    throw badRequest(
+      `${JSON.stringify(text)} is not a CIDR block (ADDRESS/PREFIX, e.g. 198.18.0.0/24 or fd00::/64)`,
+    );
   const bits = addr.family === 4 ? 32 : 128;
   const prefix = prefixText === undefined ? bits : Number(prefixText);
-  if (prefix > bits) throw badRequest(`CIDR ${JSON.stringify(text)}: prefix /${prefix} is longer than ${bits} bits`);
+  if (prefix > bits)
+    throw badRequest(`CIDR ${JSON.stringify(text)}: prefix /${prefix} is longer than ${bits} bits`);
   const size = 1n << BigInt(bits - prefix);
   const first = (addr.value / size) * size;
-  return { cidr: `${formatAddress(addr.family, first)}/${prefix}`, family: addr.family, first, last: first + size - 1n };
+  return {
+    cidr: `${formatAddress(addr.family, first)}/${prefix}`,
+    family: addr.family,
+    first,
+    last: first + size - 1n,
+  };
 }
 
 /** A compiled scope: answers "may this address be scanned?" */
@@ -56,7 +64,9 @@ export function compileScope(rules: readonly ScopeRule[]): ScopeMatcher {
     allows(address) {
       const a = parseAddress(address);
       if (!a) return false;
-      return inside(allow, a.family, a.value) !== undefined && inside(exclude, a.family, a.value) === undefined;
+      return (
+        inside(allow, a.family, a.value) !== undefined && inside(exclude, a.family, a.value) === undefined
+      );
     },
     explain(address) {
       const a = parseAddress(address);
@@ -64,7 +74,8 @@ export function compileScope(rules: readonly ScopeRule[]): ScopeMatcher {
       if (allow.length === 0) return 'no scan scope is configured (add one with `portcullis scope add CIDR`)';
       const ex = inside(exclude, a.family, a.value);
       if (ex) return `${address} is inside the excluded block ${ex.cidr}`;
-      if (!inside(allow, a.family, a.value)) return `${address} is outside every allowed scope (${allow.map((b) => b.cidr).join(', ')})`;
+      if (!inside(allow, a.family, a.value))
+        return `${address} is outside every allowed scope (${allow.map((b) => b.cidr).join(', ')})`;
       return `${address} is in scope`;
     },
   };

@@ -11,7 +11,11 @@ const v6 = fc.ipV6();
 describe('parseTargets', () => {
   it('reads addresses, CIDR blocks, octet ranges, spans and host names', () => {
     assert.deepEqual(expandTargets(parseTargets(['198.18.0.1'])), ['198.18.0.1']);
-    assert.deepEqual(expandTargets(parseTargets(['198.18.0.1-3'])), ['198.18.0.1', '198.18.0.2', '198.18.0.3']);
+    assert.deepEqual(expandTargets(parseTargets(['198.18.0.1-3'])), [
+      '198.18.0.1',
+      '198.18.0.2',
+      '198.18.0.3',
+    ]);
     assert.deepEqual(expandTargets(parseTargets(['198.18.0-1.7'])), ['198.18.0.7', '198.18.1.7']);
     assert.deepEqual(expandTargets(parseTargets(['198.18.0.1,5'])), ['198.18.0.1', '198.18.0.5']);
     assert.deepEqual(expandTargets(parseTargets(['198.18.0.254/31'])), ['198.18.0.254', '198.18.0.255']);
@@ -20,13 +24,30 @@ describe('parseTargets', () => {
     assert.deepEqual(expandTargets(parseTargets(['198.18.0.9-198.18.0.10'])), ['198.18.0.9', '198.18.0.10']);
     assert.deepEqual(expandTargets(parseTargets(['FD00:0:0::0001'])), ['fd00::1']);
     assert.deepEqual(expandTargets(parseTargets(['::ffff:198.18.0.1'])), ['198.18.0.1']);
-    assert.deepEqual(parseTarget('Host-1.Example.'), { kind: 'hostname', text: 'Host-1.Example.', name: 'host-1.example' });
+    assert.deepEqual(parseTarget('Host-1.Example.'), {
+      kind: 'hostname',
+      text: 'Host-1.Example.',
+      name: 'host-1.example',
+    });
     // several words, and several targets in one word, duplicates once
-    assert.deepEqual(expandTargets(parseTargets(['198.18.0.1 198.18.0.2', '198.18.0.1'])), ['198.18.0.1', '198.18.0.2']);
+    assert.deepEqual(expandTargets(parseTargets(['198.18.0.1 198.18.0.2', '198.18.0.1'])), [
+      '198.18.0.1',
+      '198.18.0.2',
+    ]);
   });
 
   it('refuses bad targets naming them', () => {
-    for (const bad of ['198.18.0.256', '198.18.0.1/33', 'fd00::/129', '198.18.0.9-3', '-bad-', '1.2.3', 'fd00::g', '198.18.0.1/24/1', 'a..b']) {
+    for (const bad of [
+      '198.18.0.256',
+      '198.18.0.1/33',
+      'fd00::/129',
+      '198.18.0.9-3',
+      '-bad-',
+      '1.2.3',
+      'fd00::g',
+      '198.18.0.1/24/1',
+      'a..b',
+    ]) {
       assert.throws(
         () => parseTargets([bad]),
         (e: unknown) => e instanceof AppError && e.kind === 'user' && e.message.includes(JSON.stringify(bad)),
@@ -44,7 +65,8 @@ describe('parseTargets', () => {
         const list = expandTargets(parseTargets([`${addr}/${prefix}`]));
         assert.equal(list.length, 2 ** (32 - prefix));
         const net = ipaddr.parseCIDR(`${addr}/${prefix}`);
-        for (const a of [list[0]!, list.at(-1)!]) assert.ok(ipaddr.parse(a).match(net), `${a} in ${addr}/${prefix}`);
+        for (const a of [list[0]!, list.at(-1)!])
+          assert.ok(ipaddr.parse(a).match(net), `${a} in ${addr}/${prefix}`);
         assert.equal(list[0], ipaddr.IPv4.networkAddressFromCIDR(`${addr}/${prefix}`).toString());
         assert.equal(list.at(-1), ipaddr.IPv4.broadcastAddressFromCIDR(`${addr}/${prefix}`).toString());
       }),
@@ -69,7 +91,10 @@ describe('parseTargets', () => {
       fc.property(fc.tuple(octet, octet, octet, octet), (os) => {
         const text = os.map((o) => (o.lo === o.hi ? `${o.lo}` : `${o.lo}-${o.hi}`)).join('.');
         const list = expandTargets(parseTargets([text]));
-        assert.equal(list.length, os.reduce((n, o) => n * (o.hi - o.lo + 1), 1));
+        assert.equal(
+          list.length,
+          os.reduce((n, o) => n * (o.hi - o.lo + 1), 1),
+        );
         assert.equal(list[0], os.map((o) => o.lo).join('.'));
         assert.equal(list.at(-1), os.map((o) => o.hi).join('.'));
       }),

@@ -25,7 +25,8 @@ export function parseTargets(words: readonly string[]): TargetSpec[] {
   for (const word of words) {
     for (const text of word.split(/\s+/)) if (text !== '') out.push(parseTarget(text));
   }
-  if (out.length === 0) throw badRequest('no targets given: name addresses, CIDR blocks, ranges or host names');
+  if (out.length === 0)
+    throw badRequest('no targets given: name addresses, CIDR blocks, ranges or host names');
   return out;
 }
 
@@ -34,7 +35,8 @@ export function parseTarget(text: string): TargetSpec {
   const bad = (why: string) => badRequest(`target ${JSON.stringify(text)}: ${why}`);
   if (text.includes('/')) {
     const [addrText, prefixText, ...rest] = text.split('/');
-    if (rest.length > 0 || !/^\d{1,3}$/.test(prefixText ?? '')) throw bad('a CIDR block is ADDRESS/PREFIX, e.g. 198.18.0.0/24');
+    if (rest.length > 0 || !/^\d{1,3}$/.test(prefixText ?? ''))
+      throw bad('a CIDR block is ADDRESS/PREFIX, e.g. 198.18.0.0/24');
     const addr = parseAddress(addrText!);
     if (!addr) throw bad(`${JSON.stringify(addrText)} is not an IP address`);
     const bits = addr.family === 4 ? 32 : 128;
@@ -45,7 +47,13 @@ export function parseTarget(text: string): TargetSpec {
     return { kind: 'cidr', text, family: addr.family, first, count: size };
   }
   const single = parseAddress(text);
-  if (single) return { kind: 'address', text, family: single.family, address: formatAddress(single.family, single.value) };
+  if (single)
+    return {
+      kind: 'address',
+      text,
+      family: single.family,
+      address: formatAddress(single.family, single.value),
+    };
   const dash = text.indexOf('-');
   if (dash > 0 && (text.includes(':') || /^\d+\.\d+\.\d+\.\d+-\d+\.\d+\.\d+\.\d+$/.test(text))) {
     const a = parseAddress(text.slice(0, dash));
@@ -148,7 +156,9 @@ export function expandTargets(specs: readonly TargetSpec[], limit = MAX_SCAN_HOS
   let total = 0n;
   for (const s of specs) total += targetSize(s);
   if (total > BigInt(limit))
-    throw badRequest(`targets expand to ${total} addresses; at most ${limit} may be scanned at once (split the scan)`);
+    throw badRequest(
+      `targets expand to ${total} addresses; at most ${limit} may be scanned at once (split the scan)`,
+    );
   const seen = new Set<string>();
   const out: string[] = [];
   const add = (a: string) => {
@@ -168,7 +178,8 @@ export function expandTargets(specs: readonly TargetSpec[], limit = MAX_SCAN_HOS
         break;
       case 'range':
         for (const a of s.octets[0]!)
-          for (const b of s.octets[1]!) for (const c of s.octets[2]!) for (const d of s.octets[3]!) add(`${a}.${b}.${c}.${d}`);
+          for (const b of s.octets[1]!)
+            for (const c of s.octets[2]!) for (const d of s.octets[3]!) add(`${a}.${b}.${c}.${d}`);
         break;
       case 'hostname':
         break;

@@ -23,7 +23,12 @@ interface ScanOpts {
 type ScanEvent =
   | { event: 'started'; scan: ScanRunView }
   | { event: 'progress'; done: number; total: number; rate: number; eta: number | null }
-  | { event: 'finished'; scan: ScanRunView & { duration_ms: number; cancelled: boolean }; all_states: boolean; data: ScanResultView[] }
+  | {
+      event: 'finished';
+      scan: ScanRunView & { duration_ms: number; cancelled: boolean };
+      all_states: boolean;
+      data: ScanResultView[];
+    }
   | { event: 'failed'; code: string; message: string };
 
 const DEFAULT_PORTS = '1-1024';
@@ -31,7 +36,11 @@ const DEFAULT_PORTS = '1-1024';
 function intOpt(name: string, v: string | undefined, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new AppError('bad_option', `--${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new AppError(
+      'bad_option',
+      `--${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`,
+    );
   return n;
 }
 
@@ -51,8 +60,14 @@ function scanBody(targets: string[], o: ScanOpts): Record<string, unknown> {
 
 function withScanOptions(cmd: Command): Command {
   return cmd
-    .option('-p, --ports <ports>', `ports in nmap syntax: 22,80,1000-2000; "-" (or -p-) for all 65535 (default ${DEFAULT_PORTS})`)
-    .option('--timeout <ms>', 'longest wait for an answer per probe; the timeout adapts to measured round trips below it (default 1000)')
+    .option(
+      '-p, --ports <ports>',
+      `ports in nmap syntax: 22,80,1000-2000; "-" (or -p-) for all 65535 (default ${DEFAULT_PORTS})`,
+    )
+    .option(
+      '--timeout <ms>',
+      'longest wait for an answer per probe; the timeout adapts to measured round trips below it (default 1000)',
+    )
     .option('--rate <n>', 'most new connections per second (default unlimited)')
     .option('--concurrency <n>', 'most connections in flight (default 512)')
     .option('--retries <n>', 'extra tries for ports that did not answer (default 2)')
@@ -79,7 +94,8 @@ export function registerScanCommands(program: Command): void {
     .option('--all', 'also list closed and filtered ports')
     .option('--detach', 'start the scan and print its id without waiting')
     .action(async (targets: string[], _o: ScanOpts, cmd: Command) => {
-      if (targets.length === 0) throw new AppError('no_targets', 'name what to scan: portcullis scan TARGETS -p PORTS (see --help)');
+      if (targets.length === 0)
+        throw new AppError('no_targets', 'name what to scan: portcullis scan TARGETS -p PORTS (see --help)');
       await runScan(targets, cmd.opts<ScanOpts>());
     });
 
@@ -90,11 +106,26 @@ export function registerScanCommands(program: Command): void {
     .action(async (_o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<{ json?: boolean; limit?: string }>();
       const limit = intOpt('limit', o.limit, 0, 10_000) ?? 50;
-      const { body } = await callApi<{ count: number; data: ScanRunView[] }>(resolveTarget(), 'GET', `/api/scans?limit=${limit}`);
+      const { body } = await callApi<{ count: number; data: ScanRunView[] }>(
+        resolveTarget(),
+        'GET',
+        `/api/scans?limit=${limit}`,
+      );
       if (o.json) return printJson(body);
       printTable(
         body.data.map((r) => ({ ...r, targets: r.targets.join(' ') })),
-        ['id', 'status', 'targets', 'ports', 'hosts', 'open', 'closed', 'filtered', 'started_at', 'requested_by'],
+        [
+          'id',
+          'status',
+          'targets',
+          'ports',
+          'hosts',
+          'open',
+          'closed',
+          'filtered',
+          'started_at',
+          'requested_by',
+        ],
       );
     });
 
@@ -123,9 +154,15 @@ export function registerScanCommands(program: Command): void {
     .argument('<id>', 'scan id')
     .action(async (id: string, _o: unknown, cmd: Command) => {
       const n = intOpt('id', id, 1, Number.MAX_SAFE_INTEGER)!;
-      const { body } = await callApi<{ id: number; cancelled: boolean; status: string }>(resolveTarget(), 'POST', `/api/scans/${n}/cancel`);
+      const { body } = await callApi<{ id: number; cancelled: boolean; status: string }>(
+        resolveTarget(),
+        'POST',
+        `/api/scans/${n}/cancel`,
+      );
       if (cmd.optsWithGlobals<{ json?: boolean }>().json) return printJson(body);
-      process.stdout.write(body.cancelled ? `scan ${n}: cancelling\n` : `scan ${n} is not running (${body.status})\n`);
+      process.stdout.write(
+        body.cancelled ? `scan ${n}: cancelling\n` : `scan ${n} is not running (${body.status})\n`,
+      );
     });
 
   registerScheduleCommands(scan);
@@ -133,18 +170,35 @@ export function registerScanCommands(program: Command): void {
 }
 
 function registerScheduleCommands(scan: Command): void {
-  const schedule = scan.command('schedule').description('scans that run on a cron schedule, kept across restarts');
+  const schedule = scan
+    .command('schedule')
+    .description('scans that run on a cron schedule, kept across restarts');
   schedule
     .command('add')
-    .description('add a scheduled scan, e.g.: scan schedule add --name nightly --cron "0 2 * * *" -p- 198.18.0.0/24')
+    .description(
+      'add a scheduled scan, e.g.: scan schedule add --name nightly --cron "0 2 * * *" -p- 198.18.0.0/24',
+    )
     .argument('<targets...>', 'what to scan')
-    .requiredOption('--cron <expr>', 'cron expression (minute hour day month weekday, optionally seconds first)')
+    .requiredOption(
+      '--cron <expr>',
+      'cron expression (minute hour day month weekday, optionally seconds first)',
+    )
     .option('--name <name>', 'a unique name (default: derived from the targets)')
     .option('--disabled', 'store it switched off')
     .action(async (targets: string[], _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<ScanOpts & { cron: string; name?: string; disabled?: boolean }>();
-      const body = { ...scanBody(targets, o), cron: o.cron, name: o.name ?? `scan ${targets.join(' ')}`, enabled: !o.disabled };
-      const { body: s } = await callApi<ScheduleView & { next_run_at: string | null }>(resolveTarget(), 'POST', '/api/scans/schedules', { body });
+      const body = {
+        ...scanBody(targets, o),
+        cron: o.cron,
+        name: o.name ?? `scan ${targets.join(' ')}`,
+        enabled: !o.disabled,
+      };
+      const { body: s } = await callApi<ScheduleView & { next_run_at: string | null }>(
+        resolveTarget(),
+        'POST',
+        '/api/scans/schedules',
+        { body },
+      );
       if (o.json) return printJson(s);
       process.stdout.write(`schedule ${s.id} (${s.name}): ${s.cron}, next run ${s.next_run_at ?? 'never'}\n`);
     });
@@ -152,7 +206,11 @@ function registerScheduleCommands(scan: Command): void {
     .command('list')
     .description('the scheduled scans')
     .action(async (_o: unknown, cmd: Command) => {
-      const { body } = await callApi<{ data: Array<ScheduleView & { next_run_at: string | null }> }>(resolveTarget(), 'GET', '/api/scans/schedules');
+      const { body } = await callApi<{ data: Array<ScheduleView & { next_run_at: string | null }> }>(
+        resolveTarget(),
+        'GET',
+        '/api/scans/schedules',
+      );
       if (cmd.optsWithGlobals<{ json?: boolean }>().json) return printJson(body);
       printTable(
         body.data.map((s) => ({ ...s, targets: s.targets.join(' ') })),
@@ -164,9 +222,15 @@ function registerScheduleCommands(scan: Command): void {
       .command(verb)
       .description(desc)
       .argument('<schedule>', 'schedule id or name')
-      .action(async (ref: string, _o: unknown, cmd: Command) => run(ref, Boolean(cmd.optsWithGlobals<{ json?: boolean }>().json)));
+      .action(async (ref: string, _o: unknown, cmd: Command) =>
+        run(ref, Boolean(cmd.optsWithGlobals<{ json?: boolean }>().json)),
+      );
   byRef('remove', 'delete a scheduled scan (its past runs stay)', async (ref, json) => {
-    const { body } = await callApi<{ removed: number; data: ScheduleView[] }>(resolveTarget(), 'DELETE', `/api/scans/schedules/${encodeURIComponent(ref)}`);
+    const { body } = await callApi<{ removed: number; data: ScheduleView[] }>(
+      resolveTarget(),
+      'DELETE',
+      `/api/scans/schedules/${encodeURIComponent(ref)}`,
+    );
     if (json) return printJson(body);
     process.stdout.write(`removed schedule ${body.data[0]?.id} (${body.data[0]?.name})\n`);
   });
@@ -175,12 +239,21 @@ function registerScheduleCommands(scan: Command): void {
     ['disable', false],
   ] as const)
     byRef(verb, `${verb} a scheduled scan`, async (ref, json) => {
-      const { body } = await callApi<ScheduleView>(resolveTarget(), 'PATCH', `/api/scans/schedules/${encodeURIComponent(ref)}`, { body: { enabled } });
+      const { body } = await callApi<ScheduleView>(
+        resolveTarget(),
+        'PATCH',
+        `/api/scans/schedules/${encodeURIComponent(ref)}`,
+        { body: { enabled } },
+      );
       if (json) return printJson(body);
       process.stdout.write(`schedule ${body.id} (${body.name}) ${enabled ? 'enabled' : 'disabled'}\n`);
     });
   byRef('run', 'run a scheduled scan now', async (ref, json) => {
-    const { body } = await callApi<ScanRunView>(resolveTarget(), 'POST', `/api/scans/schedules/${encodeURIComponent(ref)}/run`);
+    const { body } = await callApi<ScanRunView>(
+      resolveTarget(),
+      'POST',
+      `/api/scans/schedules/${encodeURIComponent(ref)}/run`,
+    );
     if (json) return printJson(body);
     process.stdout.write(`scan ${body.id} started\n`);
   });
@@ -190,10 +263,15 @@ function printResults(rows: ScanResultView[]): void {
   if (rows.length === 0) return;
   const withBanner = rows.some((r) => r.banner !== undefined);
   const withName = rows.some((r) => r.hostname !== undefined);
-  printTable(
-    rows as unknown as Array<Record<string, unknown>>,
-    ['host', ...(withName ? ['hostname'] : []), 'port', 'protocol', 'state', 'reason', ...(withBanner ? ['banner'] : [])],
-  );
+  printTable(rows as unknown as Array<Record<string, unknown>>, [
+    'host',
+    ...(withName ? ['hostname'] : []),
+    'port',
+    'protocol',
+    'state',
+    'reason',
+    ...(withBanner ? ['banner'] : []),
+  ]);
 }
 
 function summaryLine(s: ScanRunView & { duration_ms?: number }): string {
@@ -234,7 +312,8 @@ async function runScan(targets: string[], o: ScanOpts): Promise<void> {
     else {
       printResults(final.data);
       process.stdout.write(`${summaryLine(final.scan)}\n`);
-      if (!final.all_states && o.all) process.stdout.write('(closed and filtered ports are not kept for scans this large)\n');
+      if (!final.all_states && o.all)
+        process.stdout.write('(closed and filtered ports are not kept for scans this large)\n');
     }
     if (final.scan.status === 'cancelled') process.exitCode = 130;
     else if (final.scan.status === 'failed') process.exitCode = 3;
@@ -248,7 +327,11 @@ async function streamScan(
   body: Record<string, unknown>,
   onEvent: (ev: ScanEvent) => void,
 ): Promise<Extract<ScanEvent, { event: 'finished' }>> {
-  if (!target.token) throw new AppError('no_token', "no API token: set PORTCULLIS_TOKEN, or run next to the server's data dir (PORTCULLIS_DATA_DIR)");
+  if (!target.token)
+    throw new AppError(
+      'no_token',
+      "no API token: set PORTCULLIS_TOKEN, or run next to the server's data dir (PORTCULLIS_DATA_DIR)",
+    );
   let res;
   try {
     res = await request(`${target.url}/api/scans`, {
@@ -259,7 +342,11 @@ async function streamScan(
     });
   } catch (e) {
     const err = e as Error & { cause?: { message?: string } };
-    throw new AppError('server_unreachable', `cannot reach Portcullis at ${target.url}: ${err.cause?.message ?? err.message}`, { kind: 'operational' });
+    throw new AppError(
+      'server_unreachable',
+      `cannot reach Portcullis at ${target.url}: ${err.cause?.message ?? err.message}`,
+      { kind: 'operational' },
+    );
   }
   if (res.statusCode >= 400) {
     const text = await res.body.text();
@@ -269,14 +356,17 @@ async function streamScan(
     } catch {
       // not JSON: keep the text
     }
-    throw new AppError('api_error', `POST /api/scans: HTTP ${res.statusCode}: ${msg}`, { kind: res.statusCode >= 500 ? 'operational' : 'user' });
+    throw new AppError('api_error', `POST /api/scans: HTTP ${res.statusCode}: ${msg}`, {
+      kind: res.statusCode >= 500 ? 'operational' : 'user',
+    });
   }
   let pending: string[] = [];
   let final: Extract<ScanEvent, { event: 'finished' }> | undefined;
   const handle = (line: string) => {
     if (!line.trim()) return;
     const ev = JSON.parse(line) as ScanEvent;
-    if (ev.event === 'failed') throw new AppError(ev.code || 'scan_failed', `scan failed: ${ev.message}`, { kind: 'operational' });
+    if (ev.event === 'failed')
+      throw new AppError(ev.code || 'scan_failed', `scan failed: ${ev.message}`, { kind: 'operational' });
     if (ev.event === 'finished') final = ev;
     onEvent(ev);
   };
@@ -294,6 +384,9 @@ async function streamScan(
     if (start < chunk.length) pending.push(chunk.slice(start));
   }
   handle(pending.join(''));
-  if (!final) throw new AppError('scan_interrupted', 'the server closed the scan stream before the scan ended', { kind: 'operational' });
+  if (!final)
+    throw new AppError('scan_interrupted', 'the server closed the scan stream before the scan ended', {
+      kind: 'operational',
+    });
   return final;
 }

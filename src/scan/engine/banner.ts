@@ -7,7 +7,12 @@ export const BANNER_MAX_BYTES = 256;
  * Connects once more to an open port and keeps the first bytes the service sends within `timeoutMs`
  * (SSH, SMTP, FTP and the like greet first). Resolves to undefined when nothing came; never rejects.
  */
-export function grabBanner(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<string | undefined> {
+export function grabBanner(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -6,7 +6,8 @@ import { AppError } from '../../util/errors.ts';
 export type PortState = 'open' | 'closed' | 'filtered';
 
 /** Why a port got its state, in nmap's words where nmap has one. */
-export type ProbeReason = 'syn-ack' | 'conn-refused' | 'no-response' | 'host-unreach' | 'net-unreach' | 'admin-prohibited' | 'error';
+export type ProbeReason =
+  'syn-ack' | 'conn-refused' | 'no-response' | 'host-unreach' | 'net-unreach' | 'admin-prohibited' | 'error';
 
 const STATES: Array<PortState | undefined> = [undefined, 'open', 'closed', 'filtered'];
 const REASONS: Array<ProbeReason | undefined> = [
@@ -102,7 +103,11 @@ function defaultWorkers(): number {
 
 function spawn(): PoolWorker {
   // The worker is plain JavaScript: start it without the parent's loaders (tsx), in milliseconds.
-  const pw: PoolWorker = { worker: new Worker(WORKER_URL, { execArgv: [] }), listeners: new Map(), dead: false };
+  const pw: PoolWorker = {
+    worker: new Worker(WORKER_URL, { execArgv: [] }),
+    listeners: new Map(),
+    dead: false,
+  };
   pw.worker.on('message', (m: WorkerMessage) => pw.listeners.get(m.id)?.(m));
   const die = (message: string) => {
     if (pw.dead) return;
@@ -140,7 +145,11 @@ export async function connectScan(
   hosts: readonly ScanHost[],
   ports: readonly number[],
   opts: ConnectScanOptions = {},
-  hooks: { signal?: AbortSignal; onProgress?: (p: ScanProgress) => void; onBackoff?: (errno: number) => void } = {},
+  hooks: {
+    signal?: AbortSignal;
+    onProgress?: (p: ScanProgress) => void;
+    onBackoff?: (errno: number) => void;
+  } = {},
 ): Promise<ConnectScanResult> {
   const started = performance.now();
   const total = hosts.length * ports.length;
@@ -247,7 +256,15 @@ export async function connectScan(
       }
     });
     hooks.onProgress?.({ done, total });
-    return { results, counts, total, done, cancelled, durationMs: performance.now() - started, ...(backoff ? { backoff } : {}) };
+    return {
+      results,
+      counts,
+      total,
+      done,
+      cancelled,
+      durationMs: performance.now() - started,
+      ...(backoff ? { backoff } : {}),
+    };
   } finally {
     if (progressTimer) clearInterval(progressTimer);
     hooks.signal?.removeEventListener('abort', onAbort);

@@ -6,6 +6,7 @@
 // in nmap. Messages follow the types in ./probe-protocol.ts.
 import { parentPort } from 'node:worker_threads';
 import { constants as osConstants } from 'node:os';
+import { performance } from 'node:perf_hooks';
 
 // @ts-expect-error process.binding is typed as deprecated and unknown
 const tcpWrap = /** @type {any} */ (process.binding('tcp_wrap'));
@@ -64,14 +65,20 @@ class Job {
     this.tokens = req.rate > 0 ? Math.min(req.rate, 1) : Infinity;
     this.lastRefill = performance.now();
     this.timer = setInterval(() => this.tick(), 20);
-    this.progressTimer = setInterval(() => port.postMessage({ type: 'progress', id: req.id, done: this.done }), 100);
+    this.progressTimer = setInterval(
+      () => port.postMessage({ type: 'progress', id: req.id, done: this.done }),
+      100,
+    );
   }
 
   /** Timeout of a probe to host h: RTT-adaptive like nmap's (srtt + 4 rttvar), clamped. */
   timeoutFor(h, attempt) {
     const { timeoutMs, minTimeoutMs } = this.req;
     const s = this.srtt[h];
-    let t = s === undefined || s < 0 ? timeoutMs : Math.min(timeoutMs, Math.max(minTimeoutMs, s + 4 * (this.rttvar[h] ?? 0)));
+    let t =
+      s === undefined || s < 0
+        ? timeoutMs
+        : Math.min(timeoutMs, Math.max(minTimeoutMs, s + 4 * (this.rttvar[h] ?? 0)));
     // Each retry waits longer, as nmap does after drops.
     return Math.min(timeoutMs * 2, t * (1 + attempt));
   }
@@ -93,10 +100,18 @@ class Job {
     const now = performance.now();
     if (now < this.pausedUntil) return;
     if (this.tokens !== Infinity) {
-      this.tokens = Math.min(Math.max(1, req.rate / 20), this.tokens + ((now - this.lastRefill) * req.rate) / 1000);
+      this.tokens = Math.min(
+        Math.max(1, req.rate / 20),
+        this.tokens + ((now - this.lastRefill) * req.rate) / 1000,
+      );
       this.lastRefill = now;
     }
-    while (!this.cancelled && this.inflight < this.cap && this.qHead < this.queue.length && this.tokens >= 1) {
+    while (
+      !this.cancelled &&
+      this.inflight < this.cap &&
+      this.qHead < this.queue.length &&
+      this.tokens >= 1
+    ) {
       const i = /** @type {number} */ (this.queue[this.qHead++]);
       const h = /** @type {number} */ (req.hostIdx[i]);
       const handle = new TCP(tcpConstants.SOCKET);
@@ -104,7 +119,10 @@ class Job {
       const probe = new Probe(this, i, handle, now + this.timeoutFor(h, this.tries[i] ?? 0));
       creq.oncomplete = (/** @type {number} */ status) => probe.complete(status);
       const host = /** @type {string} */ (req.hosts[h]);
-      const err = req.families[h] === 6 ? handle.connect6(creq, host, req.ports[i]) : handle.connect(creq, host, req.ports[i]);
+      const err =
+        req.families[h] === 6
+          ? handle.connect6(creq, host, req.ports[i])
+          : handle.connect(creq, host, req.ports[i]);
       if (err) {
         handle.close();
         if (this.resourceError(err)) {
@@ -125,7 +143,13 @@ class Job {
 
   /** Out of descriptors, ports or buffers: shrink the window and pause briefly instead of failing. */
   resourceError(err) {
-    if (err === -E.EMFILE || err === -E.ENFILE || err === -E.EADDRNOTAVAIL || err === -E.ENOBUFS || err === -E.EAGAIN) {
+    if (
+      err === -E.EMFILE ||
+      err === -E.ENFILE ||
+      err === -E.EADDRNOTAVAIL ||
+      err === -E.ENOBUFS ||
+      err === -E.EAGAIN
+    ) {
       this.cap = Math.max(1, Math.floor(this.inflight * 0.8));
       this.pausedUntil = performance.now() + 50;
       if (!this.resourceWarned) {
@@ -168,7 +192,15 @@ class Job {
     clearInterval(this.progressTimer);
     jobs.delete(this.req.id);
     port.postMessage(
-      { type: 'done', id: this.req.id, done: this.done, cancelled: this.cancelled, state: this.state, reason: this.reason, rtt: this.rtt },
+      {
+        type: 'done',
+        id: this.req.id,
+        done: this.done,
+        cancelled: this.cancelled,
+        state: this.state,
+        reason: this.reason,
+        rtt: this.rtt,
+      },
       [this.state.buffer, this.reason.buffer, this.rtt.buffer],
     );
   }
