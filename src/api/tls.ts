@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { generate } from 'selfsigned';
 import { AppError } from '../util/errors.ts';
 
 export interface TlsMaterial {
@@ -50,6 +49,8 @@ export async function loadTls(opts: {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const name = hostname();
   const now = new Date();
+  // Loaded only when a certificate must be made: the CLI reads this module's paths on every start.
+  const { generate } = await import('selfsigned');
   const pems = await generate(
     [
       { name: 'commonName', value: name },

@@ -1,6 +1,4 @@
 import { Command } from 'commander';
-import { loadConfig } from '../config/index.ts';
-import { createLogger } from '../logging/index.ts';
 import { AppError, exitCodeOf } from '../util/errors.ts';
 import { VERSION } from '../version.ts';
 import { callApi, resolveTarget } from './client.ts';
@@ -60,10 +58,13 @@ function reportAndExit(e: unknown): never {
 async function serve(): Promise<void> {
   let config;
   try {
+    // Loaded here, not at the top: other commands need neither, and the CLI should start fast.
+    const { loadConfig } = await import('../config/index.ts');
     config = loadConfig();
   } catch (e) {
     reportAndExit(e);
   }
+  const { createLogger } = await import('../logging/index.ts');
   const logger = createLogger(config.logLevel);
   const { startServer } = await import('../app.ts');
   let server;
