@@ -8,6 +8,9 @@ import { checkParameters, findAction, type AppRegistry } from './app.registry.ts
 import type { ActionContext, ActionOutcome, AppDefinition } from './app.types.ts';
 import { assetConfiguration, cachedAssetRows, findAssetRow, type AssetRow } from './asset.repository.ts';
 import type { ActionRunStatus } from './run.table.ts';
+// The scope modules directly, not scan/index.ts: the scanner's front door leads back here through the baseline.
+import { loadScopeRules } from '../scan/scope.repository.ts';
+import { compileScope } from '../scan/scope.ts';
 
 /** Where large results and app files go (the vault); `containerId` may be null for ad-hoc actions. */
 export interface VaultPort {
@@ -234,6 +237,11 @@ export async function runUnit(
       logger,
       signal: ac.signal,
       http: createHttpClient(allow, ac.signal),
+      // Read per call so a scope change applies to the next action without a restart.
+      scanRefusal: async (address) => {
+        const scope = compileScope(await loadScopeRules(deps.db));
+        return scope.allows(address) ? null : scope.explain(address);
+      },
       vaultPut: async (fileName, content) => {
         if (!deps.vault)
           throw new AppError('vault_unavailable', 'the vault is not available', { kind: 'operational' });

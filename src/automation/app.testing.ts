@@ -1,4 +1,5 @@
 import { createLogger } from '../logging/index.ts';
+import { compileScope } from '../scan/scope.ts';
 import { createHttpClient, parseAllowlist } from './app.http.ts';
 import { checkParameters, findAction } from './app.registry.ts';
 import type { ActionOutcome, AppDefinition } from './app.types.ts';
@@ -12,7 +13,7 @@ export async function runAppAction(
   action: string,
   params: Record<string, unknown> = {},
   asset: Record<string, unknown> = {},
-  opts: { signal?: AbortSignal; containerId?: number | null } = {},
+  opts: { signal?: AbortSignal; containerId?: number | null; scanScopes?: string[] } = {},
 ): Promise<ActionOutcome> {
   const a = findAction(app.manifest, action);
   if (!a) throw new Error(`no action ${action}`);
@@ -21,6 +22,10 @@ export async function runAppAction(
     if (f.default !== undefined) cfg[k] = f.default;
   Object.assign(cfg, asset);
   const signal = opts.signal ?? new AbortController().signal;
+  // Tests may probe only loopback unless they name the namespaces they made.
+  const scope = compileScope(
+    (opts.scanScopes ?? ['127.0.0.0/8', '::1/128']).map((cidr) => ({ kind: 'allow' as const, cidr })),
+  );
   return app.execute(
     {
       action: a.identifier,
@@ -30,6 +35,7 @@ export async function runAppAction(
       logger: createLogger('silent'),
       signal,
       http: createHttpClient(parseAllowlist(cfg.allowed_destinations), signal),
+      scanRefusal: async (address) => (scope.allows(address) ? null : scope.explain(address)),
       vaultPut: async () => {
         throw new Error('no vault in app tests');
       },

@@ -15,6 +15,12 @@ export interface ActionContext {
   readonly signal: AbortSignal;
   /** HTTP confined to the asset's `allowed_destinations`. */
   readonly http: HttpClient;
+  /**
+   * Why `address` may not be probed, or null when it lies inside the configured scan scopes. Apps that
+   * send packets to a target (port checks, scans) must ask before any packet leaves: the scopes are
+   * the operator's allowlist, and the default scope is empty.
+   */
+  scanRefusal(address: string): Promise<string | null>;
   /** Stores a file in the vault (attached to the container when there is one); returns its vault id. */
   vaultPut(fileName: string, content: Buffer | string): Promise<string>;
 }

@@ -68,3 +68,37 @@ describe('port check app on loopback', () => {
     assert.equal((await runAppAction(portCheckApp, 'test connectivity')).status, 'success');
   });
 });
+
+describe('port check app scopes', () => {
+  it('refuses a target outside the scan scopes before any connection', async () => {
+    let connections = 0;
+    const srv = createServer((s) => {
+      connections++;
+      s.destroy();
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const port = (srv.address() as { port: number }).port;
+    try {
+      const r = await runAppAction(
+        portCheckApp,
+        'scan ports',
+        { ip: '127.0.0.1', ports: String(port) },
+        {},
+        { scanScopes: ['198.18.0.0/15'] },
+      );
+      assert.equal(r.status, 'failed');
+      assert.match(r.message, /refused to probe 127\.0\.0\.1: 127\.0\.0\.1 is outside every allowed scope/);
+      const none = await runAppAction(
+        portCheckApp,
+        'scan ports',
+        { ip: '127.0.0.1', ports: String(port) },
+        {},
+        { scanScopes: [] },
+      );
+      assert.match(none.message, /no scan scope is configured/);
+      assert.equal(connections, 0);
+    } finally {
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
+  });
+});

@@ -71,6 +71,8 @@ export const portCheckApp: AppDefinition = {
     }
     const ip = String(params.ip);
     if (!isIP(ip)) return failed(`"${ip}" is not an IP address`);
+    const refusal = await ctx.scanRefusal(ip);
+    if (refusal) return failed(`refused to probe ${ip}: ${refusal}`);
     const ports = parsePortList(String(params.ports));
     const data: Array<{ ip: string; port: number; state: PortState }> = [];
     let next = 0;

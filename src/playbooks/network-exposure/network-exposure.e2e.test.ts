@@ -67,6 +67,8 @@ describe(
         const r = await api('POST', '/rest/asset', body);
         assert.equal(r.success, true, JSON.stringify(r));
       };
+      // The re-scans may reach only the namespace this test made.
+      await api('POST', '/api/scopes', { cidr: `${net.nsAddr}/32` });
       await asset({ name: 'dns', app: 'DNS', configuration: { server: dns.server } });
       await asset({
         name: 'hook',

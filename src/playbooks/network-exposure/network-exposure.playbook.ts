@@ -100,8 +100,13 @@ export const networkExposurePlaybook: PlaybookDefinition = {
       );
     } else await pb.message(`${endpoint}: UDP cannot be confirmed by a connect check`);
 
-    const dns = await pb.act('reverse lookup', { app: 'DNS', parameters: [{ ip }], name: 'reverse_dns' });
-    const hostname = (dns.results[0]?.summary.hostname as string | null | undefined) ?? null;
+    // Only against a configured DNS asset: the system's resolvers may sit outside the network the
+    // operator expects this server to talk to.
+    let hostname: string | null = null;
+    if ((await pb.assets('DNS')).length) {
+      const dns = await pb.act('reverse lookup', { app: 'DNS', parameters: [{ ip }], name: 'reverse_dns' });
+      hostname = (dns.results[0]?.summary.hostname as string | null | undefined) ?? null;
+    } else await pb.message('no DNS asset configured: reverse lookup skipped');
 
     const summary = `New listening port ${endpoint}${hostname ? ` (${hostname})` : ''} in container ${container.id}: ${container.name}`;
     const webhooks = tagged(await pb.assets('HTTP'), 'notify');

@@ -80,6 +80,8 @@ describe(
         });
         assert.equal(drop.status, 0, String(drop.stderr));
         await start();
+        // The re-scans may reach only the namespace this test made.
+        await api('POST', '/api/scopes', { cidr: `${net.nsAddr}/32` });
         assert.equal(
           (
             await api('POST', '/rest/asset', {
@@ -115,10 +117,14 @@ describe(
           assert.equal(r.success, true);
         }
         await eventually(
-          async () =>
-            (await api('GET', '/rest/action_run?_filter_status="running"&page_size=1')).count === 100
-              ? true
-              : undefined,
+          async () => {
+            const r = await api('GET', '/rest/action_run?_filter_status="running"&page_size=1');
+            const p = await api('GET', '/rest/playbook_run?page_size=0');
+            process.stderr.write(
+              `DBG running=${JSON.stringify(r.count ?? r)} runs=${p.count} states=${JSON.stringify(p.data?.reduce((m: Record<string, number>, x) => ((m[String(x.state)] = (m[String(x.state)] ?? 0) + 1), m), {}))} msg=${JSON.stringify(p.data?.find((x) => x.state === 'failed')?.message)}\n`,
+            );
+            return r.count === 100 ? true : undefined;
+          },
           120_000,
           '100 running re-scans',
         );
