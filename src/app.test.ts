@@ -183,7 +183,8 @@ describe('crash safety', () => {
               source_data_identifier: sdi,
               artifacts: [{ name: 'a', cef: { destinationPort: i } }],
             });
-            if (r.status === 200 && r.body.success === true && typeof r.body.id === 'number') acked.push({ id: r.body.id, sdi });
+            if (r.status === 200 && r.body.success === true && typeof r.body.id === 'number')
+              acked.push({ id: r.body.id, sdi });
           } catch {
             return; // the connection died with the server: this write was never acknowledged
           }
@@ -196,13 +197,14 @@ describe('crash safety', () => {
       await Promise.all(writers);
       const second = await startServerProcess({ dataDir: first.dataDir });
       try {
-        const list = await second.api<{ count: number; data: Array<{ id: number; source_data_identifier: string }> }>(
-          'GET',
-          '/rest/container?page_size=0',
-        );
+        const list = await second.api<{
+          count: number;
+          data: Array<{ id: number; source_data_identifier: string }>;
+        }>('GET', '/rest/container?page_size=0');
         assert.equal(list.status, 200);
         const have = new Map(list.body.data.map((c) => [c.id, c.source_data_identifier]));
-        for (const a of acked) assert.equal(have.get(a.id), a.sdi, `acknowledged container ${a.id} (${a.sdi}) was lost`);
+        for (const a of acked)
+          assert.equal(have.get(a.id), a.sdi, `acknowledged container ${a.id} (${a.sdi}) was lost`);
       } finally {
         await second.stop();
       }

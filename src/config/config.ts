@@ -70,13 +70,19 @@ export const SETTINGS = {
   },
   importMaxBytes: {
     env: 'PORTCULLIS_IMPORT_MAX_BYTES',
-    schema: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1024, 'must be at least 1024'),
+    schema: z.coerce
+      .number({ error: 'must be a number' })
+      .int('must be a whole number')
+      .min(1024, 'must be at least 1024'),
     default: 2 * 1024 * 1024 * 1024,
     doc: 'Largest file accepted by `POST /api/imports` and `portcullis ingest`, in bytes (default 2 GiB).',
   },
   hecMaxBytes: {
     env: 'PORTCULLIS_HEC_MAX_BYTES',
-    schema: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1024, 'must be at least 1024'),
+    schema: z.coerce
+      .number({ error: 'must be a number' })
+      .int('must be a whole number')
+      .min(1024, 'must be at least 1024'),
     default: 100 * 1024 * 1024,
     doc: 'Largest HEC request body (`/services/collector/*`), in bytes (default 100 MiB).',
   },
@@ -155,11 +161,15 @@ export const SETTINGS = {
     env: 'PORTCULLIS_PLAYBOOK_TIME_LIMIT',
     schema: duration,
     default: '1h',
-    doc: "Default working-time limit of a playbook run (waiting for a prompt does not count); a playbook may set its own.",
+    doc: 'Default working-time limit of a playbook run (waiting for a prompt does not count); a playbook may set its own.',
   },
   automationConcurrency: {
     env: 'PORTCULLIS_AUTOMATION_CONCURRENCY',
-    schema: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(10000),
+    schema: z.coerce
+      .number({ error: 'must be a number' })
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(10000),
     default: 64,
     doc: 'Playbook runs and queued actions one node executes at once.',
   },

@@ -17,7 +17,13 @@ export interface SettingTable {
  * interface here and its migrations to `migrations/index.ts`.
  */
 export interface Database
-  extends BaselineTables, IdentityTables, ContainerTables, AuditTables, VaultTables, AutomationRunTables,
+  extends
+    BaselineTables,
+    IdentityTables,
+    ContainerTables,
+    AuditTables,
+    VaultTables,
+    AutomationRunTables,
     ScanTables {
   settings: SettingTable;
 }
