@@ -257,11 +257,13 @@ export function applyObservation(
       changed = true;
     }
     if (obs.service) {
-      for (const [k, v] of Object.entries(obs.service) as Array<
-        [keyof ServiceDetailColumn, string | number | undefined]
-      >) {
-        if (v !== undefined && row.service[k] !== v) {
-          (row.service as Record<string, unknown>)[k] = v;
+      // A loop rather than Object.entries: batch writers replay every event of an import through here.
+      const svc = obs.service as Record<string, unknown>;
+      const cur = row.service as Record<string, unknown>;
+      for (const k in svc) {
+        const v = svc[k];
+        if (v !== undefined && cur[k] !== v) {
+          cur[k] = v;
           changed = true;
         }
       }

@@ -67,8 +67,17 @@ function serviceOf(ev: Obj): ServiceDetail | undefined {
     if (last !== '' && last !== 'unknown' && last !== 'tcp' && last !== 'ip') name = last;
   }
   const n = clip(name, 64);
-  return n ? { name: n } : undefined;
+  if (!n) return undefined;
+  // One detail object per name: events of one service then carry the same object, which the
+  // baseline writer recognises as the same evidence without comparing fields.
+  let d = serviceMemo.get(n);
+  if (!d) {
+    if (serviceMemo.size >= 1024) serviceMemo.clear();
+    serviceMemo.set(n, (d = { name: n }));
+  }
+  return d;
 }
+const serviceMemo = new Map<string, ServiceDetail>();
 
 /**
  * Turns ONE Splunk Stream `stream:tcp` event — a bare event object or an HEC envelope
@@ -82,10 +91,16 @@ function serviceOf(ev: Obj): ServiceDetail | undefined {
  */
 export function streamEventToEvents(input: unknown, where: StreamEventWhere = {}): ParseEvent[] {
   const out: ParseEvent[] = [];
+  streamEventInto(out, input, where);
+  return out;
+}
+
+/** `streamEventToEvents` appending to `out` (no array per event on the hot path). */
+function streamEventInto(out: ParseEvent[], input: unknown, where: StreamEventWhere): void {
   const base = where.pointer ?? '';
   if (!isObject(input)) {
     pushIssue(out, where, 'Stream event is not a JSON object', base);
-    return out;
+    return;
   }
   let obj = input;
   if (typeof obj.event === 'string' && obj.event.trimStart().startsWith('{')) {
@@ -112,18 +127,18 @@ export function streamEventToEvents(input: unknown, where: StreamEventWhere = {}
         `sourcetype ${excerpt(obj.sourcetype)} is not stream:tcp; event skipped`,
         `${base}/sourcetype`,
       );
-      return out;
+      return;
     }
     ev = obj.event;
     ptr = `${base}/event`;
     envelopeTime = dateFromEpochSeconds(obj.time);
   } else if (obj.event !== undefined && obj.dest_ip === undefined) {
     pushIssue(out, where, 'HEC envelope "event" is not a JSON object', `${base}/event`);
-    return out;
+    return;
   }
   if (typeof ev.transport === 'string' && ev.transport !== 'tcp') {
     pushIssue(out, where, `transport ${excerpt(ev.transport)} is not tcp; event skipped`, `${ptr}/transport`);
-    return out;
+    return;
   }
 
   const rawIp = ev.dest_ip;
@@ -151,7 +166,7 @@ export function streamEventToEvents(input: unknown, where: StreamEventWhere = {}
   const ackOut = countField(ev, 'ack_packets_out', out, where, ptr);
   const ackIn = countField(ev, 'ack_packets_in', out, where, ptr);
   if (host === null || port === null || port === 0 || status === null || ackOut === null || ackIn === null)
-    return out;
+    return;
 
   let grade: EvidenceGrade | undefined;
   let reason = '';
@@ -162,7 +177,7 @@ export function streamEventToEvents(input: unknown, where: StreamEventWhere = {}
     grade = 'weak';
     reason = STREAM_WEAK_REASON;
   }
-  if (!grade) return out;
+  if (!grade) return;
 
   let seenAt = isoDate(ev.timestamp);
   if (seenAt === null)
@@ -186,7 +201,7 @@ export function streamEventToEvents(input: unknown, where: StreamEventWhere = {}
   if (where.line !== undefined) o.line = where.line;
   if (where.offset !== undefined) o.offset = where.offset;
   out.push({ kind: 'observation', observation: o });
-  return out;
+  return;
 }
 
 function show(v: unknown): string {
@@ -221,8 +236,7 @@ function handle(items: JsonItem[], out: ParseEvent[]): void {
     if (item.kind === 'error') {
       out.push({ kind: 'issue', issue: { message: item.message, line: item.line, offset: item.offset } });
     } else {
-      const events = streamEventToEvents(item.value, { line: item.line, offset: item.offset });
-      for (const e of events) out.push(e);
+      streamEventInto(out, item.value, item);
     }
   }
 }
