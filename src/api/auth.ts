@@ -29,10 +29,10 @@ import type { AppContext } from './context.ts';
 export type RouteAuth = 'token' | 'public' | 'hec';
 
 /**
- * While routes are still being added, a route without a permission-table entry is only logged (and
- * treated as open to every signed-in role). Set to true to refuse to start instead.
+ * A route without a permission-table entry cannot be registered: `buildServer` throws and the server
+ * does not start. (Tests of the check itself may turn it off to see the warning instead.)
  */
-export const REQUIRE_ROUTE_RULES = false;
+export const REQUIRE_ROUTE_RULES = true;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -91,7 +91,7 @@ function sameText(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** The rule that applies to a route: the table's, or (until REQUIRE_ROUTE_RULES) the legacy hint. */
+/** The rule that applies to a route: the table's, or (only when rules are not required) the legacy hint. */
 function effectiveRule(
   method: string,
   url: string,

@@ -152,7 +152,11 @@ export const PERMISSIONS: Readonly<Record<string, Rule>> = {
 };
 
 /** The rule for a route, or undefined when the table has none. HEAD falls back to GET. */
-export function ruleFor(method: string, url: string, table: Readonly<Record<string, Rule>> = PERMISSIONS): Rule | undefined {
+export function ruleFor(
+  method: string,
+  url: string,
+  table: Readonly<Record<string, Rule>> = PERMISSIONS,
+): Rule | undefined {
   const m = method.toUpperCase();
   const rule = table[`${m} ${url}`];
   if (rule !== undefined) return rule;
