@@ -1,8 +1,18 @@
 import { BaselineWriter, type BaselineContext } from '../baseline/index.ts';
 import { AppError } from '../util/errors.ts';
 import { detectFormat, DETECT_HEAD_BYTES, FORMAT_NAMES, PARSERS } from './formats.ts';
-import type { FormatName, ParseEvent, ParseIssue } from './observation.ts';
+import { parseNmapXmlBatches } from './nmap/index.ts';
+import type { FormatName, ParseEvent, ParseIssue, ParseOptions } from './observation.ts';
 import { parseStreamBatches } from './stream/index.ts';
+
+// Parsers that also hand out their events one array per input chunk, for the formats of
+// million-event imports: one promise per event would cost as much as parsing it.
+const BATCH_PARSERS: Partial<
+  Record<FormatName, (input: AsyncIterable<Buffer>, opts: ParseOptions) => AsyncIterable<ParseEvent[]>>
+> = {
+  stream: parseStreamBatches,
+  'nmap-xml': parseNmapXmlBatches,
+};
 
 /** A problem in the input, located. */
 export interface IngestIssue extends ParseIssue {
@@ -230,9 +240,9 @@ export async function ingestStream(
   const parseOpts = { ...(opts.file ? { file: opts.file } : {}), ...(opts.host ? { host: opts.host } : {}) };
   try {
     const input = counted(rest, sink.summary, opts.maxBytes);
-    if (format === 'stream') {
-      // One array of events per input chunk: no promise per event on million-event imports.
-      for await (const batch of parseStreamBatches(input)) {
+    const batches = BATCH_PARSERS[format];
+    if (batches) {
+      for await (const batch of batches(input, parseOpts)) {
         for (const e of batch) if (sink.take(e)) await sink.writer.flush();
       }
     } else {

@@ -1,2 +1,2 @@
-export { parseNmapXml, gradeNmapState } from './nmap-xml.parser.ts';
+export { parseNmapXml, parseNmapXmlBatches, gradeNmapState } from './nmap-xml.parser.ts';
 export { parseNmapGrep, parseGrepHeader } from './nmap-grep.parser.ts';

@@ -6,6 +6,7 @@ import type {
   EvidenceGrade,
   Observation,
   ParseEvent,
+  ParseOptions,
   Parser,
   Protocol,
   ServiceDetail,
@@ -87,13 +88,25 @@ function serviceOf(a: Record<string, string>): ServiceDetail | undefined {
  * Truncated or malformed XML yields an issue with line, column and byte offset; ports completed before
  * the damage are kept.
  */
-export const parseNmapXml: Parser = async function* (input, _opts) {
+export const parseNmapXml: Parser = async function* (input, opts) {
+  for await (const batch of parseNmapXmlBatches(input, opts)) yield* batch;
+};
+
+/**
+ * The events of `parseNmapXml`, one array per input slice: for imports of gigabyte files, where one
+ * promise per port would cost as much as parsing it.
+ */
+export async function* parseNmapXmlBatches(
+  input: AsyncIterable<Buffer | string>,
+  _opts?: ParseOptions,
+): AsyncGenerator<ParseEvent[]> {
   const xml = new SaxesParser({ position: true });
   const decoder = new StringDecoder('utf8');
   const out: ParseEvent[] = [];
   const stack: string[] = [];
   let runStart: Date | null = null;
   let scanner: SourceKind = 'nmap';
+  const reasons = new Map<string, string>();
   let host: HostState | null = null;
   let port: PortState | null = null;
   let extraDepth = 0;
@@ -158,8 +171,14 @@ export const parseNmapXml: Parser = async function* (input, _opts) {
       h.skippedPorts++;
       return;
     }
-    const service =
-      p.service || p.banner ? { ...p.service, ...(p.banner ? { banner: p.banner } : {}) } : undefined;
+    const service = p.banner ? { ...p.service, banner: p.banner } : p.service;
+    // Reasons repeat (`nmap open (syn-ack)`): one string each instead of one per port.
+    const reasonKey = `${p.state}\u0000${p.reason ?? ''}`;
+    let reason = reasons.get(reasonKey);
+    if (reason === undefined) {
+      reason = p.reason ? `${scanner} ${p.state} (${p.reason})` : `${scanner} ${p.state}`;
+      if (reasons.size < 256) reasons.set(reasonKey, reason);
+    }
     for (const addr of h.addresses) {
       const o: Observation = {
         host: addr,
@@ -167,7 +186,7 @@ export const parseNmapXml: Parser = async function* (input, _opts) {
         port: portNo,
         source: scanner,
         grade,
-        reason: p.reason ? `${scanner} ${p.state} (${p.reason})` : `${scanner} ${p.state}`,
+        reason,
         seenAt: h.seenAt ?? runStart,
         line: p.line,
       };
@@ -213,6 +232,7 @@ export const parseNmapXml: Parser = async function* (input, _opts) {
         runStart = dateFromEpochSeconds(a.start);
         // masscan -oX writes nmap's format with scanner="masscan".
         scanner = a.scanner === 'masscan' ? 'masscan' : 'nmap';
+        reasons.clear();
         break;
       case 'host':
         if (parent !== 'nmaprun' && parent !== undefined) break;
@@ -337,13 +357,13 @@ export const parseNmapXml: Parser = async function* (input, _opts) {
 
   for await (const slice of byteSlices(input)) {
     feed(decoder.write(slice));
-    if (out.length > 0) yield* out.splice(0);
+    if (out.length > 0) yield out.splice(0);
     if (stopped) return;
   }
   const rest = decoder.end();
   if (rest) feed(rest);
   if (stopped) {
-    yield* out.splice(0);
+    if (out.length > 0) yield out.splice(0);
     return;
   }
 
@@ -384,5 +404,5 @@ export const parseNmapXml: Parser = async function* (input, _opts) {
       issue: { message: `malformed XML: ${xmlErrors - MAX_XML_ERRORS} further XML errors not listed` },
     });
   }
-  yield* out.splice(0);
-};
+  if (out.length > 0) yield out.splice(0);
+}
