@@ -139,6 +139,8 @@ for (const [name, makeStore] of testStores()) {
         assert.deepEqual(pb.labels, ['network_exposure']);
 
         // a listener that is already gone: the playbook closes the container as transient
+        // (its re-scan may probe only inside the scan scopes)
+        await api('POST', '/api/scopes', { cidr: '127.0.0.1/32' });
         const port = await closedPort();
         const c = await api('POST', '/rest/container', {
           name: `New listening port 127.0.0.1:${port}/tcp`,
@@ -241,7 +243,7 @@ for (const [name, makeStore] of testStores()) {
         assert.ok(!JSON.stringify(got.json).includes('tok-123-secret'));
         assert.deepEqual(got.json.secret_configuration, { auth_token: 'set' });
         const audit = await api('GET', '/rest/audit?_filter_object_type="asset"');
-        assert.ok(audit.json.count >= 1, 'the change is audited');
+        assert.ok(Number(audit.json.count) >= 1, 'the change is audited');
         assert.ok(audit.json.data.every((e) => e.actor === 'admin-user'));
         assert.ok(
           !JSON.stringify(audit.json).includes('tok-123-secret'),
