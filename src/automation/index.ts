@@ -92,8 +92,19 @@ export {
 export { recordAudit, type AuditEntry } from '../audit/index.ts';
 export { registerSoarObjectRoutes } from './rest/index.ts';
 export { registerAutomationRoutes } from './playbook.routes.ts';
-export { startAutomation, automationRuntime, type AutomationRuntime, type AutomationHost } from './run.service.ts';
-export { startPlaybookRun, triggerPlaybooksForLabel, queueActionRun, syncPlaybooks, type PlaybookDeps } from './playbook.engine.ts';
+export {
+  startAutomation,
+  automationRuntime,
+  type AutomationRuntime,
+  type AutomationHost,
+} from './run.service.ts';
+export {
+  startPlaybookRun,
+  triggerPlaybooksForLabel,
+  queueActionRun,
+  syncPlaybooks,
+  type PlaybookDeps,
+} from './playbook.engine.ts';
 export { PlaybookRegistry, type PlaybookDefinition } from './playbook.types.ts';
 export { AppRegistry } from './app.registry.ts';
 export { parseAppManifest, appManifestSchema, type AppManifest } from './app.manifest.ts';

@@ -58,7 +58,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('rtt_ms', 'real')
     .addColumn('banner', 'text')
     .execute();
-  await db.schema.createIndex('scan_results_run_idx').on('scan_results').columns(['run_id', 'state']).execute();
+  await db.schema
+    .createIndex('scan_results_run_idx')
+    .on('scan_results')
+    .columns(['run_id', 'state'])
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
