@@ -82,7 +82,7 @@ async function seed(t: Target): Promise<void> {
     await api(t, 'POST', '/rest/note', {
       container_id: first.id,
       title: 'Triage',
-      content: 'Port confirmed open from the scanner host. Asked the service owner for a justification.',
+      content: 'Listener seen in the nmap import. Asked the service owner for a justification.',
     }).catch((e: Error) => console.log(`adding a note failed: ${e.message}`));
 }
 
