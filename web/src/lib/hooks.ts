@@ -39,11 +39,13 @@ export function useApi<T>(path: string | null): Loaded<T> {
     setLoading(true);
     (takePrefetched<T>(path) ?? get<T>(path, { signal: ctl.signal }))
       .then((d) => {
+        // A superseded request (the path changed or a reload started) must not overwrite newer data.
+        if (ctl.signal.aborted) return;
         setData(d);
         setError(undefined);
       })
       .catch((e: unknown) => {
-        if ((e as Error).name === 'AbortError') return;
+        if (ctl.signal.aborted || (e as Error).name === 'AbortError') return;
         setError(e as Error);
         setData(undefined);
       })
