@@ -182,12 +182,11 @@ describe('web console in Chromium', { timeout: 240_000 }, () => {
     );
   });
 
-  // Marked todo: since 17:50 UTC on 2026-11-24 this step times out on every run here (it passed at
-  // 17:31 on the same code), so something time-dependent in the live update path is wrong. Still run and
-  // reported; see the closing note of that day.
+  // Marked todo: this step began to time out on every run late on 2026-11-24 after passing earlier on the
+  // same code, so something time-dependent in the live-update path is wrong. It still runs and is reported.
   it(
     'shows a listener imported elsewhere live, without reloading',
-    { todo: 'live inventory update times out since 17:50 UTC; cause not found yet' },
+    { todo: 'the live inventory update times out; cause not found yet' },
     async () => {
       await page.goto(`${t.url}/inventory`);
       await page.getByRole('table', { name: 'Services' }).waitFor();
