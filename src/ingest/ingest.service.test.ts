@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { listServices, type BaselineContext } from '../baseline/index.ts';
 import { createLogger } from '../logging/index.ts';
 import { openStore, type Store } from '../store/index.ts';
@@ -140,6 +141,48 @@ describe('ingestStream with the real parsers', () => {
     await assert.rejects(
       ingestStream(ctx, pieces(big, 4096), { file: 'big.ndjson', maxBytes: 16_384 }),
       (e: unknown) => e instanceof AppError && e.status === 413,
+    );
+  });
+
+  it('reads gzip-compressed input as its content, one member or several', async () => {
+    const xml = readFileSync(data('nmap/testdata/nmap-sT-sV.xml'));
+    const plain = await ingestStream(ctx, pieces(xml), { file: 'a.xml', observedAt: FILE_TIME });
+    const gz = await ingestStream(ctx, pieces(gzipSync(xml), 97), {
+      file: 'a.xml.gz',
+      observedAt: FILE_TIME,
+    });
+    assert.equal(gz.format, 'nmap-xml');
+    assert.equal(gz.issues_total, 0);
+    assert.deepEqual(
+      [gz.records, gz.observations, gz.bytes],
+      [plain.records, plain.observations, xml.length],
+    );
+    // `cat a.gz b.gz` is a valid gzip file holding both contents (RFC 1952, section 2.2).
+    const ndjson = readFileSync(data('stream/testdata/stream-tcp.ndjson'));
+    const half = ndjson.indexOf(0x0a, ndjson.length >> 1) + 1;
+    const two = Buffer.concat([gzipSync(ndjson.subarray(0, half)), gzipSync(ndjson.subarray(half))]);
+    const whole = await ingestStream(ctx, pieces(ndjson), { file: 's.ndjson' });
+    const joined = await ingestStream(ctx, pieces(two), { file: 's.ndjson.gz' });
+    assert.deepEqual([joined.records, joined.observations], [whole.records, whole.observations]);
+  });
+
+  it('keeps the records before the damage in a truncated gzip file and says where it broke', async () => {
+    const ndjson = readFileSync(data('stream/testdata/stream-tcp.ndjson'));
+    const whole = await ingestStream(ctx, pieces(ndjson), { file: 's.ndjson' });
+    const gz = gzipSync(ndjson);
+    const cut = gz.subarray(0, gz.length - 12);
+    const s = await ingestStream(ctx, pieces(cut, 50), { file: 'cut.ndjson.gz' });
+    assert.equal(s.format, 'stream');
+    assert.ok(s.records > 0 && s.records <= whole.records);
+    const problem = s.issues.find((i) => /gzip/.test(i.message));
+    assert.ok(problem, JSON.stringify(s.issues));
+    assert.match(problem.message, /truncated/);
+    assert.equal(problem.offset, cut.length);
+    assert.equal(problem.file, 'cut.ndjson.gz');
+    // Only the gzip header survives: nothing to read, refused with the reason.
+    await assert.rejects(
+      ingestStream(ctx, pieces(gz.subarray(0, 10)), { file: 'head.gz' }),
+      (e: unknown) => e instanceof AppError && e.status === 400 && /head\.gz.*gzip/.test(e.message),
     );
   });
 });

@@ -1,3 +1,4 @@
+import { createGunzip } from 'node:zlib';
 import { BaselineWriter, type BaselineContext } from '../baseline/index.ts';
 import { AppError } from '../util/errors.ts';
 import { detectFormat, DETECT_HEAD_BYTES, FORMAT_NAMES, PARSERS } from './formats.ts';
@@ -200,6 +201,55 @@ async function* counted(
   }
 }
 
+/** True when `head` starts with gzip's magic bytes (RFC 1952). */
+function isGzip(head: Buffer): boolean {
+  return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+}
+
+/**
+ * The decompressed bytes of a gzip input (several concatenated members too, as `gzip -d` reads them).
+ * A corrupt or truncated stream ends the input where it broke: the error is handed to `onError` so
+ * the import keeps what came before and reports the problem with the compressed byte offset.
+ */
+async function* gunzipped(
+  input: AsyncIterable<Buffer>,
+  onError: (message: string, compressedOffset: number) => void,
+): AsyncGenerator<Buffer> {
+  const gunzip = createGunzip();
+  let compressed = 0;
+  let failure: Error | null = null;
+  gunzip.on('error', (e) => {
+    failure = e;
+  });
+  const feed = (async () => {
+    try {
+      for await (const b of input) {
+        compressed += b.length;
+        if (failure) return;
+        if (!gunzip.write(b)) await new Promise<void>((resolve) => gunzip.once('drain', resolve));
+      }
+    } finally {
+      gunzip.end();
+    }
+  })();
+  let feedError: unknown = null;
+  feed.catch((e: unknown) => {
+    feedError = e;
+    gunzip.destroy();
+  });
+  try {
+    for await (const out of gunzip as AsyncIterable<Buffer>) yield out;
+  } catch (e) {
+    failure ??= e as Error;
+  }
+  if (feedError) throw feedError;
+  if (failure) {
+    const reason =
+      (failure as Error).message === 'unexpected end of file' ? 'truncated' : (failure as Error).message;
+    onError(`gzip input is damaged (${reason}); the records before that point are kept`, compressed);
+  }
+}
+
 /**
  * Imports one input into the baseline: detects its format from the first bytes (unless given),
  * streams it through the format's parser, and records the observations in batches (constant memory
@@ -212,8 +262,17 @@ export async function ingestStream(
   input: AsyncIterable<Buffer | string>,
   opts: IngestOptions = {},
 ): Promise<IngestSummary> {
-  const { head, rest } = await peek(input, DETECT_HEAD_BYTES);
+  let { head, rest } = await peek(input, DETECT_HEAD_BYTES);
   const where = opts.file ? `${opts.file}: ` : '';
+  let gzipProblem: ParseIssue | null = null;
+  if (isGzip(head)) {
+    const inflated = gunzipped(rest, (message, offset) => {
+      gzipProblem = { message, offset };
+    });
+    ({ head, rest } = await peek(inflated, DETECT_HEAD_BYTES));
+    if (head.length === 0 && gzipProblem)
+      throw new AppError('bad_gzip', `${where}${(gzipProblem as ParseIssue).message}`, { status: 400 });
+  }
   if (head.length === 0 || head.toString('utf8').trim() === '')
     throw new AppError('no_data', `${where}the input is empty`, { status: 400 });
   let format = opts.format ?? null;
@@ -254,6 +313,7 @@ export async function ingestStream(
     await sink.finish().catch(() => {});
     throw e;
   }
+  if (gzipProblem) sink.issue(gzipProblem);
   return sink.finish();
 }
 

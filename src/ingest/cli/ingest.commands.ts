@@ -38,7 +38,7 @@ export function registerIngestCommands(program: Command): void {
   program
     .command('ingest')
     .description(
-      `import evidence files into the baseline (format detected from content: ${FORMAT_NAMES.join(', ')}). ` +
+      `import evidence files, plain or gzip-compressed, into the baseline (format detected from content: ${FORMAT_NAMES.join(', ')}). ` +
         'The first import into an empty baseline is a learning run (no alerts) unless --alert is given. "-" reads stdin.',
     )
     .argument('<files...>', 'files to import, or - for standard input')
