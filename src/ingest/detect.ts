@@ -1,4 +1,5 @@
 import type { FormatName } from './observation.ts';
+import { looksLikeDatagramFile } from './netflow/index.ts';
 
 /** How much of the start of an input `detectFormat` looks at. */
 export const DETECT_HEAD_BYTES = 8192;
@@ -59,6 +60,8 @@ function detectJson(text: string): FormatName | null {
  * of the formats Portcullis reads. Pure: looks only at `head`.
  */
 export function detectFormat(head: Buffer | string): FormatName | null {
+  // Binary formats first, by their leading bytes.
+  if (typeof head !== 'string' && looksLikeDatagramFile(head)) return 'netflow';
   const text = headText(head);
   const start = text.trimStart();
   if (start === '') return null;

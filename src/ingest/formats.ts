@@ -6,6 +6,7 @@ import { parseStream } from './stream/index.ts';
 import { parseZeekConn } from './zeek/index.ts';
 import { parseOsquery } from './osquery/index.ts';
 import { parseSs } from './ss/index.ts';
+import { parseNetflow } from './netflow/index.ts';
 
 export { detectFormat, DETECT_HEAD_BYTES } from './detect.ts';
 
@@ -23,6 +24,7 @@ export const PARSERS: Partial<Record<FormatName, Parser>> = {
   'zeek-conn': parseZeekConn,
   osquery: parseOsquery,
   ss: parseSs,
+  netflow: parseNetflow,
 };
 
 /** Every format name, for `--format` help and validation. */
@@ -36,4 +38,5 @@ export const FORMAT_NAMES: readonly FormatName[] = [
   'zeek-conn',
   'osquery',
   'ss',
+  'netflow',
 ];

@@ -5,6 +5,7 @@ import { detectFormat, DETECT_HEAD_BYTES, FORMAT_NAMES, PARSERS } from './format
 import { parseNmapXmlBatches } from './nmap/index.ts';
 import type { FormatName, ParseEvent, ParseIssue, ParseOptions } from './observation.ts';
 import { parseStreamBatches } from './stream/index.ts';
+import { parseNetflowBatches } from './netflow/index.ts';
 
 // Parsers that also hand out their events one array per input chunk, for the formats of
 // million-event imports: one promise per event would cost as much as parsing it.
@@ -13,6 +14,7 @@ const BATCH_PARSERS: Partial<
 > = {
   stream: parseStreamBatches,
   'nmap-xml': parseNmapXmlBatches,
+  netflow: parseNetflowBatches,
 };
 
 /** A problem in the input, located. */

@@ -78,7 +78,8 @@ export type FormatName =
   | 'stream'
   | 'zeek-conn'
   | 'osquery'
-  | 'ss';
+  | 'ss'
+  | 'netflow';
 
 export interface ParseOptions {
   /** Shown in issues; not read by the parser. */
