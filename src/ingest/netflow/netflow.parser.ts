@@ -25,7 +25,9 @@ export async function* parseNetflowBatches(
     },
     issue: (issue) => events.push({ kind: 'issue', issue }),
   };
-  const datagram = (d: Buffer, offset: number) => decoder.decode(d, { exporter: '', offset }, sink);
+  // Offsets name the datagram itself, after its 4-byte length prefix.
+  const datagram = (d: Buffer, offset: number) =>
+    decoder.decode(d, { exporter: '', offset: offset + 4 }, sink);
   for await (const chunk of input) {
     framer.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk, datagram, sink.issue);
     if (events.length) {
