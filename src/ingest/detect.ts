@@ -1,4 +1,5 @@
 import type { FormatName } from './observation.ts';
+import { captureKind } from './pcap/index.ts';
 import { looksLikeDatagramFile } from './netflow/index.ts';
 
 /** How much of the start of an input `detectFormat` looks at. */
@@ -60,7 +61,8 @@ function detectJson(text: string): FormatName | null {
  * of the formats Portcullis reads. Pure: looks only at `head`.
  */
 export function detectFormat(head: Buffer | string): FormatName | null {
-  // Binary formats first, by their leading bytes.
+  // Binary formats first, by their leading bytes (pcapng's magic is whitespace as text).
+  if (typeof head !== 'string' && captureKind(head)) return 'pcap';
   if (typeof head !== 'string' && looksLikeDatagramFile(head)) return 'netflow';
   const text = headText(head);
   const start = text.trimStart();

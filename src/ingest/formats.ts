@@ -6,6 +6,7 @@ import { parseStream } from './stream/index.ts';
 import { parseZeekConn } from './zeek/index.ts';
 import { parseOsquery } from './osquery/index.ts';
 import { parseSs } from './ss/index.ts';
+import { parsePcap } from './pcap/index.ts';
 import { parseNetflow } from './netflow/index.ts';
 
 export { detectFormat, DETECT_HEAD_BYTES } from './detect.ts';
@@ -25,6 +26,7 @@ export const PARSERS: Partial<Record<FormatName, Parser>> = {
   osquery: parseOsquery,
   ss: parseSs,
   netflow: parseNetflow,
+  pcap: parsePcap,
 };
 
 /** Every format name, for `--format` help and validation. */
@@ -39,4 +41,5 @@ export const FORMAT_NAMES: readonly FormatName[] = [
   'osquery',
   'ss',
   'netflow',
+  'pcap',
 ];

@@ -14,7 +14,7 @@ export type EvidenceGrade = 'strong' | 'weak' | 'negative';
 
 /** Where evidence came from. */
 export type SourceKind =
-  'nmap' | 'masscan' | 'netcat' | 'stream' | 'zeek' | 'osquery' | 'ss' | 'netflow' | 'scan' | 'agent';
+  'nmap' | 'masscan' | 'netcat' | 'stream' | 'zeek' | 'osquery' | 'ss' | 'netflow' | 'pcap' | 'scan' | 'agent';
 
 /** Service details some sources give (nmap -sV, banners, Zeek service field). */
 export interface ServiceDetail {
@@ -79,7 +79,8 @@ export type FormatName =
   | 'zeek-conn'
   | 'osquery'
   | 'ss'
-  | 'netflow';
+  | 'netflow'
+  | 'pcap';
 
 export interface ParseOptions {
   /** Shown in issues; not read by the parser. */
