@@ -10,15 +10,11 @@ import { performance } from 'node:perf_hooks';
 import { createLogger } from '../src/logging/index.ts';
 import { openStore } from '../src/store/index.ts';
 import { createContainer } from '../src/automation/container.repository.ts';
-import { automationEvents } from '../src/automation/events.ts';
 import { AppRegistry } from '../src/automation/app.registry.ts';
 import { parseAppManifest } from '../src/automation/app.manifest.ts';
 import type { AppDefinition } from '../src/automation/app.types.ts';
-import {
-  syncPlaybooks,
-  triggerPlaybooksForLabel,
-  type PlaybookDeps,
-} from '../src/automation/playbook.engine.ts';
+import { syncPlaybooks, type PlaybookDeps } from '../src/automation/playbook.engine.ts';
+import { installPlaybookTriggers } from '../src/automation/run.service.ts';
 import { PlaybookRegistry } from '../src/automation/playbook.types.ts';
 import { startAutomationWorker } from '../src/automation/worker.ts';
 
@@ -109,16 +105,8 @@ async function main(): Promise<void> {
   };
   await syncPlaybooks(store.db, playbooks);
   let worker = phased ? undefined : startAutomationWorker(deps, { pollMs: 50, vacuumEveryMs: 5000 });
-  // the runtime's trigger, as src/automation/run.service.ts wires it
-  const pendingTriggers: Array<Promise<unknown>> = [];
-  automationEvents.on('container_created', (e) => {
-    pendingTriggers.push(
-      triggerPlaybooksForLabel(store.db, deps, e.containerId, e.label, 'container_created').then(() =>
-        worker?.wake(),
-      ),
-    );
-  });
-
+  // the runtime's triggers, as the server installs them (src/automation/run.service.ts)
+  const uninstall = installPlaybookTriggers(store.db, deps, () => worker?.wake());
   process.stdout.write(
     `automation bench: ${N} containers → ${N} runs × 3 no-op actions on the embedded store (${memory ? 'in memory' : 'data dir on disk'})\n`,
   );
@@ -133,7 +121,6 @@ async function main(): Promise<void> {
       ],
     });
   }
-  await Promise.all(pendingTriggers);
   const tCreated = performance.now();
   const tStart = phased ? tCreated : t0;
   worker ??= startAutomationWorker(deps, { pollMs: 50, vacuumEveryMs: 5000 });
@@ -153,6 +140,7 @@ async function main(): Promise<void> {
   const tDone = performance.now();
   if (process.stdout.isTTY) process.stdout.write('\n');
   await worker.stop();
+  uninstall();
   const failed = await store.db
     .selectFrom('playbook_runs')
     .select('message')

@@ -8,6 +8,7 @@ import { checkParameters, findAction, type AppRegistry } from './app.registry.ts
 import type { ActionContext, ActionOutcome, AppDefinition } from './app.types.ts';
 import { assetConfiguration, cachedAssetRows, findAssetRow, type AssetRow } from './asset.repository.ts';
 import type { ActionRunStatus } from './run.table.ts';
+import { batcherFor, WriteBatcher } from './write-batcher.ts';
 // The scope modules directly, not scan/index.ts: the scanner's front door leads back here through the baseline.
 import { loadScopeRules } from '../scan/scope.repository.ts';
 import { compileScope } from '../scan/scope.ts';
@@ -423,43 +424,91 @@ export async function runActionInline(
     return outcome;
   }
   const placeholder: ActionRunOutcome = { action_run_id: 0, ...final, results };
-  const id = await insertFinishedActionRun(
-    deps.db,
+  const id = await insertFinishedActionRun(deps.db, {
     req,
     timeoutMs,
     startedAt,
     results,
     final,
-    journal && !signal.aborted ? { ...journal, result: journal.toResult(placeholder) } : undefined,
-  );
+    journal: journal && !signal.aborted ? { ...journal, result: journal.toResult(placeholder) } : undefined,
+  });
   return { ...placeholder, action_run_id: id };
 }
 
-/** One statement: a finished action run, its app runs and the journal entry (with the new id). */
-async function insertFinishedActionRun(
-  db: Kysely<Database>,
-  req: ActionRequest,
-  timeoutMs: number,
-  startedAt: Date,
-  results: ActionResult[],
-  final: { status: ActionRunStatus; message: string },
-  journal?: JournalWrite,
-): Promise<number> {
-  const rows = appRunRows(results);
-  const journalCte = journal
-    ? sql`, j as (insert into playbook_run_steps (run_id, seq, kind, name, result)
-        select ${journal.runId}, ${journal.seq}, ${journal.kind}, ${journal.name}, jsonb_set(${JSON.stringify(journal.result ?? null)}::jsonb, '{action_run_id}', to_jsonb(u.id)) from u
-        on conflict (run_id, seq) do nothing returning 1)`
-    : sql``;
-  const appCte = rows.length ? sql`, a as (${appRunInsert(rows)} returning 1)` : sql``;
-  const r = await sql<{
+/** A finished inline action run waiting to be stored (see {@link insertFinishedActionRuns}). */
+interface FinishedActionRun {
+  req: ActionRequest;
+  timeoutMs: number;
+  startedAt: Date;
+  results: ActionResult[];
+  final: { status: ActionRunStatus; message: string };
+  journal?: JournalWrite | undefined;
+}
+
+const finishedBatchers = new WeakMap<Kysely<Database>, WriteBatcher<FinishedActionRun, number>>();
+
+/**
+ * Stores a finished action run, its app runs and the journal entry (with the new id) atomically.
+ * Action runs finished by several playbook runs at the same moment share one statement.
+ */
+function insertFinishedActionRun(db: Kysely<Database>, run: FinishedActionRun): Promise<number> {
+  return batcherFor(
+    finishedBatchers,
+    db,
+    () => new WriteBatcher((runs) => insertFinishedActionRuns(db, runs)),
+  ).add(run);
+}
+
+/**
+ * One statement for many finished action runs: ids are drawn from the sequence first so each
+ * run's app runs and journal entry can refer to its own id. Returns the ids in the order given.
+ */
+async function insertFinishedActionRuns(db: Kysely<Database>, runs: FinishedActionRun[]): Promise<number[]> {
+  const xs = runs.map((r, ord) => ({
+    ord,
+    action: r.req.action,
+    name: r.req.name ?? r.req.action.replace(/\s+/g, '_'),
+    type: r.req.type ?? 'generic',
+    container_id: r.req.container_id ?? null,
+    playbook_run_id: r.req.playbook_run_id ?? null,
+    step_seq: r.req.step_seq ?? null,
+    status: r.final.status,
+    message: r.final.message,
+    targets: r.req.targets,
+    timeout_ms: r.timeoutMs,
+    max_attempts: r.req.max_attempts ?? 1,
+    created_by: r.req.created_by ?? null,
+    start_time: r.startedAt.toISOString(),
+    j_run: r.journal?.runId ?? null,
+    j_seq: r.journal?.seq ?? null,
+    j_kind: r.journal?.kind ?? null,
+    j_name: r.journal?.name ?? null,
+    j_result: r.journal ? (r.journal.result ?? null) : null,
+  }));
+  const apps = runs.flatMap((r, ord) => appRunRows(r.results).map((a) => ({ ord, ...a })));
+  const res = await sql<{
+    ord: number;
     id: number;
-  }>`with u as (insert into action_runs (action, name, type, container_id, playbook_run_id, step_seq, status, message, targets, timeout_ms, max_attempts, created_by, start_time, close_time)
-      values (${req.action}, ${req.name ?? req.action.replace(/\s+/g, '_')}, ${req.type ?? 'generic'}, ${req.container_id ?? null}, ${req.playbook_run_id ?? null}, ${req.step_seq ?? null},
-        ${final.status}, ${final.message}, ${JSON.stringify(req.targets)}::jsonb, ${timeoutMs}, ${req.max_attempts ?? 1}, ${req.created_by ?? null}, ${startedAt}, now())
-      returning id, action)${appCte}${journalCte}
-    select id from u`.execute(db);
-  return r.rows[0]!.id;
+  }>`with x as (select * from jsonb_to_recordset(${JSON.stringify(xs)}::jsonb) as x(ord int, action text, name text, type text,
+        container_id bigint, playbook_run_id bigint, step_seq int, status text, message text, targets jsonb, timeout_ms bigint, max_attempts int,
+        created_by bigint, start_time timestamptz, j_run bigint, j_seq int, j_kind text, j_name text, j_result jsonb)),
+    ids as (select x.ord, nextval(pg_get_serial_sequence('action_runs', 'id')) as id from x),
+    u as (insert into action_runs (id, action, name, type, container_id, playbook_run_id, step_seq, status, message, targets, timeout_ms, max_attempts, created_by, start_time, close_time)
+      select ids.id, x.action, x.name, x.type, x.container_id, x.playbook_run_id, x.step_seq, x.status, x.message, coalesce(x.targets, '[]'::jsonb), x.timeout_ms, x.max_attempts, x.created_by, x.start_time, now()
+      from x join ids on ids.ord = x.ord order by x.ord
+      returning id, action),
+    a as (insert into app_runs (action_run_id, app_id, app_name, asset_id, asset_name, action, status, message, parameter, summary, data, data_vault_id, attempts, end_time)
+      select u.id, y.app_id, y.app_name, y.asset_id, y.asset_name, u.action, y.status, y.message, y.parameter, y.summary, y.data, y.data_vault_id, y.attempts, now()
+      from jsonb_to_recordset(${JSON.stringify(apps)}::jsonb) as y(ord int, app_id text, app_name text, asset_id bigint, asset_name text, status text, message text, parameter jsonb, summary jsonb, data jsonb, data_vault_id text, attempts int)
+      join ids on ids.ord = y.ord join u on u.id = ids.id
+      returning 1),
+    j as (insert into playbook_run_steps (run_id, seq, kind, name, result)
+      select x.j_run, x.j_seq, x.j_kind, x.j_name, jsonb_set(x.j_result, '{action_run_id}', to_jsonb(u.id))
+      from x join ids on ids.ord = x.ord join u on u.id = ids.id where x.j_kind is not null
+      on conflict (run_id, seq) do nothing returning 1)
+    select ord, id from ids`.execute(db);
+  const byOrd = new Map(res.rows.map((r) => [Number(r.ord), Number(r.id)]));
+  return runs.map((_, ord) => byOrd.get(ord)!);
 }
 
 function appRunRows(results: ActionResult[]) {

@@ -161,11 +161,55 @@ export function checkTime(v: string | Date | null | undefined, field: string): s
   return v;
 }
 
+/** A playbook run to queue together with a new container (see {@link setContainerTriggerPlanner}). */
+export interface TriggeredRunPlan {
+  playbookId: number;
+  version: number;
+  /** The run's working-time limit. */
+  timeLimitMs: number;
+}
+
+/** Which playbook runs a new container with this label starts. */
+export type ContainerTriggerPlanner = (label: string) => Promise<TriggeredRunPlan[]>;
+
+const triggerPlanners = new WeakMap<Kysely<Database>, ContainerTriggerPlanner>();
+
 /**
- * Creates a container with its inline artifacts in one transaction, deduplicated by
- * `source_data_identifier`: a second container with the same identifier is not created and the
- * existing id is returned instead. Severity, status, sensitivity and owner are checked (user errors
- * name the field); the creation is audited and, after commit, `container_created` is emitted.
+ * Makes {@link createContainer} queue the playbook runs a new container triggers in the same
+ * statement as the container itself (so a container is never stored without its runs); the
+ * automation runtime sets it, `undefined` removes it. `container_created` then carries the run ids.
+ */
+export function setContainerTriggerPlanner(
+  db: Kysely<Database>,
+  planner: ContainerTriggerPlanner | undefined,
+): void {
+  if (planner) triggerPlanners.set(db, planner);
+  else triggerPlanners.delete(db);
+}
+
+// An inline artifact as one row of the statement's JSON parameter.
+interface ArtifactRow {
+  ord: number;
+  name: string;
+  label: string;
+  type: string;
+  severity: string | null;
+  sdi: string | null;
+  cef: Record<string, unknown>;
+  cef_types: Record<string, string[]>;
+  data: Record<string, unknown>;
+  tags: string[];
+  start_time: string | Date | null;
+  end_time: string | Date | null;
+}
+
+/**
+ * Creates a container with its inline artifacts, their audit entries and the playbook runs it
+ * triggers in one statement (one transaction), deduplicated by `source_data_identifier`: a second
+ * container with the same identifier is not created and the existing id is returned instead.
+ * Severity, status, sensitivity and owner are checked (user errors name the field); a bad inline
+ * artifact gets its own failure entry while the container and the others are stored. After commit
+ * `container_created` is emitted.
  */
 export async function createContainer(
   db: Kysely<Database>,
@@ -175,91 +219,156 @@ export async function createContainer(
   const actor = opts.actor ?? SYSTEM_ACTOR;
   if (typeof input.name !== 'string' || !input.name.trim())
     throw badRequest('name: a container needs a name', { pointer: '/name' });
-  const attempt = () =>
-    db.transaction().execute(async (tx) => {
-      if (input.source_data_identifier) {
-        const existing = await tx
-          .selectFrom('containers')
-          .select('id')
-          .where('source_data_identifier', '=', input.source_data_identifier)
-          .executeTakeFirst();
-        if (existing) return { created: false as const, existing_container_id: existing.id };
-      }
-      if (input.severity !== undefined) await checkSeverity(tx, input.severity);
-      if (input.sensitivity !== undefined) checkSensitivity(input.sensitivity);
-      const type = input.status !== undefined ? await statusType(tx, input.status) : 'new';
-      const ownerId = input.owner_id !== undefined ? await resolveOwner(tx, input.owner_id) : null;
-      const inserted = await tx
-        .insertInto('containers')
-        .values({
-          name: input.name,
-          label: input.label ?? 'events',
-          ...(input.description !== undefined ? { description: input.description } : {}),
-          ...(input.severity !== undefined ? { severity: input.severity } : {}),
-          ...(input.sensitivity !== undefined ? { sensitivity: input.sensitivity } : {}),
-          ...(input.status !== undefined ? { status: input.status } : {}),
-          ...(input.container_type !== undefined ? { container_type: input.container_type } : {}),
-          source_data_identifier: input.source_data_identifier ?? null,
-          owner_id: ownerId,
-          tags: JSON.stringify(input.tags ?? []) as unknown as string[],
-          custom_fields: JSON.stringify(input.custom_fields ?? {}) as unknown as Record<string, unknown>,
-          data: JSON.stringify(input.data ?? {}) as unknown as Record<string, unknown>,
-          start_time: checkTime(input.start_time, 'start_time'),
-          end_time: checkTime(input.end_time, 'end_time'),
-          due_time: checkTime(input.due_time, 'due_time'),
-          ...(type === 'closed' ? { close_time: sql<Date>`now()` } : {}),
-        })
-        .returning(['id', 'label'])
-        .executeTakeFirstOrThrow();
-      await recordAudit(tx, {
-        category: 'container',
-        action: 'create',
-        actor,
-        object_type: 'container',
-        object_id: inserted.id,
-        container_id: inserted.id,
-        details: {
-          name: input.name,
-          label: inserted.label,
-          source_data_identifier: input.source_data_identifier ?? null,
-        },
+  const sdi = input.source_data_identifier || null;
+  const inline = input.artifacts ?? [];
+  const severities = new Set<string>();
+  if (input.severity !== undefined) severities.add(input.severity);
+  for (const a of inline) if (a.severity !== undefined) severities.add(a.severity);
+
+  // Lookups only for what was given: a plain container goes straight to the insert, where the
+  // unique index on source_data_identifier answers a duplicate.
+  let typeOfStatus: 'new' | 'open' | 'closed' = 'new';
+  let knownSeverities = new Set<string>();
+  if (severities.size || input.status !== undefined) {
+    const r = await sql<{
+      existing: number | null;
+      status_type: 'new' | 'open' | 'closed' | null;
+      known: string[];
+    }>`select
+        (select id from containers where source_data_identifier = ${sdi}) as existing,
+        (select status_type from container_statuses where name = ${input.status ?? null}) as status_type,
+        (select coalesce(jsonb_agg(name), '[]'::jsonb) from severities where name = any(${[...severities]}::text[])) as known`.execute(
+      db,
+    );
+    const row = r.rows[0]!;
+    if (row.existing !== null) return { created: false, existing_container_id: row.existing };
+    knownSeverities = new Set(row.known);
+    // the error messages list the known values: read them only when there is an error
+    if (input.severity !== undefined && !knownSeverities.has(input.severity))
+      await checkSeverity(db, input.severity);
+    if (input.sensitivity !== undefined) checkSensitivity(input.sensitivity);
+    if (input.status !== undefined) typeOfStatus = row.status_type ?? (await statusType(db, input.status));
+  } else if (input.sensitivity !== undefined) checkSensitivity(input.sensitivity);
+  const ownerId = input.owner_id !== undefined ? await resolveOwner(db, input.owner_id) : null;
+  const startTime = checkTime(input.start_time, 'start_time');
+  const endTime = checkTime(input.end_time, 'end_time');
+  const dueTime = checkTime(input.due_time, 'due_time');
+
+  // Inline artifacts in order: a repeated source_data_identifier is the earlier one; a bad one fails alone.
+  const results: Array<ArtifactResult | { ord: number } | { sameAs: number }> = [];
+  const rows: ArtifactRow[] = [];
+  const bySdi = new Map<string, number>();
+  for (const [i, a] of inline.entries()) {
+    if (a.source_data_identifier && bySdi.has(a.source_data_identifier)) {
+      results.push({ sameAs: bySdi.get(a.source_data_identifier)! });
+      continue;
+    }
+    try {
+      if (a.severity !== undefined && !knownSeverities.has(a.severity)) await checkSeverity(db, a.severity);
+      const start = checkTime(a.start_time, 'start_time');
+      const end = checkTime(a.end_time, 'end_time');
+      const ord = rows.length;
+      rows.push({
+        ord,
+        name: a.name ?? '',
+        label: a.label ?? 'event',
+        type: a.type ?? '',
+        severity: a.severity ?? null,
+        sdi: a.source_data_identifier ?? null,
+        cef: a.cef ?? {},
+        cef_types: a.cef_types ?? {},
+        data: a.data ?? {},
+        tags: a.tags ?? [],
+        start_time: start,
+        end_time: end,
       });
-      const artifacts: ArtifactResult[] = [];
-      for (const [i, a] of (input.artifacts ?? []).entries()) {
-        // One bad inline artifact gets its own failure entry; the container and the others stay.
-        // Artifacts are validated before any write, so a failure leaves the transaction usable.
-        try {
-          artifacts.push(await addArtifact(tx, inserted.id, a, { actor }));
-        } catch (e) {
-          if (!(e instanceof AppError) || e.kind !== 'user') throw e;
-          artifacts.push({ failed: true, message: `artifacts/${i}: ${e.message}` });
-        }
-      }
-      return { created: true as const, id: inserted.id, label: inserted.label, artifacts };
-    });
-  let result: Awaited<ReturnType<typeof attempt>>;
+      if (a.source_data_identifier) bySdi.set(a.source_data_identifier, ord);
+      results.push({ ord });
+    } catch (e) {
+      if (!(e instanceof AppError) || e.kind !== 'user') throw e;
+      results.push({ failed: true, message: `artifacts/${i}: ${e.message}` });
+    }
+  }
+
+  const label = input.label ?? 'events';
+  const runAutomation = input.run_automation ?? true;
+  const planner = runAutomation ? triggerPlanners.get(db) : undefined;
+  const plans = planner ? await planner(label) : [];
+
+  const cols: Array<[string, unknown]> = [
+    ['name', input.name],
+    ['label', label],
+    ['source_data_identifier', sdi],
+    ['owner_id', ownerId],
+    ['tags', sql`${JSON.stringify(input.tags ?? [])}::jsonb`],
+    ['custom_fields', sql`${JSON.stringify(input.custom_fields ?? {})}::jsonb`],
+    ['data', sql`${JSON.stringify(input.data ?? {})}::jsonb`],
+    ['start_time', startTime],
+    ['end_time', endTime],
+    ['due_time', dueTime],
+  ];
+  for (const f of ['description', 'severity', 'sensitivity', 'status', 'container_type'] as const)
+    if (input[f] !== undefined) cols.push([f, input[f]]);
+  if (typeOfStatus === 'closed') cols.push(['close_time', sql`now()`]);
+  const artifactsCte = rows.length
+    ? sql`, a as (insert into artifacts (container_id, name, label, type, severity, source_data_identifier, cef, cef_types, data, tags, start_time, end_time)
+        select c.id, x.name, x.label, x.type, coalesce(x.severity, 'medium'), x.sdi, x.cef, x.cef_types, x.data, x.tags, x.start_time, x.end_time
+        from c, jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(ord int, name text, label text, type text, severity text, sdi text,
+          cef jsonb, cef_types jsonb, data jsonb, tags jsonb, start_time timestamptz, end_time timestamptz)
+        order by x.ord
+        returning id, name, label)`
+    : sql`, a as (select null::bigint as id, null::text as name, null::text as label where false)`;
+  const runsCte = plans.length
+    ? sql`, r as (insert into playbook_runs (playbook_id, playbook_version, container_id, scope, trigger, time_limit_ms, deadline)
+        select p.playbook_id, p.version, c.id, '"new"'::jsonb, 'container_created', p.limit_ms, now() + p.limit_ms * interval '1 millisecond'
+        from c, jsonb_to_recordset(${JSON.stringify(plans.map((p, ord) => ({ ord, playbook_id: p.playbookId, version: p.version, limit_ms: p.timeLimitMs })))}::jsonb)
+          as p(ord int, playbook_id bigint, version int, limit_ms bigint)
+        order by p.ord
+        returning id),
+      j as (insert into automation_jobs (kind, ref_id) select 'playbook_run', id from r order by id returning 1)`
+    : sql`, r as (select null::bigint as id where false)`;
+  let inserted: { id: number; label: string; artifact_ids: number[]; run_ids: number[] };
   try {
-    result = await attempt();
+    const res = await sql<
+      typeof inserted
+    >`with c as (insert into containers (${sql.join(cols.map(([k]) => sql.ref(k)))})
+        values (${sql.join(cols.map(([, v]) => v))}) returning id, label)${artifactsCte}${runsCte},
+      l as (insert into audit_log (category, action, actor, object_type, object_id, container_id, details)
+        select 'container', 'create', ${actor}, t.object_type, t.id::text, c.id, t.details
+        from c, lateral (select 0 as k, 'container' as object_type, c.id,
+              jsonb_build_object('name', ${input.name}::text, 'label', c.label, 'source_data_identifier', ${sdi}::text) as details
+            union all select a.id, 'artifact', a.id, jsonb_build_object('name', a.name, 'label', a.label) from a) t
+        order by t.k
+        returning 1)
+      select c.id, c.label,
+        (select coalesce(jsonb_agg(id order by id), '[]'::jsonb) from a) as artifact_ids,
+        (select coalesce(jsonb_agg(id order by id), '[]'::jsonb) from r) as run_ids
+      from c`.execute(db);
+    inserted = res.rows[0]!;
   } catch (e) {
-    // Two creators of the same source_data_identifier at once: both passed the check, the unique
-    // index stopped the second. It gets the duplicate answer, as if it had come second.
-    if (!isUniqueViolation(e) || !input.source_data_identifier) throw e;
+    // Created before (or by a concurrent creator): the unique index stopped this one. It gets the
+    // duplicate answer.
+    if (!isUniqueViolation(e) || !sdi) throw e;
     const existing = await db
       .selectFrom('containers')
       .select('id')
-      .where('source_data_identifier', '=', input.source_data_identifier)
+      .where('source_data_identifier', '=', sdi)
       .executeTakeFirst();
     if (!existing) throw e;
     return { created: false, existing_container_id: existing.id };
   }
-  if (!result.created) return result;
+  const ids = inserted.artifact_ids.map(Number);
+  const artifacts: ArtifactResult[] = results.map((r) =>
+    'ord' in r ? { id: ids[r.ord]! } : 'sameAs' in r ? { existing_artifact_id: ids[r.sameAs]! } : r,
+  );
   emitAutomationEvent('container_created', {
-    containerId: result.id,
-    label: result.label,
-    runAutomation: input.run_automation ?? true,
-    artifactIds: result.artifacts.flatMap((a) => ('id' in a ? [a.id] : [])),
+    containerId: Number(inserted.id),
+    label: inserted.label,
+    runAutomation,
+    artifactIds: artifacts.flatMap((a) => ('id' in a ? [a.id] : [])),
+    ...(planner ? { playbookRunIds: inserted.run_ids.map(Number) } : {}),
   });
-  return { created: true, id: result.id, artifacts: result.artifacts };
+  return { created: true, id: Number(inserted.id), artifacts };
 }
 
 /**

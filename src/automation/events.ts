@@ -8,6 +8,11 @@ export interface ContainerCreatedEvent {
   runAutomation: boolean;
   /** Artifacts created inline with the container (they get no separate `artifact_added`). */
   artifactIds: number[];
+  /**
+   * The playbook runs queued together with the container, when the automation runtime plans them
+   * (see `setContainerTriggerPlanner`); absent when nothing planned them.
+   */
+  playbookRunIds?: number[];
 }
 
 /** Emitted once an artifact added to an existing container has been committed. */

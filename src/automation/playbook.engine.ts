@@ -2,8 +2,10 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../store/index.ts';
 import { AppError, badRequest, notFound } from '../util/errors.ts';
 import { executeUnits, planAction, type ActionDeps, type ActionRequest } from './action.engine.ts';
+import type { ContainerTriggerPlanner } from './container.repository.ts';
 import { enqueueJob } from './prompt.repository.ts';
 import type { PlaybookDefinition, PlaybookRegistry } from './playbook.types.ts';
+import { batcherFor, WriteBatcher } from './write-batcher.ts';
 import {
   NonDeterministicReplay,
   RunInterrupted,
@@ -165,6 +167,23 @@ function activePlaybooks(db: Kysely<Database>, label: string): Promise<PlaybookR
   return rows;
 }
 
+/**
+ * The runs a new container with a label starts (every active playbook for the label whose code is
+ * installed), for `setContainerTriggerPlanner`.
+ */
+export function planContainerTriggers(
+  db: Kysely<Database>,
+  deps: { playbooks: PlaybookRegistry; runTimeLimitMs: number },
+): ContainerTriggerPlanner {
+  return async (label) =>
+    (await activePlaybooks(db, label)).flatMap((r) => {
+      const def = deps.playbooks.get(r.name);
+      return def
+        ? [{ playbookId: r.id, version: r.version, timeLimitMs: def.timeLimitMs ?? deps.runTimeLimitMs }]
+        : [];
+    });
+}
+
 /** Starts every active playbook whose labels include the container's label. Returns the run ids. */
 export async function triggerPlaybooksForLabel(
   db: Kysely<Database>,
@@ -184,48 +203,86 @@ export async function triggerPlaybooksForLabel(
   return ids;
 }
 
-async function finish(
+interface RunEnd {
+  runId: number;
+  status: 'success' | 'failed' | 'cancelled';
+  message: string;
+}
+
+const finishBatchers = new WeakMap<Kysely<Database>, WriteBatcher<RunEnd, void>>();
+
+/** Ends a run (if it has not ended) with its prompts, actions and job; runs ending together share a statement. */
+function finish(
   db: Kysely<Database>,
   runId: number,
   status: 'success' | 'failed' | 'cancelled',
   message: string,
 ): Promise<void> {
-  await sql`with r as (update playbook_runs set status = ${status}, message = ${message.slice(0, 4000)}, end_time = now(), update_time = now()
-      where id = ${runId} and status not in ('success','failed','cancelled') returning id),
-    p as (update prompts set status = 'cancelled', close_time = now() where playbook_run_id = ${runId} and status = 'pending' returning 1),
+  return batcherFor(finishBatchers, db, () => new WriteBatcher((ends) => finishRuns(db, ends))).add({
+    runId,
+    status,
+    message,
+  });
+}
+
+async function finishRuns(db: Kysely<Database>, ends: RunEnd[]): Promise<void[]> {
+  const ids = ends.map((e) => e.runId);
+  const xs = ends.map((e) => ({ id: e.runId, status: e.status, message: e.message.slice(0, 4000) }));
+  // `= any(ids)` keeps every part on its index as the tables grow.
+  await sql`with x as (select * from jsonb_to_recordset(${JSON.stringify(xs)}::jsonb) as x(id bigint, status text, message text)),
+    r as (update playbook_runs r set status = x.status, message = x.message, end_time = now(), update_time = now()
+      from x where r.id = any(${ids}::bigint[]) and x.id = r.id and r.status not in ('success','failed','cancelled') returning r.id),
+    p as (update prompts set status = 'cancelled', close_time = now() where playbook_run_id = any(${ids}::bigint[]) and status = 'pending' returning 1),
     a as (update action_runs set status = 'failed', message = 'interrupted: the playbook run ended', close_time = now()
-      where playbook_run_id = ${runId} and status in ('pending','running') returning 1)
-    delete from automation_jobs where kind = 'playbook_run' and ref_id = ${runId}`.execute(db);
+      where playbook_run_id = any(${ids}::bigint[]) and status in ('pending','running') returning 1)
+    delete from automation_jobs where kind = 'playbook_run' and ref_id = any(${ids}::bigint[])`.execute(db);
+  return ends.map(() => undefined);
+}
+
+/** A run marked `running` for an execution: what the execution needs to know about it. */
+export interface ClaimedRun {
+  id: number;
+  container_id: number | null;
+  scope: unknown;
+  attempts: number;
+  cancel_requested: boolean;
+  deadline: Date;
+  time_limit_ms: number;
+  name: string;
+  status: string;
+}
+
+/**
+ * The `set` of the update that marks runs `running` (used here and by the worker's claim): one more
+ * attempt, the deadline moved by the time spent waiting for a prompt.
+ */
+export const CLAIM_RUN_SET = sql`status = 'running', attempts = r.attempts + 1, start_time = coalesce(r.start_time, now()),
+      deadline = r.deadline + coalesce(now() - r.suspended_at, interval '0'), suspended_at = null, update_time = now()`;
+
+/** Marks a run `running` for an execution; undefined if it has ended (or does not exist). */
+async function claimRun(db: Kysely<Database>, runId: number): Promise<ClaimedRun | undefined> {
+  const r = await sql<ClaimedRun>`update playbook_runs r set ${CLAIM_RUN_SET}
+    from playbooks p where r.id = ${runId} and p.id = r.playbook_id and r.status in ('pending','running','waiting')
+    returning r.id, r.container_id, r.scope, r.attempts, r.cancel_requested, r.deadline, r.time_limit_ms, p.name, r.status`.execute(
+    db,
+  );
+  return r.rows[0];
 }
 
 /**
  * Executes (or resumes) one playbook run to its end or its next prompt. Completed steps are
  * replayed from the journal. Returns what became of it; never leaves the run `running` without a
- * job: on a stop for shutdown the job is released for the next start.
+ * job: on a stop for shutdown the job is released for the next start. `claimed` is the run as the
+ * worker's claim already marked it (null: it was not claimable); without it the run is claimed here.
  */
 export async function executePlaybookRun(
   deps: PlaybookDeps,
   runId: number,
   stop: AbortSignal,
+  claimed?: ClaimedRun | null,
 ): Promise<'finished' | 'waiting' | 'released'> {
   const db = deps.db;
-  const claimed = await sql<{
-    id: number;
-    container_id: number | null;
-    scope: unknown;
-    attempts: number;
-    cancel_requested: boolean;
-    deadline: Date;
-    time_limit_ms: number;
-    name: string;
-    status: string;
-  }>`update playbook_runs r set status = 'running', attempts = r.attempts + 1, start_time = coalesce(r.start_time, now()),
-      deadline = r.deadline + coalesce(now() - r.suspended_at, interval '0'), suspended_at = null, update_time = now()
-    from playbooks p where r.id = ${runId} and p.id = r.playbook_id and r.status in ('pending','running','waiting')
-    returning r.id, r.container_id, r.scope, r.attempts, r.cancel_requested, r.deadline, r.time_limit_ms, p.name, r.status`.execute(
-    db,
-  );
-  const run = claimed.rows[0];
+  const run = claimed === undefined ? await claimRun(db, runId) : claimed;
   if (!run) {
     await db
       .deleteFrom('automation_jobs')

@@ -10,7 +10,13 @@ import { AppRegistry } from './app.registry.ts';
 import type { VaultPort } from './action.engine.ts';
 import { loadSecretKey } from './asset.secrets.ts';
 import { automationEvents, type ArtifactAddedEvent, type ContainerCreatedEvent } from './events.ts';
-import { syncPlaybooks, triggerPlaybooksForLabel, type PlaybookDeps } from './playbook.engine.ts';
+import { setContainerTriggerPlanner } from './container.repository.ts';
+import {
+  planContainerTriggers,
+  syncPlaybooks,
+  triggerPlaybooksForLabel,
+  type PlaybookDeps,
+} from './playbook.engine.ts';
 import { PlaybookRegistry } from './playbook.types.ts';
 import type { ServicePort } from './sdk.ts';
 import { startAutomationWorker, type AutomationWorker, type WorkerOptions } from './worker.ts';
@@ -109,32 +115,54 @@ export async function startAutomation(
     ...(host.store.kind === 'embedded' ? { vacuumEveryMs: 5000 } : {}),
     ...opts,
   });
+  const uninstall = installPlaybookTriggers(host.db, rt.deps, () => rt.wake());
+  host.onShutdown(async () => {
+    uninstall();
+    await rt.worker?.stop();
+  });
+  return rt;
+}
+
+/**
+ * Starts playbooks for new containers and artifacts: a new container's runs are queued in the same
+ * statement as the container (see `setContainerTriggerPlanner`); an artifact with `run_automation`
+ * queues the container's playbooks after its commit. `wake` is called once runs are queued.
+ * Returns a function that removes the triggers.
+ */
+export function installPlaybookTriggers(
+  db: Kysely<Database>,
+  deps: PlaybookDeps,
+  wake: () => void,
+): () => void {
   const trigger = (containerId: number, label: string, why: string) => {
-    void triggerPlaybooksForLabel(host.db, rt.deps, containerId, label, why)
+    void triggerPlaybooksForLabel(db, deps, containerId, label, why)
       .then((ids) => {
-        if (ids.length) rt.wake();
+        if (ids.length) wake();
       })
-      .catch((e) => rt.deps.logger.error({ err: e, containerId }, 'could not start playbooks'));
+      .catch((e) => deps.logger.error({ err: e, containerId }, 'could not start playbooks'));
   };
   const onContainer = (e: ContainerCreatedEvent) => {
-    if (e.runAutomation) trigger(e.containerId, e.label, 'container_created');
+    if (!e.runAutomation) return;
+    if (e.playbookRunIds) {
+      if (e.playbookRunIds.length) wake();
+    } else trigger(e.containerId, e.label, 'container_created');
   };
   const onArtifact = (e: ArtifactAddedEvent) => {
     if (!e.runAutomation) return;
-    void host.db
+    void db
       .selectFrom('containers')
       .select('label')
       .where('id', '=', e.containerId)
       .executeTakeFirst()
       .then((c) => c && trigger(e.containerId, c.label, 'artifact_added'))
-      .catch((err) => rt.deps.logger.error({ err, containerId: e.containerId }, 'could not start playbooks'));
+      .catch((err) => deps.logger.error({ err, containerId: e.containerId }, 'could not start playbooks'));
   };
+  setContainerTriggerPlanner(db, planContainerTriggers(db, deps));
   automationEvents.on('container_created', onContainer);
   automationEvents.on('artifact_added', onArtifact);
-  host.onShutdown(async () => {
+  return () => {
+    setContainerTriggerPlanner(db, undefined);
     automationEvents.off('container_created', onContainer);
     automationEvents.off('artifact_added', onArtifact);
-    await rt.worker?.stop();
-  });
-  return rt;
+  };
 }

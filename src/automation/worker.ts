@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { executePlaybookRun, executeQueuedActionRun, type PlaybookDeps } from './playbook.engine.ts';
+import {
+  CLAIM_RUN_SET,
+  executePlaybookRun,
+  executeQueuedActionRun,
+  type ClaimedRun,
+  type PlaybookDeps,
+} from './playbook.engine.ts';
 import { expirePrompts } from './prompt.repository.ts';
 
 export interface WorkerOptions {
@@ -43,6 +49,8 @@ interface Claimed {
   id: number;
   kind: 'playbook_run' | 'action_run';
   ref_id: number;
+  /** For a playbook run: the run as the claim marked it `running` (null: it had ended). */
+  run?: ClaimedRun | null;
 }
 
 /**
@@ -67,13 +75,45 @@ export function startAutomationWorker(deps: PlaybookDeps, opts: WorkerOptions = 
     wakeUp?.();
   };
 
+  // One statement claims the jobs and marks their playbook runs `running` (what executing a run
+  // would otherwise do first, one statement per run).
   const claim = async (n: number): Promise<Claimed[]> => {
-    const r =
-      await sql<Claimed>`update automation_jobs j set locked_by = ${nodeId}, locked_until = now() + ${leaseMs} * interval '1 millisecond'
-      from (select id from automation_jobs where run_after <= now() and (locked_until is null or locked_until < now())
-            order by run_after, id limit ${n} for update skip locked) c
-      where j.id = c.id returning j.id, j.kind, j.ref_id`.execute(db);
-    return r.rows;
+    const r = await sql<
+      Claimed & { [K in keyof ClaimedRun as `run_${K}`]: ClaimedRun[K] | null }
+    >`with c as (select id from automation_jobs where run_after <= now() and (locked_until is null or locked_until < now())
+            order by run_after, id limit ${n} for update skip locked),
+      j as (update automation_jobs j set locked_by = ${nodeId}, locked_until = now() + ${leaseMs} * interval '1 millisecond'
+            from c where j.id = c.id returning j.id, j.kind, j.ref_id),
+      r as (update playbook_runs r set ${CLAIM_RUN_SET}
+            from playbooks p, j where j.kind = 'playbook_run' and r.id = j.ref_id and p.id = r.playbook_id and r.status in ('pending','running','waiting')
+            returning r.id, r.container_id, r.scope, r.attempts, r.cancel_requested, r.deadline, r.time_limit_ms, p.name, r.status)
+      select j.id, j.kind, j.ref_id, r.id as run_id, r.container_id as run_container_id, r.scope as run_scope, r.attempts as run_attempts,
+        r.cancel_requested as run_cancel_requested, r.deadline as run_deadline, r.time_limit_ms as run_time_limit_ms, r.name as run_name, r.status as run_status
+      from j left join r on j.kind = 'playbook_run' and r.id = j.ref_id
+      order by j.id`.execute(db);
+    return r.rows.map((x) => ({
+      id: x.id,
+      kind: x.kind,
+      ref_id: x.ref_id,
+      ...(x.kind === 'playbook_run'
+        ? {
+            run:
+              x.run_id === null
+                ? null
+                : {
+                    id: x.run_id,
+                    container_id: x.run_container_id,
+                    scope: x.run_scope,
+                    attempts: x.run_attempts!,
+                    cancel_requested: x.run_cancel_requested!,
+                    deadline: x.run_deadline!,
+                    time_limit_ms: x.run_time_limit_ms!,
+                    name: x.run_name!,
+                    status: x.run_status!,
+                  },
+          }
+        : {}),
+    }));
   };
 
   const run = (job: Claimed) => {
@@ -81,7 +121,7 @@ export function startAutomationWorker(deps: PlaybookDeps, opts: WorkerOptions = 
     const ac = new AbortController();
     const done = (async () => {
       try {
-        if (job.kind === 'playbook_run') await executePlaybookRun(deps, job.ref_id, ac.signal);
+        if (job.kind === 'playbook_run') await executePlaybookRun(deps, job.ref_id, ac.signal, job.run);
         else await executeQueuedActionRun(deps, job.ref_id, ac.signal);
       } catch (e) {
         // The database failed under us: give the job back with a delay rather than lose it.
