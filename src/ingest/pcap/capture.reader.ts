@@ -57,6 +57,27 @@ export function captureKind(head: Buffer): 'pcap' | 'pcapng' | null {
 }
 
 /**
+ * Milliseconds of a 64-bit timestamp `hi`·2^32 + `lo` in units of 1/`unitsPerSec` s. Whole seconds
+ * come from an exact long division in base 2^16, since nanosecond timestamps exceed 2^53.
+ */
+export function ticksToMs(hi: number, lo: number, unitsPerSec: number): number {
+  if (hi < 0x200000) {
+    const t = hi * 4294967296 + lo;
+    const rem = t % unitsPerSec;
+    return ((t - rem) / unitsPerSec) * 1000 + (rem * 1000) / unitsPerSec;
+  }
+  let q = 0;
+  let r = 0;
+  for (const d of [hi >>> 16, hi & 0xffff, lo >>> 16, lo & 0xffff]) {
+    const cur = r * 65536 + d;
+    const qd = Math.floor(cur / unitsPerSec);
+    r = cur - qd * unitsPerSec;
+    q = q * 65536 + qd;
+  }
+  return q * 1000 + (r * 1000) / unitsPerSec;
+}
+
+/**
  * The bytes not yet read, as a queue of chunks: peeking at the front copies only when a record spans
  * chunks, so memory stays at one record plus one chunk whatever the size of the capture.
  */
@@ -112,8 +133,8 @@ class ByteQueue {
 interface Interface {
   linkType: number;
   snapLen: number;
-  /** Multiplier from the block's timestamp units to milliseconds. */
-  unitMs: number;
+  /** Timestamp units per second (if_tsresol; default 10^6). */
+  unitsPerSec: number;
   /** if_tsoffset, in milliseconds. */
   offsetMs: number;
 }
@@ -123,7 +144,8 @@ type ReadState =
   | {
       kind: 'pcap';
       le: boolean;
-      unitMs: number;
+      /** Units per second of the sub-second field: 10^6, or 10^9 for the nanosecond magic. */
+      unitsPerSec: number;
       recordHeader: number;
       snapLen: number;
       linkType: number;
@@ -148,7 +170,9 @@ export class CaptureReader {
   #state: ReadState = { kind: 'start' };
   #pending: CaptureEvent[] = [];
   /** Bytes being skipped while searching for the next plausible record after damage. */
-  #resyncing: { from: number } | null = null;
+  #resyncing: { from: number; quiet?: boolean } | null = null;
+  /** Set once the input has ended: a search for the next record then cannot wait for more bytes. */
+  #ended = false;
 
   push(chunk: Buffer): void {
     this.#q.push(chunk);
@@ -165,19 +189,28 @@ export class CaptureReader {
 
   /** Call once the input has ended: reports a record cut short by the end of the input. */
   *finish(): Generator<CaptureEvent> {
-    yield* this.drain();
+    this.#ended = true;
+    for (;;) {
+      yield* this.drain();
+      const s = this.#state;
+      if ((s.kind !== 'pcap' && s.kind !== 'pcapng') || this.#resyncing || this.#q.length === 0) break;
+      // The input ended inside a record: the capture was cut, or a length field lies. Either way the
+      // rest is searched for records, quietly: the issue below already tells what happened.
+      const unit = s.kind === 'pcap' ? 'record' : 'block';
+      yield this.#issue(
+        `capture truncated: ${this.#q.length} bytes at the end are an incomplete ${unit} (or its length field lies)`,
+        this.#q.offset,
+      );
+      this.#resyncing = { from: this.#q.offset, quiet: true };
+      this.#q.skip(s.kind === 'pcap' ? 1 : Math.min(4, this.#q.length));
+    }
     const s = this.#state;
     if (s.kind === 'start' && this.#q.length > 0) {
       yield this.#issue('not a packet capture: the input is too short for a pcap or pcapng header', 0);
-    } else if (this.#resyncing) {
+    } else if (this.#resyncing && !this.#resyncing.quiet) {
       yield this.#issue(
         `no further valid record found after the damage at byte ${this.#resyncing.from}`,
         this.#resyncing.from,
-      );
-    } else if ((s.kind === 'pcap' || s.kind === 'pcapng') && this.#q.length > 0) {
-      yield this.#issue(
-        `capture truncated: ${this.#q.length} bytes at the end are an incomplete ${s.kind === 'pcap' ? 'record' : 'block'}`,
-        this.#q.offset,
       );
     }
     this.#state = { kind: 'done' };
@@ -229,7 +262,7 @@ export class CaptureReader {
     this.#state = {
       kind: 'pcap',
       le,
-      unitMs: magic === PCAP_MAGIC_NS ? 1e-6 : 1e-3,
+      unitsPerSec: magic === PCAP_MAGIC_NS ? 1e9 : 1e6,
       recordHeader: magic === PCAP_MAGIC_KUZNETZOV ? 24 : 16,
       // Some writers leave snaplen 0; the record length limit then applies alone.
       snapLen: snapLen === 0 || snapLen > MAX_BLOCK_BYTES ? MAX_BLOCK_BYTES : snapLen,
@@ -248,7 +281,7 @@ export class CaptureReader {
     const incl = u32(8);
     const orig = u32(12);
     if (incl > s.snapLen + 65535 || incl > MAX_BLOCK_BYTES) return false;
-    if (frac >= (s.unitMs === 1e-3 ? 1_000_000 : 1_000_000_000)) return false;
+    if (frac >= s.unitsPerSec) return false;
     // Writers store orig >= incl; a few trim both. A record claiming less on the wire is damage.
     if (orig < incl && orig !== 0) return false;
     return true;
@@ -284,7 +317,7 @@ export class CaptureReader {
         linkType: s.linkType,
         data: rec.subarray(hl),
         origLen: Math.max(u32(12), incl),
-        timeMs: sec * 1000 + frac * s.unitMs,
+        timeMs: sec * 1000 + (frac * 1000) / s.unitsPerSec,
         offset,
       },
     });
@@ -300,23 +333,34 @@ export class CaptureReader {
     const from = this.#resyncing!.from;
     for (;;) {
       if (q.offset - from > RESYNC_LIMIT) return this.#giveUp(from);
-      if (q.length < hl) return NEED_MORE;
+      if (q.length < hl) return this.#endSearch();
       const h = q.peek(hl);
       const u32 = (o: number) => (s.le ? h.readUInt32LE(o) : h.readUInt32BE(o));
       const sec = u32(0);
       const closeInTime = s.lastSec === null || Math.abs(sec - s.lastSec) < 86400;
       if (this.#plausiblePcap(s, h) && closeInTime) {
         const incl = u32(8);
-        if (q.length < hl + incl + hl) return NEED_MORE;
-        const next = q.peek(hl + incl + hl).subarray(hl + incl);
-        const nsec = s.le ? next.readUInt32LE(0) : next.readUInt32BE(0);
-        if (this.#plausiblePcap(s, next) && Math.abs(nsec - sec) < 86400) {
+        const lastRecord = this.#ended && q.length === hl + incl;
+        if (q.length < hl + incl + hl && !this.#ended) return NEED_MORE;
+        let follows = lastRecord;
+        if (q.length >= hl + incl + hl) {
+          const next = q.peek(hl + incl + hl).subarray(hl + incl);
+          const nsec = s.le ? next.readUInt32LE(0) : next.readUInt32BE(0);
+          follows = this.#plausiblePcap(s, next) && Math.abs(nsec - sec) < 86400;
+        }
+        if (follows) {
           this.#resyncing = null;
           return PROGRESS;
         }
       }
       q.skip(1);
     }
+  }
+
+  /** Out of bytes while searching: wait for more, or at the end of the input drop the rest. */
+  #endSearch(): number {
+    if (this.#ended) this.#q.skip(this.#q.length);
+    return NEED_MORE;
   }
 
   #giveUp(from: number): number {
@@ -377,7 +421,7 @@ export class CaptureReader {
     const from = this.#resyncing!.from;
     for (;;) {
       if (q.offset - from > RESYNC_LIMIT) return this.#giveUp(from);
-      if (q.length < 12) return NEED_MORE;
+      if (q.length < 12) return this.#endSearch();
       const head = q.peek(12);
       let le = s.le;
       const rawType = head.readUInt32BE(0);
@@ -394,8 +438,9 @@ export class CaptureReader {
         type === BLOCK_SPB ||
         type === BLOCK_PB;
       if (known && len >= 12 && len % 4 === 0 && len <= MAX_BLOCK_BYTES) {
-        if (q.length < len) return NEED_MORE;
-        const trailer = le ? q.peek(len).readUInt32LE(len - 4) : q.peek(len).readUInt32BE(len - 4);
+        if (q.length < len && !this.#ended) return NEED_MORE;
+        const trailer =
+          q.length < len ? -1 : le ? q.peek(len).readUInt32LE(len - 4) : q.peek(len).readUInt32BE(len - 4);
         if (trailer === len) {
           this.#resyncing = null;
           return PROGRESS;
@@ -426,7 +471,7 @@ export class CaptureReader {
       }
       case BLOCK_IDB: {
         if (b.length < 20) return `interface description block too short (${b.length} bytes)`;
-        const iface: Interface = { linkType: u16(8), snapLen: u32(12), unitMs: 1e-3, offsetMs: 0 };
+        const iface: Interface = { linkType: u16(8), snapLen: u32(12), unitsPerSec: 1e6, offsetMs: 0 };
         // Options: code, length, value padded to 32 bits, until opt_endofopt or the block's end.
         let o = 16;
         while (o + 4 <= end) {
@@ -437,7 +482,9 @@ export class CaptureReader {
             const r = b[o + 4]!;
             const exp = r & 0x7f;
             // High bit clear: 10^-exp seconds per unit; set: 2^-exp.
-            iface.unitMs = (r & 0x80 ? Math.pow(2, -exp) : Math.pow(10, -exp)) * 1000;
+            const ups = r & 0x80 ? Math.pow(2, exp) : Math.pow(10, exp);
+            // Finer than 2^-53 s cannot be exact in a double; no capture tool writes that.
+            if (ups > 0 && ups <= Number.MAX_SAFE_INTEGER) iface.unitsPerSec = ups;
           } else if (code === 14 && olen >= 8) {
             const hi = le ? b.readInt32LE(o + 8) : b.readInt32BE(o + 4);
             const lo = le ? b.readUInt32LE(o + 4) : b.readUInt32BE(o + 8);
@@ -459,7 +506,7 @@ export class CaptureReader {
         const cap = u32(20);
         const orig = u32(24);
         if (28 + cap > end) return `packet block claims ${cap} captured bytes but holds ${end - 28}`;
-        const timeMs = (hi * 4294967296 + lo) * iface.unitMs + iface.offsetMs;
+        const timeMs = ticksToMs(hi, lo, iface.unitsPerSec) + iface.offsetMs;
         s.lastTimeMs = timeMs;
         this.#pending.push({
           kind: 'packet',

@@ -173,7 +173,7 @@ export function classicPcap(
   w16(h, 4, 6);
   w32(h, opts.snapLen ?? 262144, 16);
   w32(h, opts.linkType, 20);
-  const parts = [h];
+  const parts: Buffer[] = [h];
   const hl = opts.kuznetzov ? 24 : 16;
   for (const r of records) {
     const cap = r.caplen ?? r.data.length;
