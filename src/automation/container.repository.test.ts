@@ -128,6 +128,118 @@ for (const [name, makeStore] of testStores()) {
         await store.close();
       }
     });
+    it('checks severity, status, owner and times; a bad inline artifact fails alone', async () => {
+      const store = await makeStore();
+      try {
+        const db = store.db;
+        await assert.rejects(
+          createContainer(db, { name: 'x', severity: 'urgent' }),
+          /severity: unknown severity "urgent" \(known: low, medium, high\)/,
+        );
+        await assert.rejects(
+          createContainer(db, { name: 'x', sensitivity: 'purple' }),
+          /sensitivity: must be one of white, green, amber, red/,
+        );
+        await assert.rejects(
+          createContainer(db, { name: 'x', owner_id: 'nobody' }),
+          /owner_id: no user "nobody"/,
+        );
+        await assert.rejects(
+          createContainer(db, { name: 'x', due_time: 'soon' }),
+          /due_time: not an ISO-8601 time/,
+        );
+        const r = await createContainer(db, {
+          name: 'closed one',
+          severity: 'high',
+          status: 'closed',
+          sensitivity: 'red',
+          description: 'd',
+          source_data_identifier: 'checked-1',
+          start_time: '2026-01-02T03:04:05Z',
+          artifacts: [
+            { name: 'ok', severity: 'low', source_data_identifier: 's1' },
+            { name: 'bad severity', severity: 'urgent' },
+            { name: 'bad time', start_time: 'yesterday' },
+            { name: 'again', source_data_identifier: 's1' },
+            { name: 'plain' },
+          ],
+        });
+        assert.ok(r.created);
+        assert.ok('id' in r.artifacts[0]!);
+        const first = (r.artifacts[0] as { id: number }).id;
+        assert.deepEqual(r.artifacts[1], {
+          failed: true,
+          message: 'artifacts/1: severity: unknown severity "urgent" (known: low, medium, high)',
+        });
+        assert.deepEqual(r.artifacts[2], {
+          failed: true,
+          message: 'artifacts/2: start_time: not an ISO-8601 time: "yesterday"',
+        });
+        assert.deepEqual(r.artifacts[3], { existing_artifact_id: first });
+        assert.ok('id' in r.artifacts[4]! && (r.artifacts[4] as { id: number }).id > first);
+        const c = (await getContainer(db, r.id))!;
+        assert.deepEqual(
+          [c.severity, c.status, c.status_type, c.sensitivity, c.description, c.artifact_count],
+          ['high', 'closed', 'closed', 'red', 'd', 2],
+        );
+        assert.ok(c.close_time, 'a closed status sets close_time');
+        assert.equal(c.start_time, '2026-01-02T03:04:05.000Z');
+        const arts = await db
+          .selectFrom('artifacts')
+          .select(['id', 'name', 'severity', 'label'])
+          .where('container_id', '=', r.id)
+          .orderBy('id')
+          .execute();
+        assert.deepEqual(
+          arts.map((a) => [a.name, a.severity, a.label]),
+          [
+            ['ok', 'low', 'event'],
+            ['plain', 'medium', 'event'],
+          ],
+        );
+        const trail = await db
+          .selectFrom('audit_log')
+          .select(['object_type', 'object_id', 'details'])
+          .where('container_id', '=', r.id)
+          .orderBy('id')
+          .execute();
+        assert.deepEqual(trail, [
+          {
+            object_type: 'container',
+            object_id: String(r.id),
+            details: { name: 'closed one', label: 'events', source_data_identifier: 'checked-1' },
+          },
+          {
+            object_type: 'artifact',
+            object_id: String(arts[0]!.id),
+            details: { name: 'ok', label: 'event' },
+          },
+          {
+            object_type: 'artifact',
+            object_id: String(arts[1]!.id),
+            details: { name: 'plain', label: 'event' },
+          },
+        ]);
+        // a duplicate is answered whatever its fields say, as before
+        assert.deepEqual(
+          await createContainer(db, {
+            name: 'x',
+            sensitivity: 'purple',
+            source_data_identifier: 'checked-1',
+          }),
+          { created: false, existing_container_id: r.id },
+        );
+        assert.deepEqual(
+          await createContainer(db, { name: 'x', severity: 'urgent', source_data_identifier: 'checked-1' }),
+          {
+            created: false,
+            existing_container_id: r.id,
+          },
+        );
+      } finally {
+        await store.close();
+      }
+    });
     it('gives concurrent creators of the same source_data_identifier one container and duplicate answers', async () => {
       const store = await makeStore();
       try {

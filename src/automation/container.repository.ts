@@ -229,30 +229,39 @@ export async function createContainer(
   // unique index on source_data_identifier answers a duplicate.
   let typeOfStatus: 'new' | 'open' | 'closed' = 'new';
   let knownSeverities = new Set<string>();
-  if (severities.size || input.status !== undefined) {
-    const r = await sql<{
-      existing: number | null;
-      status_type: 'new' | 'open' | 'closed' | null;
-      known: string[];
-    }>`select
-        (select id from containers where source_data_identifier = ${sdi}) as existing,
-        (select status_type from container_statuses where name = ${input.status ?? null}) as status_type,
-        (select coalesce(jsonb_agg(name), '[]'::jsonb) from severities where name = any(${[...severities]}::text[])) as known`.execute(
-      db,
-    );
-    const row = r.rows[0]!;
-    if (row.existing !== null) return { created: false, existing_container_id: row.existing };
-    knownSeverities = new Set(row.known);
-    // the error messages list the known values: read them only when there is an error
-    if (input.severity !== undefined && !knownSeverities.has(input.severity))
-      await checkSeverity(db, input.severity);
-    if (input.sensitivity !== undefined) checkSensitivity(input.sensitivity);
-    if (input.status !== undefined) typeOfStatus = row.status_type ?? (await statusType(db, input.status));
-  } else if (input.sensitivity !== undefined) checkSensitivity(input.sensitivity);
-  const ownerId = input.owner_id !== undefined ? await resolveOwner(db, input.owner_id) : null;
-  const startTime = checkTime(input.start_time, 'start_time');
-  const endTime = checkTime(input.end_time, 'end_time');
-  const dueTime = checkTime(input.due_time, 'due_time');
+  let ownerId: number | null = null;
+  let startTime: string | Date | null, endTime: string | Date | null, dueTime: string | Date | null;
+  try {
+    if (severities.size || input.status !== undefined) {
+      const r = await sql<{
+        existing: number | null;
+        status_type: 'new' | 'open' | 'closed' | null;
+        known: string[];
+      }>`select
+          (select id from containers where source_data_identifier = ${sdi}) as existing,
+          (select status_type from container_statuses where name = ${input.status ?? null}) as status_type,
+          (select coalesce(jsonb_agg(name), '[]'::jsonb) from severities where name = any(${[...severities]}::text[])) as known`.execute(
+        db,
+      );
+      const row = r.rows[0]!;
+      if (row.existing !== null) return { created: false, existing_container_id: row.existing };
+      knownSeverities = new Set(row.known);
+      // the error messages list the known values: read them only when there is an error
+      if (input.severity !== undefined && !knownSeverities.has(input.severity))
+        await checkSeverity(db, input.severity);
+      if (input.sensitivity !== undefined) checkSensitivity(input.sensitivity);
+      if (input.status !== undefined) typeOfStatus = row.status_type ?? (await statusType(db, input.status));
+    } else if (input.sensitivity !== undefined) checkSensitivity(input.sensitivity);
+    if (input.owner_id !== undefined) ownerId = await resolveOwner(db, input.owner_id);
+    startTime = checkTime(input.start_time, 'start_time');
+    endTime = checkTime(input.end_time, 'end_time');
+    dueTime = checkTime(input.due_time, 'due_time');
+  } catch (e) {
+    // A repeated container is answered as a duplicate whatever its fields say.
+    const existing = e instanceof AppError && e.kind === 'user' && sdi ? await findBySdi(db, sdi) : undefined;
+    if (existing === undefined) throw e;
+    return { created: false, existing_container_id: existing };
+  }
 
   // Inline artifacts in order: a repeated source_data_identifier is the earlier one; a bad one fails alone.
   const results: Array<ArtifactResult | { ord: number } | { sameAs: number }> = [];
@@ -349,13 +358,9 @@ export async function createContainer(
     // Created before (or by a concurrent creator): the unique index stopped this one. It gets the
     // duplicate answer.
     if (!isUniqueViolation(e) || !sdi) throw e;
-    const existing = await db
-      .selectFrom('containers')
-      .select('id')
-      .where('source_data_identifier', '=', sdi)
-      .executeTakeFirst();
-    if (!existing) throw e;
-    return { created: false, existing_container_id: existing.id };
+    const existing = await findBySdi(db, sdi);
+    if (existing === undefined) throw e;
+    return { created: false, existing_container_id: existing };
   }
   const ids = inserted.artifact_ids.map(Number);
   const artifacts: ArtifactResult[] = results.map((r) =>
@@ -369,6 +374,15 @@ export async function createContainer(
     ...(planner ? { playbookRunIds: inserted.run_ids.map(Number) } : {}),
   });
   return { created: true, id: Number(inserted.id), artifacts };
+}
+
+async function findBySdi(db: Db, sdi: string): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('containers')
+    .select('id')
+    .where('source_data_identifier', '=', sdi)
+    .executeTakeFirst();
+  return row?.id;
 }
 
 /**

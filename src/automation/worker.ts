@@ -83,9 +83,9 @@ export function startAutomationWorker(deps: PlaybookDeps, opts: WorkerOptions = 
     >`with c as (select id from automation_jobs where run_after <= now() and (locked_until is null or locked_until < now())
             order by run_after, id limit ${n} for update skip locked),
       j as (update automation_jobs j set locked_by = ${nodeId}, locked_until = now() + ${leaseMs} * interval '1 millisecond'
-            from c where j.id = c.id returning j.id, j.kind, j.ref_id),
+            where j.id = any(array(select id from c)) returning j.id, j.kind, j.ref_id),
       r as (update playbook_runs r set ${CLAIM_RUN_SET}
-            from playbooks p, j where j.kind = 'playbook_run' and r.id = j.ref_id and p.id = r.playbook_id and r.status in ('pending','running','waiting')
+            from playbooks p where r.id = any(array(select ref_id from j where kind = 'playbook_run')) and p.id = r.playbook_id and r.status in ('pending','running','waiting')
             returning r.id, r.container_id, r.scope, r.attempts, r.cancel_requested, r.deadline, r.time_limit_ms, p.name, r.status)
       select j.id, j.kind, j.ref_id, r.id as run_id, r.container_id as run_container_id, r.scope as run_scope, r.attempts as run_attempts,
         r.cancel_requested as run_cancel_requested, r.deadline as run_deadline, r.time_limit_ms as run_time_limit_ms, r.name as run_name, r.status as run_status
