@@ -6,7 +6,7 @@ import type { Logger } from '../logging/index.ts';
 import type { Database } from '../store/index.ts';
 import { detectionContainer } from './detection.ts';
 import {
-  applyObservation,
+  applyObservationSeq,
   serviceKeyString,
   type MergeEvent,
   type MergeOptions,
@@ -209,8 +209,7 @@ export class BaselineWriter {
       return problem;
     }
     if (!this.#merge) throw new Error('BaselineWriter.push before start()');
-    let o = this.#opts.source ? { ...obs, source: this.#opts.source } : obs;
-    if (hasNul(o)) o = withoutNul(o);
+    const o = this.#opts.source ? { ...obs, source: this.#opts.source } : obs;
     let ports = this.#byHost.get(o.host);
     if (!ports) this.#byHost.set(o.host, (ports = new Map()));
     const pk = o.port * 4 + (o.protocol === 'tcp' ? 0 : o.protocol === 'udp' ? 1 : 2);
@@ -257,20 +256,12 @@ export class BaselineWriter {
       const events: Array<{ key: string; ev: MergeEvent }> = [];
       const evs: MergeEvent[] = [];
       for (const [key, p] of batch) {
-        // One reusable observation per template; only its time changes from one replay to the next.
-        const scratch = p.templates.map((t) => ({ ...t }));
-        let row = rows.get(key);
-        const existed = row !== undefined;
-        let changed = false;
+        const existing = rows.get(key);
         evs.length = 0;
-        for (let i = 0; i < p.seq.length; i += 2) {
-          const o = scratch[p.seq[i]!]!;
-          const t = p.seq[i + 1]!;
-          o.seenAt = Number.isNaN(t) ? null : new Date(t);
-          const r = applyObservation(row, o, merge, evs);
-          row = r.row;
-          changed ||= r.changed;
-        }
+        // NUL characters are stripped once per distinct piece of evidence rather than per event.
+        const templates = p.templates.map((t) => (hasNul(t) ? withoutNul(t) : t));
+        const { row, changed } = applyObservationSeq(existing, templates, p.seq, merge, evs);
+        const existed = existing !== undefined;
         if (!row) continue;
         if (!existed) {
           rows.set(key, row);

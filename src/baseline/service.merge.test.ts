@@ -5,6 +5,8 @@ import type { Observation } from '../ingest/observation.ts';
 import { detectionContainer } from './detection.ts';
 import {
   applyObservation,
+  applyObservationSeq,
+  cloneRecord,
   mergeObservation,
   serviceKeyString,
   type MergeEvent,
@@ -249,6 +251,90 @@ describe('mergeObservation', () => {
           m.map(([k, r]) => [k, r.observations, r.last_seen.getTime(), r.first_seen.getTime()]);
         assert.deepEqual(obsCounts([...rows.entries()]), obsCounts(before));
       }),
+    );
+  });
+});
+
+describe('applyObservationSeq', () => {
+  // Templates of one service: sources, grades, reasons and details vary, so that the row's description
+  // changes hands and grades upgrade.
+  const arbTemplate = fc.record({
+    source: fc.constantFrom('stream' as const, 'nmap' as const),
+    grade: fc.constantFrom('strong' as const, 'weak' as const, 'negative' as const),
+    reason: fc.constantFrom('a', 'b'),
+    name: fc.option(fc.constantFrom('http', 'ssh'), { nil: undefined }),
+    hostnames: fc.option(fc.constantFrom(['a.example'], ['b.example', 'a.example']), { nil: undefined }),
+  });
+  // Times as flows give them: mostly rising by small steps, with repeats, steps back, jumps far into the
+  // past (stale evidence for gone rows) and records without a time.
+  const arbStep = fc.oneof(
+    { weight: 6, arbitrary: fc.integer({ min: 1, max: 3 }) },
+    { weight: 2, arbitrary: fc.constant(0) },
+    { weight: 1, arbitrary: fc.integer({ min: -5, max: -1 }) },
+    { weight: 1, arbitrary: fc.constant(-20 * 24 * 60) },
+    { weight: 1, arbitrary: fc.constant(Number.NaN) },
+  );
+
+  it('property: equals applying each observation in turn, from no row, a stored row or a gone one', () => {
+    fc.assert(
+      fc.property(
+        fc.array(arbTemplate, { minLength: 1, maxLength: 4 }),
+        fc.array(fc.tuple(fc.nat(), arbStep), { maxLength: 60 }),
+        fc.constantFrom('none', 'stored', 'gone-closed', 'gone-unseen'),
+        fc.boolean(),
+        (tpls, steps, startKind, learning) => {
+          const templates: Observation[] = tpls.map((t) =>
+            obs({
+              source: t.source,
+              grade: t.grade,
+              reason: t.reason,
+              ...(t.name ? { service: { name: t.name } } : {}),
+              ...(t.hostnames ? { hostnames: t.hostnames } : {}),
+            }),
+          );
+          const o = opts({ learning, now: at(200) });
+          let start: ServiceRecord | undefined;
+          if (startKind !== 'none') {
+            start = mergeObservation(
+              undefined,
+              obs({ source: 'stream', grade: 'weak', seenAt: at(10) }),
+              o,
+            ).row!;
+            start = mergeObservation(start, obs({ seenAt: at(20) }), o).row!;
+            if (startKind !== 'stored') {
+              start.state = 'gone';
+              start.gone_reason = startKind === 'gone-closed' ? 'closed' : 'unseen';
+              start.gone_at = at(25);
+            }
+          }
+          const seq: number[] = [];
+          let minute = 15;
+          for (const [n, step] of steps) {
+            if (Number.isNaN(step)) seq.push(n % templates.length, Number.NaN);
+            else {
+              minute += step;
+              seq.push(n % templates.length, at(minute).getTime());
+            }
+          }
+          // The plain way: one applyObservation per observation.
+          let row = start ? cloneRecord(start) : undefined;
+          let changed = false;
+          const events: MergeEvent[] = [];
+          for (let i = 0; i < seq.length; i += 2) {
+            const t = seq[i + 1]!;
+            const x = { ...templates[seq[i]!]!, seenAt: Number.isNaN(t) ? null : new Date(t) };
+            const r = applyObservation(row, x, o, events);
+            row = r.row;
+            changed ||= r.changed;
+          }
+          const got: MergeEvent[] = [];
+          const r = applyObservationSeq(start ? cloneRecord(start) : undefined, templates, seq, o, got);
+          assert.deepEqual(r.row, row);
+          assert.deepEqual(got, events);
+          assert.equal(r.changed, changed);
+        },
+      ),
+      { numRuns: 400 },
     );
   });
 });

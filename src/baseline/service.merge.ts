@@ -281,6 +281,76 @@ export function applyObservation(
   return { row, changed };
 }
 
+/**
+ * Replays queued observations into `row` with exactly the effect of calling `applyObservation` for each
+ * in turn (the caller owns `row`; `templates` are not modified). `seq` holds pairs: an index into
+ * `templates` and the evidence time in ms (NaN when the record gives none), in arrival order.
+ *
+ * Flows repeat one piece of evidence over and over with a rising time. Once a template has described the
+ * row (it was the newest evidence and nothing newer replaced it), a repeat that is newer still only
+ * counts and moves the last-seen times, and a repeat inside the windows already covered does nothing:
+ * both are applied here without a Date per observation or a walk through the merge rules. Everything
+ * else goes through `applyObservation`.
+ */
+export function applyObservationSeq(
+  row: ServiceRecord | undefined,
+  templates: readonly Observation[],
+  seq: readonly number[],
+  opts: MergeOptions,
+  events: MergeEvent[],
+): { row: ServiceRecord | undefined; changed: boolean } {
+  // One reusable observation per template; only its time changes from one replay to the next.
+  const scratch = templates.map((t) => ({ ...t }));
+  const defaultT = opts.defaultSeenAt.getTime();
+  let changed = false;
+  // The template whose evidence the row's description (reason, source, service details, hostnames,
+  // grades) already holds, or -1.
+  let describedBy = -1;
+  // Newest time applied by the quick path and not yet written to the row's and its source's last seen.
+  let pending = NaN;
+  let pendingSrc: SourceStats | undefined;
+  const settle = (r: ServiceRecord) => {
+    if (Number.isNaN(pending)) return;
+    const at = new Date(pending);
+    r.last_seen = at;
+    pendingSrc!.last_seen = at.toISOString();
+    pending = NaN;
+  };
+  for (let i = 0; i < seq.length; i += 2) {
+    const ti = seq[i]!;
+    const raw = seq[i + 1]!;
+    const t = Number.isNaN(raw) ? defaultT : raw;
+    const o = scratch[ti]!;
+    if (ti === describedBy && row !== undefined && row.state !== 'gone' && o.grade !== 'negative') {
+      const src = row.sources[o.source];
+      if (src) {
+        const w = windowOf(src);
+        const last = Number.isNaN(pending) ? row.last_seen.getTime() : pending;
+        if (t > last && t > w[1]) {
+          // Newer than anything seen: counted, last seen moves; nothing else changes.
+          src.observations += 1;
+          row.observations += 1;
+          w[1] = t;
+          pending = t;
+          pendingSrc = src;
+          changed = true;
+          continue;
+        }
+        if (t >= w[0] && t <= w[1] && t <= last && t >= row.first_seen.getTime()) continue;
+      }
+    }
+    settle(row!);
+    const newest = row === undefined || t >= row.last_seen.getTime();
+    o.seenAt = Number.isNaN(raw) ? null : new Date(raw);
+    const r = applyObservation(row, o, opts, events);
+    row = r.row;
+    changed ||= r.changed;
+    if (o.grade !== 'negative' && newest) describedBy = ti;
+  }
+  if (row) settle(row);
+  return { row, changed };
+}
+
 // The per-source window as numbers, so merging a million observations parses no date strings.
 const WINDOWS = new WeakMap<SourceStats, [number, number]>();
 function windowOf(src: SourceStats): [number, number] {
