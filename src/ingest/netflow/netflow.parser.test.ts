@@ -11,11 +11,12 @@ import { collectEvents, listenerKeys } from '../common/collect.ts';
 import { HOST_B_TCP_V4, HOST_B_TCP_V6 } from '../common/host-b.testing.ts';
 import { arbitraryIpv4, checkParserProperties, type GeneratedDocument } from '../common/parser-properties.ts';
 import { detectFormat } from '../detect.ts';
-import { DatagramFramer } from './datagram-file.ts';
 import { NetflowDecoder, type FlowRecord } from './netflow.decoder.ts';
 import { parseNetflow } from './netflow.parser.ts';
 import {
   connectScanFlows,
+  decodeFile,
+  nfdumpFlags,
   encodeIpfix,
   encodeV5,
   encodeV9,
@@ -35,28 +36,6 @@ function chunks(buf: Buffer, size = 65_536): Buffer[] {
 }
 
 const parse = (buf: Buffer | Buffer[]) => collectEvents(parseNetflow, Array.isArray(buf) ? buf : chunks(buf));
-
-/** Every flow record of a stored-datagram file, decoded. */
-export function decodeFile(buf: Buffer): { flows: FlowRecord[]; issues: unknown[] } {
-  const flows: FlowRecord[] = [];
-  const issues: unknown[] = [];
-  const decoder = new NetflowDecoder();
-  const sink = { flow: (f: FlowRecord) => flows.push(f), issue: (i: unknown) => issues.push(i) };
-  const framer = new DatagramFramer();
-  const datagram = (d: Buffer, offset: number) => decoder.decode(d, { exporter: '', offset }, sink);
-  framer.push(buf, datagram, sink.issue);
-  framer.end(datagram, sink.issue);
-  decoder.finish(sink);
-  return { flows, issues };
-}
-
-/** nfdump's way of writing TCP flags (`-o csv` column `flg`): CWR ECE URG ACK PSH RST SYN FIN. */
-export function nfdumpFlags(flags: number): string {
-  return 'CEUAPRSF'
-    .split('')
-    .map((c, i) => (flags & (0x80 >> i) ? c : '.'))
-    .join('');
-}
 
 // Host B's listeners (the fixture README's ground truth). NetFlow v5 records hold IPv4 addresses
 // only, so the v5 export of the capture cannot show the IPv6 listener.

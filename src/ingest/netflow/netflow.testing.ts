@@ -1,6 +1,7 @@
 import { isIPv4 } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import type { FlowRecord } from './netflow.decoder.ts';
+import { DatagramFramer } from './datagram-file.ts';
+import { NetflowDecoder, type FlowRecord } from './netflow.decoder.ts';
 
 /**
  * Encoders of NetFlow v5, v9 and IPFIX datagrams from flow records, written from the formats' specs
@@ -276,4 +277,26 @@ export function connectScanFlows(
       bytes: 60,
     },
   ];
+}
+
+/** Every flow record of a stored-datagram file, decoded. */
+export function decodeFile(buf: Buffer): { flows: FlowRecord[]; issues: unknown[] } {
+  const flows: FlowRecord[] = [];
+  const issues: unknown[] = [];
+  const decoder = new NetflowDecoder();
+  const sink = { flow: (f: FlowRecord) => flows.push(f), issue: (i: unknown) => issues.push(i) };
+  const framer = new DatagramFramer();
+  const datagram = (d: Buffer, offset: number) => decoder.decode(d, { exporter: '', offset }, sink);
+  framer.push(buf, datagram, sink.issue);
+  framer.end(datagram, sink.issue);
+  decoder.finish(sink);
+  return { flows, issues };
+}
+
+/** nfdump's way of writing TCP flags (`-o csv` column `flg`): CWR ECE URG ACK PSH RST SYN FIN. */
+export function nfdumpFlags(flags: number): string {
+  return 'CEUAPRSF'
+    .split('')
+    .map((c, i) => (flags & (0x80 >> i) ? c : '.'))
+    .join('');
 }

@@ -1,0 +1,105 @@
+import { execFile, spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** True when `tool` runs here (`-h`/`-V` answered, whatever the exit code). */
+export async function hasTool(tool: string, arg = '-h'): Promise<boolean> {
+  try {
+    await run(tool, [arg]);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
+}
+
+/** What a real softflowd run exported: the datagrams received and how many it says it sent. */
+export interface SoftflowdExport {
+  datagrams: Buffer[];
+  /** "Flows exported: … in N packets" from softflowd's own statistics. */
+  sent: number;
+  /** Flow records softflowd says it exported. */
+  records: number;
+}
+
+/**
+ * Runs real `softflowd -r pcap -v version` exporting to a loopback UDP socket this function opened,
+ * and returns what arrived. The socket asks for a 4 MiB receive buffer so a whole capture's export
+ * (softflowd sends it at full speed when the file ends) fits; the kernel may grant less
+ * (`net.core.rmem_max`): compare `datagrams.length` with `sent`.
+ */
+export async function softflowdExport(pcap: string, version: 5 | 9 | 10): Promise<SoftflowdExport> {
+  const dir = await mkdtemp(join(tmpdir(), 'pcnf-softflowd-'));
+  const sock = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 });
+  const datagrams: Buffer[] = [];
+  sock.on('message', (m) => datagrams.push(m));
+  try {
+    await new Promise<void>((resolve) => sock.bind(0, '127.0.0.1', resolve));
+    const port = sock.address().port;
+    const args = ['-r', pcap, '-v', String(version), '-n', `127.0.0.1:${port}`, '-d'];
+    // No control socket (softflowd waits for commands on one given by path); a pid file of its own.
+    args.push('-c', 'none', '-p', join(dir, 'softflowd.pid'));
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn('softflowd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let text = '';
+      child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (text += d.toString()));
+      child.once('error', reject);
+      child.once('exit', (code) =>
+        code === 0 ? resolve(text) : reject(new Error(`softflowd exited ${code}: ${text}`)),
+      );
+    });
+    const m = /Flows exported: \d+ \((\d+) records\) in (\d+) packets/.exec(out);
+    if (!m) throw new Error(`no export statistics in softflowd's output: ${out}`);
+    const sent = Number(m[2]);
+    // Let the last datagrams be read from the socket.
+    for (let i = 0; i < 50 && datagrams.length < sent; i++) await new Promise((r) => setTimeout(r, 20));
+    return { datagrams, sent, records: Number(m[1]) };
+  } finally {
+    sock.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Sends `datagrams` to a real `nfcapd` on a loopback port, paced so none is dropped, then returns
+ * `nfdump -o csv` of what it collected: the reference decoding of the same bytes.
+ */
+export async function nfdumpOf(datagrams: Buffer[]): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'pcnf-nfcapd-'));
+  const probe = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => probe.bind(0, '127.0.0.1', resolve));
+  const port = probe.address().port;
+  probe.close();
+  const nfcapd = spawn('nfcapd', ['-w', dir, '-p', String(port), '-b', '127.0.0.1'], { stdio: 'ignore' });
+  const sender = dgram.createSocket('udp4');
+  try {
+    // nfcapd is ready once it has made its first working file.
+    for (let i = 0; i < 100; i++) {
+      const { stdout } = await run('ls', ['-A', dir]);
+      if (stdout.trim()) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < datagrams.length; i++) {
+      await new Promise<void>((resolve, reject) =>
+        sender.send(datagrams[i]!, port, '127.0.0.1', (e) => (e ? reject(e) : resolve())),
+      );
+      if (i % 20 === 19) await new Promise((r) => setTimeout(r, 2));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const exited = new Promise((r) => nfcapd.once('exit', r));
+    nfcapd.kill('SIGTERM');
+    await exited;
+    const { stdout } = await run('nfdump', ['-R', dir, '-o', 'csv'], { maxBuffer: 256 * 1024 * 1024 });
+    return stdout;
+  } finally {
+    sender.close();
+    if (nfcapd.exitCode === null) nfcapd.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  }
+}
