@@ -44,8 +44,10 @@ export function startLiveWatch(
 
   const tick = async () => {
     // Nobody listens: read nothing. The state seen last stays, so changes made meanwhile are
-    // published when a browser connects again (it refreshes what it shows; nothing is lost).
-    if (busy || eventBus.subscriberCount === 0) return;
+    // published when a browser connects again (it refreshes what it shows; nothing is lost). The
+    // first read happens at once, listeners or not: were it postponed to the first browser, a change
+    // made just after that browser connected would be taken as the starting state and never shown.
+    if (busy || (primed && eventBus.subscriberCount === 0)) return;
     busy = true;
     const publish = (type: string, payload: Record<string, unknown>) => {
       if (primed) publishEvent(type, payload);
@@ -161,6 +163,7 @@ export function startLiveWatch(
     hooks.onTick?.();
   };
 
+  void tick();
   const timer = setInterval(() => void tick(), intervalMs);
   timer.unref();
   return () => clearInterval(timer);
