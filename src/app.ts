@@ -6,6 +6,7 @@ import type { Config } from './config/index.ts';
 import { startBaselineSweep } from './baseline/index.ts';
 import { startAutomation } from './automation/index.ts';
 import { startScanning } from './scan/index.ts';
+import { startConfiguredFlowCollector } from './ingest/index.ts';
 import { auditConfigChanges, bootstrapAdmin } from './identity/index.ts';
 import type { Logger } from './logging/index.ts';
 import { lockDataDir, openStore, redactUrl } from './store/index.ts';
@@ -52,6 +53,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     startBaselineSweep(ctx);
     await startAutomation(ctx);
     await startScanning(ctx);
+    await startConfiguredFlowCollector(ctx);
     const shownHost = config.host.includes(':') ? `[${config.host}]` : config.host;
     const url = `https://${shownHost}:${config.port}`;
     logger.info({ url, database: store.kind }, 'Portcullis is serving');

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { AppError } from '../util/errors.ts';
 
@@ -172,6 +173,39 @@ export const SETTINGS = {
       .max(10000),
     default: 64,
     doc: 'Playbook runs and queued actions one node executes at once.',
+  },
+  netflowPort: {
+    env: 'PORTCULLIS_NETFLOW_PORT',
+    schema: port.optional(),
+    default: undefined,
+    doc: 'UDP port of the NetFlow v5/v9 collector (2055 is usual). Unset: no collector.',
+  },
+  ipfixPort: {
+    env: 'PORTCULLIS_IPFIX_PORT',
+    schema: port.optional(),
+    default: undefined,
+    doc: 'UDP port of the IPFIX collector (4739 is usual). Unset: no collector.',
+  },
+  netflowHost: {
+    env: 'PORTCULLIS_NETFLOW_HOST',
+    schema: z.string().min(1),
+    default: '0.0.0.0',
+    doc: 'Address the NetFlow and IPFIX collectors listen on (`::` for IPv4 and IPv6).',
+  },
+  netflowExporters: {
+    env: 'PORTCULLIS_NETFLOW_EXPORTERS',
+    schema: z
+      .union([z.string(), z.array(z.string())])
+      .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((x) => x.trim()).filter(Boolean))
+      .pipe(
+        z.array(
+          z
+            .string()
+            .refine((x) => ipaddr.isValid(x) || ipaddr.isValidCIDR(x), 'must list IP addresses or CIDR ranges'),
+        ),
+      ),
+    default: '',
+    doc: 'Exporters the flow collectors accept, comma-separated addresses or CIDR ranges. Empty: any (flow export is unauthenticated UDP: restrict it).',
   },
 } as const;
 

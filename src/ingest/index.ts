@@ -29,6 +29,7 @@ export {
 export { parseZeekConn, zeekEvidence } from './zeek/index.ts';
 export { parseOsquery } from './osquery/index.ts';
 export { parseSs } from './ss/index.ts';
+export { parseNetflow, startConfiguredFlowCollector, startFlowCollector } from './netflow/index.ts';
 export {
   ingestStream,
   IngestSink,

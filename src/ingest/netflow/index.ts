@@ -15,3 +15,12 @@ export {
   type Verdict,
   type InferenceLimits,
 } from './listener.inference.ts';
+export {
+  startFlowCollector,
+  startConfiguredFlowCollector,
+  parseExporterList,
+  type CollectorOptions,
+  type CollectorStats,
+  type CollectorContext,
+  type RunningCollector,
+} from './collector.ts';

@@ -116,11 +116,14 @@ interface Slot {
   /** The flow from the endpoint that sorts first, and the one from the other endpoint. */
   a: FlowRecord | null;
   b: FlowRecord | null;
+  /** The tick it arrived in (live collection). */
+  tick: number;
 }
 
 interface Undecided {
   x: FlowRecord;
   y: FlowRecord;
+  tick: number;
 }
 
 function merge(old: FlowRecord, f: FlowRecord): FlowRecord {
@@ -149,6 +152,7 @@ export class ListenerInference {
   readonly #window: number;
   readonly #maxUndecided: number;
   readonly #maxKnown: number;
+  #tick = 0;
   /** Connections rules 2a–2d could not orient, and those dropped past `maxUndecided`. */
   unresolved = 0;
 
@@ -167,7 +171,8 @@ export class ListenerInference {
     const key = first ? `${f.protocol}|${src}|${dst}` : `${f.protocol}|${dst}|${src}`;
     const slot = this.#pending.get(key);
     if (!slot) {
-      this.#pending.set(key, first ? { a: f, b: null } : { a: null, b: f });
+      const tick = this.#tick;
+      this.#pending.set(key, first ? { a: f, b: null, tick } : { a: null, b: f, tick });
       if (this.#pending.size > this.#window) {
         const [oldKey, old] = this.#pending.entries().next().value as [string, Slot];
         this.#pending.delete(oldKey);
@@ -187,23 +192,46 @@ export class ListenerInference {
   finish(emit: (o: Observation) => void): void {
     for (const slot of this.#pending.values()) this.#settle(slot, emit);
     this.#pending.clear();
-    for (const u of this.#undecided.splice(0)) {
-      const xKnown = this.#known.has(endpointKey(u.x));
-      const yKnown = this.#known.has(endpointKey(u.y));
-      if (xKnown === yKnown) {
-        this.unresolved++;
-        continue;
-      }
-      const flow = xKnown ? u.x : u.y;
-      const tcp = flow.protocol === PROTO_TCP;
-      emit(
-        observationOf({
-          flow,
-          grade: tcp ? 'strong' : 'weak',
-          reason: `${tcp ? 'syn-ack flow' : 'udp reply flow'}, endpoint answered other connections`,
-        }),
-      );
+    for (const u of this.#undecided.splice(0)) if (!this.#resolve(u, emit)) this.unresolved++;
+  }
+
+  /**
+   * One step of time for a live collector, which has no end of input: flows that waited `waitTicks`
+   * ticks for their reverse are judged alone, undecided connections are resolved by rule 2d when they
+   * can be, and dropped after `keepTicks` ticks.
+   */
+  tick(emit: (o: Observation) => void, waitTicks = 2, keepTicks = 30): void {
+    this.#tick++;
+    for (const [key, slot] of this.#pending) {
+      // Slots are never re-inserted, so the map is in arrival order: stop at the first young one.
+      if (this.#tick - slot.tick < waitTicks) break;
+      this.#pending.delete(key);
+      this.#settle(slot, emit);
     }
+    const keep: Undecided[] = [];
+    for (const u of this.#undecided.splice(0)) {
+      if (this.#resolve(u, emit)) continue;
+      if (this.#tick - u.tick < keepTicks) keep.push(u);
+      else this.unresolved++;
+    }
+    this.#undecided.push(...keep);
+  }
+
+  /** Rule 2d: emits for the endpoint shown to listen elsewhere; false when neither or both are. */
+  #resolve(u: Undecided, emit: (o: Observation) => void): boolean {
+    const xKnown = this.#known.has(endpointKey(u.x));
+    const yKnown = this.#known.has(endpointKey(u.y));
+    if (xKnown === yKnown) return false;
+    const flow = xKnown ? u.x : u.y;
+    const tcp = flow.protocol === PROTO_TCP;
+    emit(
+      observationOf({
+        flow,
+        grade: tcp ? 'strong' : 'weak',
+        reason: `${tcp ? 'syn-ack flow' : 'udp reply flow'}, endpoint answered other connections`,
+      }),
+    );
+    return true;
   }
 
   #settle(slot: Slot, emit: (o: Observation) => void): void {
@@ -211,7 +239,7 @@ export class ListenerInference {
     const y = slot.a ? slot.b : null;
     const v = judgeConnection(x, y);
     if (v === 'undecided') {
-      if (this.#undecided.length < this.#maxUndecided) this.#undecided.push({ x, y: y! });
+      if (this.#undecided.length < this.#maxUndecided) this.#undecided.push({ x, y: y!, tick: this.#tick });
       else this.unresolved++;
       return;
     }
