@@ -36,6 +36,13 @@ const FIXTURES: Record<string, FormatName | null> = {
   'zeek/var-services-std-ports.pcap': null,
 };
 
+// What the compressed fixtures are once decompressed (`portcullis ingest` inflates gzip first).
+const INFLATED: Record<string, FormatName | null> = {
+  'real-tools/netflow-v5.bin.gz': 'netflow',
+  'real-tools/netflow-v9.bin.gz': 'netflow',
+  'real-tools/netflow-v10.bin.gz': 'netflow',
+};
+
 // Short samples of each format. Sources: nmap's and masscan's output code (masscan src/out-*.c),
 // netcat/ncat messages, `ss -ltnu` (iproute2 6.1) and `netstat -ltnu` (net-tools 2.10) as printed on
 // Debian 12, osquery's listening_ports schema and result-log shapes, Splunk Stream and Zeek docs.
@@ -129,7 +136,8 @@ describe('detectFormat', () => {
       assert.equal(detectFormat(buf), want, path);
       // The decompressed captures are binary too.
       if (path.endsWith('.gz') && !path.endsWith('.csv.gz')) buf = gunzipSync(buf);
-      if (path.endsWith('.gz')) assert.equal(detectFormat(buf), want, `${path} decompressed`);
+      if (path.endsWith('.gz'))
+        assert.equal(detectFormat(buf), path in INFLATED ? INFLATED[path] : want, `${path} decompressed`);
     }
   });
 
