@@ -98,8 +98,10 @@ export function detectFormat(head: Buffer | string): FormatName | null {
   for (const [f, n] of score) if (best === null || n > (score.get(best) ?? 0)) best = f;
   // Other Zeek logs (known_services, dns…) share the header lines but are not conn.log.
   if (best === 'zeek-conn' && zeekOther) return null;
+  // Normal output (-oN, or a terminal copy): `Nmap scan report for` blocks with their port tables.
+  if (nmapNormal && !score.has('nmap-grep')) return 'nmap-normal';
   if (best) return best;
-  // A greppable file of a scan that found nothing has only its comment lines; normal output (-oN) is not read.
-  if (nmapHeader && !nmapNormal) return 'nmap-grep';
+  // A greppable file of a scan that found nothing has only its comment lines.
+  if (nmapHeader) return 'nmap-grep';
   return null;
 }

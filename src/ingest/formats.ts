@@ -1,5 +1,5 @@
 import type { FormatName, Parser } from './observation.ts';
-import { parseNmapGrep, parseNmapXml } from './nmap/index.ts';
+import { parseNmapGrep, parseNmapNormal, parseNmapXml } from './nmap/index.ts';
 import { parseMasscanJson, parseMasscanList } from './masscan/index.ts';
 import { parseNetcat } from './netcat/index.ts';
 import { parseStream } from './stream/index.ts';
@@ -18,6 +18,7 @@ export { detectFormat, DETECT_HEAD_BYTES } from './detect.ts';
 export const PARSERS: Partial<Record<FormatName, Parser>> = {
   'nmap-xml': parseNmapXml,
   'nmap-grep': parseNmapGrep,
+  'nmap-normal': parseNmapNormal,
   'masscan-json': parseMasscanJson,
   'masscan-list': parseMasscanList,
   netcat: parseNetcat,
@@ -33,6 +34,7 @@ export const PARSERS: Partial<Record<FormatName, Parser>> = {
 export const FORMAT_NAMES: readonly FormatName[] = [
   'nmap-xml',
   'nmap-grep',
+  'nmap-normal',
   'masscan-json',
   'masscan-list',
   'netcat',

@@ -51,6 +51,7 @@ export function formatOfSourcetype(sourcetype: string | undefined): FormatName |
   if (s === 'masscan' || s === 'masscan:json') return 'masscan-json';
   if (s === 'nmap:xml' || s === 'nmap') return 'nmap-xml';
   if (s === 'nmap:grep' || s === 'nmap:gnmap') return 'nmap-grep';
+  if (s === 'nmap:normal' || s === 'nmap:text') return 'nmap-normal';
   if (s === 'netcat' || s === 'nc') return 'netcat';
   if (s === 'ss' || s === 'netstat' || s === 'linux:netstat') return 'ss';
   return null;

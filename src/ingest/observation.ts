@@ -72,6 +72,7 @@ export type ParseEvent =
 export type FormatName =
   | 'nmap-xml'
   | 'nmap-grep'
+  | 'nmap-normal'
   | 'masscan-json'
   | 'masscan-list'
   | 'netcat'

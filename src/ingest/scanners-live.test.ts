@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { collectEvents, listenerKeys } from './common/collect.ts';
 import { detectFormat } from './detect.ts';
 import { parseMasscanJson, parseMasscanList } from './masscan/index.ts';
-import { parseNmapGrep, parseNmapXml } from './nmap/index.ts';
+import { parseNmapGrep, parseNmapNormal, parseNmapXml } from './nmap/index.ts';
 import type { FormatName, Parser } from './observation.ts';
 
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -120,13 +120,15 @@ describe(
       rmSync(dir, { recursive: true, force: true });
     });
 
-    it('nmap -sT -oX/-oG: exactly the IPv4 TCP listeners, closed ports negative', async () => {
+    it('nmap -sT -oX/-oG/-oN: exactly the IPv4 TCP listeners, closed ports negative', async () => {
       const xml = join(dir, 'tcp.xml');
       const gnmap = join(dir, 'tcp.gnmap');
-      inA('nmap', ['-sT', '-n', '-Pn', '-p', PORTS, B4, '-oX', xml, '-oG', gnmap]);
+      const normal = join(dir, 'tcp.nmap');
+      inA('nmap', ['-sT', '-n', '-Pn', '-p', PORTS, B4, '-oX', xml, '-oG', gnmap, '-oN', normal]);
       for (const [parser, path, format] of [
         [parseNmapXml, xml, 'nmap-xml'],
         [parseNmapGrep, gnmap, 'nmap-grep'],
+        [parseNmapNormal, normal, 'nmap-normal'],
       ] as const) {
         const r = await parseFile(parser, path, format);
         assert.deepEqual(r.issues, []);

@@ -21,6 +21,7 @@ const FORMATS = [
   ['', 'detect from content'],
   ['nmap-xml', 'nmap XML (-oX)'],
   ['nmap-grep', 'nmap greppable (-oG)'],
+  ['nmap-normal', 'nmap normal output (-oN)'],
   ['masscan-json', 'masscan JSON (-oJ)'],
   ['masscan-list', 'masscan list (-oL)'],
   ['netcat', 'netcat / ncat -v -z output'],
@@ -28,6 +29,8 @@ const FORMATS = [
   ['zeek-conn', 'Zeek conn.log'],
   ['osquery', 'osquery listening_ports'],
   ['ss', 'ss / netstat -ltnu'],
+  ['netflow', 'NetFlow v5 / v9 / IPFIX datagrams'],
+  ['pcap', 'packet capture (pcap, pcapng)'],
 ] as const;
 
 /** One past import as `GET /api/imports` lists it. */
