@@ -1,11 +1,10 @@
-import dgram from 'node:dgram';
-import { isIPv6 } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { BaselineWriter, type BaselineContext } from '../../baseline/index.ts';
 import type { Config } from '../../config/index.ts';
 import type { Observation, ParseIssue } from '../observation.ts';
 import { ListenerInference } from './listener.inference.ts';
 import { NetflowDecoder, type DecodeSink } from './netflow.decoder.ts';
+import { startUdpReceiver } from './udp-receiver.ts';
 
 /** Where and how the flow collector listens. */
 export interface CollectorOptions {
@@ -32,7 +31,7 @@ export interface CollectorStats {
   /** Problems found in datagrams (truncated, unknown version, bad templates…). */
   issues: number;
   observations: number;
-  /** Observations dropped because writes fell behind. */
+  /** Datagrams or observations dropped because processing fell behind. */
   dropped: number;
   new_services: number;
   containers: number;
@@ -135,15 +134,13 @@ export async function startFlowCollector(
     },
   };
 
-  const sockets: dgram.Socket[] = [];
-  const ports: { netflow?: number; ipfix?: number } = {};
-  const onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo) => {
-    if (!allowed(allow, rinfo.address)) {
+  const onDatagram = (msg: Buffer, address: string, port: number) => {
+    if (!allowed(allow, address)) {
       stats.refused++;
       return;
     }
     stats.datagrams++;
-    exporter = `${rinfo.address}:${rinfo.port}`;
+    exporter = `${address}:${port}`;
     try {
       decoder.decode(msg, { exporter, offset: 0 }, sink);
     } catch (e) {
@@ -151,33 +148,20 @@ export async function startFlowCollector(
       ctx.logger.error({ err: e, exporter }, 'flow collector: datagram decoding failed');
     }
   };
-  try {
-    for (const [name, port] of [
-      ['netflow', opts.netflowPort],
-      ['ipfix', opts.ipfixPort],
-    ] as const) {
-      if (port === undefined) continue;
-      const sock = dgram.createSocket({
-        type: isIPv6(opts.host) ? 'udp6' : 'udp4',
-        // Exporters send bursts when many flows expire at once; the kernel caps this at rmem_max.
-        recvBufferSize: 4 * 1024 * 1024,
-      });
-      sockets.push(sock);
-      sock.on('message', onMessage);
-      sock.on('error', (err) => ctx.logger.error({ err, port }, 'flow collector socket error'));
-      await new Promise<void>((resolve, reject) => {
-        sock.once('error', reject);
-        sock.bind(port, opts.host, () => {
-          sock.off('error', reject);
-          resolve();
-        });
-      });
-      ports[name] = sock.address().port;
-    }
-  } catch (e) {
-    for (const s of sockets) s.close();
-    throw e;
-  }
+  const wanted: Record<string, number> = {};
+  if (opts.netflowPort !== undefined) wanted.netflow = opts.netflowPort;
+  if (opts.ipfixPort !== undefined) wanted.ipfix = opts.ipfixPort;
+  const receiver = await startUdpReceiver(
+    { host: opts.host, ports: wanted },
+    (batch) => {
+      for (const d of batch) onDatagram(d.data, d.address, d.port);
+    },
+    (message) => ctx.logger.error({ message }, 'flow collector socket error'),
+  );
+  const ports: { netflow?: number; ipfix?: number } = {
+    ...(receiver.ports.netflow !== undefined ? { netflow: receiver.ports.netflow } : {}),
+    ...(receiver.ports.ipfix !== undefined ? { ipfix: receiver.ports.ipfix } : {}),
+  };
 
   let writing: Promise<void> = Promise.resolve();
   const write = async () => {
@@ -221,7 +205,8 @@ export async function startFlowCollector(
     stop() {
       stopping ??= (async () => {
         clearInterval(timer);
-        await Promise.all(sockets.map((s) => new Promise<void>((r) => s.close(() => r()))));
+        await receiver.close();
+        stats.dropped += receiver.dropped();
         await flush(true);
         logIssues(true);
         ctx.logger.info({ ...stats }, 'flow collector stopped');

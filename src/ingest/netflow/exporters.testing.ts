@@ -27,21 +27,18 @@ export interface SoftflowdExport {
 }
 
 /**
- * Runs real `softflowd -r pcap -v version` exporting to a loopback UDP socket this function opened,
- * and returns what arrived. The socket asks for a 4 MiB receive buffer so a whole capture's export
- * (softflowd sends it at full speed when the file ends) fits; the kernel may grant less
- * (`net.core.rmem_max`): compare `datagrams.length` with `sent`.
+ * Runs real `softflowd -r pcap -v version` exporting to `127.0.0.1:port` until it has read the whole
+ * capture; returns its own count of datagrams and flow records sent.
  */
-export async function softflowdExport(pcap: string, version: 5 | 9 | 10): Promise<SoftflowdExport> {
+export async function runSoftflowd(
+  pcap: string,
+  version: 5 | 9 | 10,
+  port: number,
+): Promise<{ sent: number; records: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'pcnf-softflowd-'));
-  const sock = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 });
-  const datagrams: Buffer[] = [];
-  sock.on('message', (m) => datagrams.push(m));
   try {
-    await new Promise<void>((resolve) => sock.bind(0, '127.0.0.1', resolve));
-    const port = sock.address().port;
     const args = ['-r', pcap, '-v', String(version), '-n', `127.0.0.1:${port}`, '-d'];
-    // No control socket (softflowd waits for commands on one given by path); a pid file of its own.
+    // No control socket (given a path, softflowd stays up waiting for commands); a pid file of its own.
     args.push('-c', 'none', '-p', join(dir, 'softflowd.pid'));
     const out = await new Promise<string>((resolve, reject) => {
       const child = spawn('softflowd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -55,14 +52,40 @@ export async function softflowdExport(pcap: string, version: 5 | 9 | 10): Promis
     });
     const m = /Flows exported: \d+ \((\d+) records\) in (\d+) packets/.exec(out);
     if (!m) throw new Error(`no export statistics in softflowd's output: ${out}`);
-    const sent = Number(m[2]);
-    // Let the last datagrams be read from the socket.
-    for (let i = 0; i < 50 && datagrams.length < sent; i++) await new Promise((r) => setTimeout(r, 20));
-    return { datagrams, sent, records: Number(m[1]) };
+    return { sent: Number(m[2]), records: Number(m[1]) };
   } finally {
-    sock.close();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * {@link runSoftflowd} exporting to a loopback UDP socket this function opened; returns what arrived.
+ * The socket asks for a 4 MiB receive buffer so a whole capture's export (softflowd sends it at full
+ * speed when the file ends) fits; the kernel may grant less (`net.core.rmem_max`): compare
+ * `datagrams.length` with `sent`.
+ */
+export async function softflowdExport(pcap: string, version: 5 | 9 | 10): Promise<SoftflowdExport> {
+  const sock = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 });
+  const datagrams: Buffer[] = [];
+  sock.on('message', (m) => datagrams.push(m));
+  try {
+    await new Promise<void>((resolve) => sock.bind(0, '127.0.0.1', resolve));
+    const { sent, records } = await runSoftflowd(pcap, version, sock.address().port);
+    // Let the last datagrams be read from the socket.
+    for (let i = 0; i < 50 && datagrams.length < sent; i++) await new Promise((r) => setTimeout(r, 20));
+    return { datagrams, sent, records };
+  } finally {
+    sock.close();
+  }
+}
+
+/** A UDP port free on 127.0.0.1 right now. */
+export async function freeUdpPort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
 }
 
 /**
@@ -71,10 +94,7 @@ export async function softflowdExport(pcap: string, version: 5 | 9 | 10): Promis
  */
 export async function nfdumpOf(datagrams: Buffer[]): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'pcnf-nfcapd-'));
-  const probe = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => probe.bind(0, '127.0.0.1', resolve));
-  const port = probe.address().port;
-  probe.close();
+  const port = await freeUdpPort();
   const nfcapd = spawn('nfcapd', ['-w', dir, '-p', String(port), '-b', '127.0.0.1'], { stdio: 'ignore' });
   const sender = dgram.createSocket('udp4');
   try {
