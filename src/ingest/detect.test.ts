@@ -32,8 +32,8 @@ const FIXTURES: Record<string, FormatName | null> = {
   'constructed/stream-tcp-badline.ndjson': 'stream',
   'zeek/conn-basic.log': 'zeek-conn',
   'zeek/conn-ssh.log': 'zeek-conn',
-  'zeek/var-services-std-ports.known_services-all.log': null,
-  'zeek/var-services-std-ports.pcap': null,
+  'zeek/var-services-std-ports.known_services-all.log': 'zeek-known-services',
+  'zeek/var-services-std-ports.pcap': 'pcap',
 };
 
 // What the compressed fixtures are once decompressed (`portcullis ingest` inflates gzip first).
@@ -41,6 +41,7 @@ const INFLATED: Record<string, FormatName | null> = {
   'real-tools/netflow-v5.bin.gz': 'netflow',
   'real-tools/netflow-v9.bin.gz': 'netflow',
   'real-tools/netflow-v10.bin.gz': 'netflow',
+  'real-tools/session.pcap.gz': 'pcap',
 };
 
 // Short samples of each format. Sources: nmap's and masscan's output code (masscan src/out-*.c),
@@ -99,6 +100,15 @@ const SAMPLES: Array<[FormatName | null, string]> = [
     'zeek-conn',
     '{"ts":1700000000.1,"uid":"C1","id.orig_h":"10.0.0.2","id.orig_p":50000,"id.resp_h":"10.0.0.1","id.resp_p":22,"proto":"tcp","conn_state":"SF","history":"ShADadFf"}\n',
   ],
+  [
+    'zeek-known-services',
+    '#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tknown_services\n#fields\tts\thost\tport_num\tport_proto\tservice\n',
+  ],
+  [
+    'zeek-known-services',
+    '{"ts":1700000000.1,"host":"10.0.0.1","port_num":22,"port_proto":"tcp","service":["SSH"]}\n',
+  ],
+  [null, '#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tdns\n'],
   [
     'osquery',
     '[\n  {"address":"0.0.0.0","family":"2","fd":"3","net_namespace":"4026531840","path":"/usr/sbin/sshd","pid":"612","port":"22","protocol":"6","socket":"16011"}\n]\n',
@@ -171,8 +181,12 @@ describe('detectFormat', () => {
       const dir = new URL(`./${folder}/testdata/`, import.meta.url);
       if (!existsSync(dir)) continue;
       for (const name of readdirSync(dir).filter((n) => !/\.(md|py)$/.test(n))) {
-        // Zeek logs other than conn.log and captures kept there are not conn.log.
-        const want = /known_services|\.pcap$/.test(name) ? null : fmt;
+        // Zeek's known_services log and the capture kept beside the conn.logs.
+        const want = /known_services/.test(name)
+          ? 'zeek-known-services'
+          : /\.pcap$/.test(name)
+            ? 'pcap'
+            : fmt;
         assert.equal(detectFormat(readFileSync(new URL(name, dir))), want, `${folder}/${name}`);
       }
     }

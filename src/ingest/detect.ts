@@ -15,7 +15,8 @@ const NMAP_NORMAL = /^(?:Nmap scan report for |PORT\s+STATE\s+SERVICE|Not shown:
 const MASSCAN_LIST = /^(?:open|closed|banner) (?:tcp|udp|sctp|icmp) \d+ \S+ \d+/;
 const ZEEK_CONN_HEADER = /^#(?:path\s+conn$|fields\s.*\bid\.orig_h\s.*\bid\.resp_p\b)/;
 const ZEEK_HEADER = /^#(?:separator \S|set_separator|empty_field|unset_field|open|types)\b/;
-const ZEEK_OTHER_PATH = /^#path\s+(?!conn$)\S+/;
+const ZEEK_OTHER_PATH = /^#path\s+(?!conn$|known_services$)\S+/;
+const ZEEK_KNOWN_SERVICES = /^#(?:path\s+known_services$|fields\s.*\bhost\s+port_num\s+port_proto\b)/;
 const SS_HEADER = /^(?:Netid\s+)?State\s+Recv-Q\s+Send-Q\s+Local\s+Address:Port\s+Peer\s+Address:Port/;
 const SS_ROW =
   /^(?:tcp|udp|sctp|raw|u_str|u_dgr)?\s*(?:LISTEN|UNCONN|ESTAB)\s+\d+\s+\d+\s+\S+:(?:\d+|\*)\s+\S+:(?:\d+|\*)/;
@@ -40,6 +41,7 @@ function detectJson(text: string): FormatName | null {
   // Splunk HEC envelopes name their sourcetype; look at it before the fields of the event.
   if (/"sourcetype"\s*:\s*"stream:/.test(text)) return 'stream';
   if (/"id\.orig_h"\s*:/.test(text)) return 'zeek-conn';
+  if (/"port_num"\s*:/.test(text) && /"port_proto"\s*:/.test(text)) return 'zeek-known-services';
   // masscan -oJ (quoted keys since 1.0.6, bare keys before) and -oD (ndjson with rec_type).
   if (/^\[?\s*\{\s*"?ip"?\s*:/.test(text) && /"?ports"?\s*:\s*\[/.test(text)) return 'masscan-json';
   if (/"ip"\s*:/.test(text) && /"rec_type"\s*:\s*"(?:status|banner)"/.test(text)) return 'masscan-json';
@@ -79,6 +81,7 @@ export function detectFormat(head: Buffer | string): FormatName | null {
   let nmapHeader = false;
   let nmapNormal = false;
   let zeekOther = false;
+  let zeekKnown = false;
   const score = new Map<FormatName, number>();
   const vote = (f: FormatName, n = 1) => score.set(f, (score.get(f) ?? 0) + n);
   for (const line of lines) {
@@ -88,6 +91,7 @@ export function detectFormat(head: Buffer | string): FormatName | null {
     else if (line === '#masscan') vote('masscan-list', 3);
     else if (MASSCAN_LIST.test(line)) vote('masscan-list');
     else if (ZEEK_CONN_HEADER.test(line)) vote('zeek-conn', 3);
+    else if (ZEEK_KNOWN_SERVICES.test(line)) zeekKnown = true;
     else if (ZEEK_OTHER_PATH.test(line)) zeekOther = true;
     else if (ZEEK_HEADER.test(line)) vote('zeek-conn');
     else if (SS_HEADER.test(line) || NETSTAT_HEADER.test(line)) vote('ss', 3);
@@ -96,8 +100,9 @@ export function detectFormat(head: Buffer | string): FormatName | null {
   }
   let best: FormatName | null = null;
   for (const [f, n] of score) if (best === null || n > (score.get(best) ?? 0)) best = f;
-  // Other Zeek logs (known_services, dns…) share the header lines but are not conn.log.
+  // Other Zeek logs (dns, http…) share the header lines but are neither conn.log nor known_services.
   if (best === 'zeek-conn' && zeekOther) return null;
+  if (zeekKnown && (best === null || best === 'zeek-conn')) return 'zeek-known-services';
   // Normal output (-oN, or a terminal copy): `Nmap scan report for` blocks with their port tables.
   if (nmapNormal && !score.has('nmap-grep')) return 'nmap-normal';
   if (best) return best;

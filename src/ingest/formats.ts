@@ -3,7 +3,7 @@ import { parseNmapGrep, parseNmapNormal, parseNmapXml } from './nmap/index.ts';
 import { parseMasscanJson, parseMasscanList } from './masscan/index.ts';
 import { parseNetcat } from './netcat/index.ts';
 import { parseStream } from './stream/index.ts';
-import { parseZeekConn } from './zeek/index.ts';
+import { parseZeekConn, parseZeekKnownServices } from './zeek/index.ts';
 import { parseOsquery } from './osquery/index.ts';
 import { parseSs } from './ss/index.ts';
 import { parsePcap } from './pcap/index.ts';
@@ -24,6 +24,7 @@ export const PARSERS: Partial<Record<FormatName, Parser>> = {
   netcat: parseNetcat,
   stream: parseStream,
   'zeek-conn': parseZeekConn,
+  'zeek-known-services': parseZeekKnownServices,
   osquery: parseOsquery,
   ss: parseSs,
   netflow: parseNetflow,
@@ -40,6 +41,7 @@ export const FORMAT_NAMES: readonly FormatName[] = [
   'netcat',
   'stream',
   'zeek-conn',
+  'zeek-known-services',
   'osquery',
   'ss',
   'netflow',

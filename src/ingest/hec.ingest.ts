@@ -47,6 +47,8 @@ export function formatOfSourcetype(sourcetype: string | undefined): FormatName |
   const s = sourcetype.toLowerCase();
   if (s === 'stream:tcp') return 'stream';
   if (/^(zeek|bro)[:_]conn(:json)?$/.test(s) || s === 'corelight_conn') return 'zeek-conn';
+  if (/^(zeek|bro)[:_]known_services(:json)?$/.test(s) || s === 'corelight_known_services')
+    return 'zeek-known-services';
   if (/^osquery(:results|:result|_results)?$/.test(s)) return 'osquery';
   if (s === 'masscan' || s === 'masscan:json') return 'masscan-json';
   if (s === 'nmap:xml' || s === 'nmap') return 'nmap-xml';

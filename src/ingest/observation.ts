@@ -78,6 +78,7 @@ export type FormatName =
   | 'netcat'
   | 'stream'
   | 'zeek-conn'
+  | 'zeek-known-services'
   | 'osquery'
   | 'ss'
   | 'netflow'

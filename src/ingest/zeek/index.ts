@@ -1,1 +1,7 @@
-export { parseZeekConn, zeekEvidence, type ZeekConnFields, type ZeekEvidence } from './zeek-conn.parser.ts';
+export {
+  parseZeekConn,
+  parseZeekKnownServices,
+  zeekEvidence,
+  type ZeekConnFields,
+  type ZeekEvidence,
+} from './zeek-conn.parser.ts';

@@ -1,6 +1,6 @@
 import { canonicalIp, parsePort } from '../common/address.ts';
 import { clip, dateFromEpochSeconds, excerpt } from '../common/text.ts';
-import type { EvidenceGrade, Observation, Parser, Protocol } from '../observation.ts';
+import type { EvidenceGrade, Observation, ParseEvent, Parser, Protocol } from '../observation.ts';
 import { LineSplitter, type TextLine } from '../stream/index.ts';
 
 async function* textLines(input: AsyncIterable<Buffer | string>): AsyncGenerator<TextLine> {
@@ -76,7 +76,20 @@ interface Header {
   index: Map<string, number>;
 }
 
-const REQUIRED = ['id.resp_h', 'id.resp_p', 'proto'] as const;
+/** The Zeek logs read, with the columns that name the listener in each. */
+interface LogKind {
+  path: 'conn' | 'known_services';
+  host: string;
+  port: string;
+  proto: string;
+}
+const CONN: LogKind = { path: 'conn', host: 'id.resp_h', port: 'id.resp_p', proto: 'proto' };
+const KNOWN_SERVICES: LogKind = {
+  path: 'known_services',
+  host: 'host',
+  port: 'port_num',
+  proto: 'port_proto',
+};
 const MASKED_TS = /^X+(\.X+)?$/;
 
 function unescapeHeader(v: string): string {
@@ -115,7 +128,22 @@ function seenAtOf(ts: unknown): Date | null {
  * (`id.resp_h`:`id.resp_p`/`proto`) is graded by `zeekEvidence`. A masked or unset `ts` gives
  * `seenAt` null.
  */
-export const parseZeekConn: Parser = async function* (input) {
+export const parseZeekConn: Parser = (input) => parseZeekLog(input, CONN);
+
+/**
+ * Parser for Zeek `known_services.log` (policy/protocols/conn/known-services.zeek), TSV or JSON: each
+ * record is Zeek's own verdict that `host` offers a service on `port_num`/`port_proto` — for TCP a
+ * completed handshake, for UDP a reply that a protocol analyzer confirmed — so it is strong evidence,
+ * reason `zeek known_services`, with the service name Zeek gave.
+ */
+export const parseZeekKnownServices: Parser = (input) => parseZeekLog(input, KNOWN_SERVICES);
+
+async function* parseZeekLog(
+  input: AsyncIterable<Buffer | string>,
+  kind: LogKind,
+): AsyncGenerator<ParseEvent> {
+  const REQUIRED = [kind.host, kind.port, kind.proto];
+  const logName = kind.path === 'conn' ? 'conn.log' : 'known_services.log';
   let h = newHeader();
   let headerless = 0;
   let headerlessFirst: { line: number; offset: number } | undefined;
@@ -131,8 +159,8 @@ export const parseZeekConn: Parser = async function* (input) {
         issue: {
           ...where,
           message: ln.tooLong
-            ? 'line too long for a conn.log record; skipped'
-            : 'binary data (not a conn.log record) skipped',
+            ? `line too long for a ${logName} record; skipped`
+            : `binary data (not a ${logName} record) skipped`,
         },
       };
       continue;
@@ -165,11 +193,14 @@ export const parseZeekConn: Parser = async function* (input) {
           break;
         case 'path':
           h.path = rest;
-          wrongPath = rest !== 'conn' && rest !== '';
+          wrongPath = rest !== kind.path && rest !== '';
           if (wrongPath)
             yield {
               kind: 'issue',
-              issue: { ...where, message: `#path ${excerpt(rest)}: not a conn.log; its records are skipped` },
+              issue: {
+                ...where,
+                message: `#path ${excerpt(rest)}: not a ${logName}; its records are skipped`,
+              },
             };
           break;
         case 'fields': {
@@ -210,16 +241,16 @@ export const parseZeekConn: Parser = async function* (input) {
         continue;
       }
       if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
-        yield { kind: 'issue', issue: { ...where, message: 'conn.log JSON record is not an object' } };
+        yield { kind: 'issue', issue: { ...where, message: `${logName} JSON record is not an object` } };
         continue;
       }
       const o = obj as Record<string, unknown>;
       const id = typeof o.id === 'object' && o.id !== null ? (o.id as Record<string, unknown>) : undefined;
       raw = {
         ts: o.ts,
-        resp_h: o['id.resp_h'] ?? id?.resp_h,
-        resp_p: o['id.resp_p'] ?? id?.resp_p,
-        proto: o.proto,
+        resp_h: kind === CONN ? (o['id.resp_h'] ?? id?.resp_h) : o[kind.host],
+        resp_p: kind === CONN ? (o['id.resp_p'] ?? id?.resp_p) : o[kind.port],
+        proto: o[kind.proto],
         conn_state: o.conn_state,
         history: o.history,
         resp_pkts: o.resp_pkts,
@@ -263,9 +294,9 @@ export const parseZeekConn: Parser = async function* (input) {
       const respPkts = get('resp_pkts');
       raw = {
         ts: get('ts'),
-        resp_h: get('id.resp_h'),
-        resp_p: get('id.resp_p'),
-        proto: get('proto'),
+        resp_h: get(kind.host),
+        resp_p: get(kind.port),
+        proto: get(kind.proto),
         conn_state: get('conn_state'),
         history: get('history'),
         resp_pkts: respPkts,
@@ -279,7 +310,11 @@ export const parseZeekConn: Parser = async function* (input) {
       if (proto === undefined) {
         yield {
           kind: 'issue',
-          issue: { ...where, ...(json ? { pointer: '/proto' } : {}), message: 'proto is missing' },
+          issue: {
+            ...where,
+            ...(json ? { pointer: `/${kind.proto}` } : {}),
+            message: `${kind.proto} is missing`,
+          },
         };
       }
       continue; // icmp and unknown transports have no listening ports
@@ -289,9 +324,9 @@ export const parseZeekConn: Parser = async function* (input) {
     if (host === null || port === null || port === 0) {
       const message =
         host === null
-          ? `id.resp_h ${excerpt(String(raw.resp_h ?? 'missing'))} is not an IP address`
-          : `id.resp_p ${excerpt(String(raw.resp_p ?? 'missing'))} is not a port number 1-65535`;
-      const pointer = json ? (host === null ? '/id.resp_h' : '/id.resp_p') : undefined;
+          ? `${kind.host} ${excerpt(String(raw.resp_h ?? 'missing'))} is not an IP address`
+          : `${kind.port} ${excerpt(String(raw.resp_p ?? 'missing'))} is not a port number 1-65535`;
+      const pointer = json ? (host === null ? `/${kind.host}` : `/${kind.port}`) : undefined;
       yield { kind: 'issue', issue: { ...where, ...(pointer ? { pointer } : {}), message } };
       continue;
     }
@@ -308,13 +343,16 @@ export const parseZeekConn: Parser = async function* (input) {
         : Array.isArray(raw.service)
           ? raw.service.filter((s) => typeof s === 'string').join(',')
           : undefined;
-    const ev = zeekEvidence({
-      proto,
-      conn_state: typeof raw.conn_state === 'string' ? raw.conn_state : undefined,
-      history,
-      resp_pkts: Number.isFinite(respPkts) ? respPkts : undefined,
-      service,
-    });
+    const ev: ZeekEvidence | undefined =
+      kind === KNOWN_SERVICES
+        ? { grade: 'strong', reason: 'zeek known_services' }
+        : zeekEvidence({
+            proto,
+            conn_state: typeof raw.conn_state === 'string' ? raw.conn_state : undefined,
+            history,
+            resp_pkts: Number.isFinite(respPkts) ? respPkts : undefined,
+            service,
+          });
     if (!ev) continue;
     let seenAt: Date | null = null;
     if (raw.ts !== undefined && !(typeof raw.ts === 'string' && MASKED_TS.test(raw.ts)))
@@ -341,8 +379,8 @@ export const parseZeekConn: Parser = async function* (input) {
       kind: 'issue',
       issue: {
         ...headerlessFirst,
-        message: `${headerless} TSV record(s) before any #fields header skipped (is this a Zeek conn.log?)`,
+        message: `${headerless} TSV record(s) before any #fields header skipped (is this a Zeek ${logName}?)`,
       },
     };
   }
-};
+}

@@ -27,6 +27,7 @@ const FORMATS = [
   ['netcat', 'netcat / ncat -v -z output'],
   ['stream', 'Splunk Stream stream:tcp'],
   ['zeek-conn', 'Zeek conn.log'],
+  ['zeek-known-services', 'Zeek known_services.log'],
   ['osquery', 'osquery listening_ports'],
   ['ss', 'ss / netstat -ltnu'],
   ['netflow', 'NetFlow v5 / v9 / IPFIX datagrams'],
