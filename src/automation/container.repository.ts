@@ -319,6 +319,8 @@ export async function createContainer(
   for (const f of ['description', 'severity', 'sensitivity', 'status', 'container_type'] as const)
     if (input[f] !== undefined) cols.push([f, input[f]]);
   if (typeOfStatus === 'closed') cols.push(['close_time', sql`now()`]);
+  // Artifact ids are drawn from the sequence in insertion order (`order by x.ord`), so the sorted ids
+  // follow the input order. A missing severity takes the column's default, 'medium'.
   const artifactsCte = rows.length
     ? sql`, a as (insert into artifacts (container_id, name, label, type, severity, source_data_identifier, cef, cef_types, data, tags, start_time, end_time)
         select c.id, x.name, x.label, x.type, coalesce(x.severity, 'medium'), x.sdi, x.cef, x.cef_types, x.data, x.tags, x.start_time, x.end_time
