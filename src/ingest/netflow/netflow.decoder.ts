@@ -153,13 +153,12 @@ export function ipv4At(buf: Buffer, at: number): string {
   return `${buf[at]}.${buf[at + 1]}.${buf[at + 2]}.${buf[at + 3]}`;
 }
 
-/** RFC 5952 text of the 16 bytes at `at` (longest run of two or more zero groups compressed). */
+/** Canonical text of the IPv6 address at `at`: RFC 5952 (the first longest run of two or more zero groups compressed). */
 export function ipv6At(buf: Buffer, at: number): string {
   const groups: number[] = [];
   for (let i = 0; i < 8; i++) groups.push(buf.readUInt16BE(at + i * 2));
-  // IPv4-mapped addresses keep their dotted tail, as canonicalIp writes them.
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff)
-    return `::ffff:${ipv4At(buf, at + 12)}`;
+  // An IPv4-mapped address is the IPv4 address, as canonicalIp writes it.
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) return ipv4At(buf, at + 12);
   let bestAt = -1;
   let bestLen = 1;
   for (let i = 0; i < 8;) {

@@ -11,7 +11,7 @@ import { collectEvents, listenerKeys } from '../common/collect.ts';
 import { HOST_B_TCP_V4, HOST_B_TCP_V6 } from '../common/host-b.testing.ts';
 import { arbitraryIpv4, checkParserProperties, type GeneratedDocument } from '../common/parser-properties.ts';
 import { detectFormat } from '../detect.ts';
-import { NetflowDecoder, type FlowRecord } from './netflow.decoder.ts';
+import { ipv6At, NetflowDecoder, type FlowRecord } from './netflow.decoder.ts';
 import { parseNetflow } from './netflow.parser.ts';
 import {
   connectScanFlows,
@@ -262,6 +262,22 @@ describe('NetFlow decoding of generated exports', () => {
   it('text formats are not taken for NetFlow', () => {
     assert.notEqual(detectFormat(Buffer.from('<?xml version="1.0"?><nmaprun>')), 'netflow');
     assert.equal(detectFormat(Buffer.from('\0\0\0\x10\0\x09junk')), null);
+  });
+});
+
+describe('NetFlow addresses', () => {
+  it('IPv6 addresses decode to the canonical text canonicalIp gives (RFC 5952, IPv4-mapped as IPv4)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(0, 0, 0, 1, 0xffff, 0xabc), { minLength: 8, maxLength: 8 }),
+        (g) => {
+          const b = Buffer.alloc(16);
+          g.forEach((x, i) => b.writeUInt16BE(x, i * 2));
+          assert.equal(ipv6At(b, 0), canonicalIp(g.map((x) => x.toString(16)).join(':')));
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
 
