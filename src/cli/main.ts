@@ -1,9 +1,10 @@
 import { Command } from 'commander';
 import { AppError, exitCodeOf } from '../util/errors.ts';
 import { VERSION } from '../version.ts';
-import { callApi, resolveTarget } from './client.ts';
-import { printJson } from './output.ts';
 import { registerCommands } from './commands.ts';
+
+/** Top-level commands defined here rather than by a domain module. */
+const OWN_COMMANDS = ['serve', 'status'];
 
 /** Runs the `portcullis` command line. */
 export async function main(argv: string[]): Promise<void> {
@@ -25,6 +26,8 @@ export async function main(argv: string[]): Promise<void> {
     .description("show the configured server's health (PORTCULLIS_URL, default the local server)")
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
+      const { callApi, resolveTarget } = await import('./client.ts');
+      const { printJson } = await import('./output.ts');
       const target = resolveTarget();
       const { body } = await callApi<Record<string, unknown>>(target, 'GET', '/health', {
         auth: false,
@@ -40,9 +43,13 @@ export async function main(argv: string[]): Promise<void> {
       if ((body as { status?: string })?.status !== 'ok') process.exitCode = 3;
     });
 
-  registerCommands(program);
-
   try {
+    // Load only the domain module the command needs: start-up time is most of a short command's.
+    const args = argv.slice(2);
+    const commandName = args.find((a) => !a.startsWith('-'));
+    const versionOnly = commandName === undefined && args.some((a) => a === '-V' || a === '--version');
+    if (!versionOnly && !(commandName && OWN_COMMANDS.includes(commandName)))
+      await registerCommands(program, commandName);
     await program.parseAsync(argv);
   } catch (e) {
     reportAndExit(e);
