@@ -89,10 +89,10 @@ export async function freeUdpPort(): Promise<number> {
 }
 
 /**
- * Sends `datagrams` to a real `nfcapd` on a loopback port, paced so none is dropped, then returns
- * `nfdump -o csv` of what it collected: the reference decoding of the same bytes.
+ * Sends `datagrams` to a real `nfcapd` on a loopback port, paced so none is dropped, and hands the
+ * directory of what it stored to `use` (removed afterwards).
  */
-export async function nfdumpOf(datagrams: Buffer[]): Promise<string> {
+export async function withNfcapdFiles<T>(datagrams: Buffer[], use: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'pcnf-nfcapd-'));
   const port = await freeUdpPort();
   const nfcapd = spawn('nfcapd', ['-w', dir, '-p', String(port), '-b', '127.0.0.1'], { stdio: 'ignore' });
@@ -115,11 +115,29 @@ export async function nfdumpOf(datagrams: Buffer[]): Promise<string> {
     const exited = new Promise((r) => nfcapd.once('exit', r));
     nfcapd.kill('SIGTERM');
     await exited;
-    const { stdout } = await run('nfdump', ['-R', dir, '-o', 'csv'], { maxBuffer: 256 * 1024 * 1024 });
-    return stdout;
+    return await use(dir);
   } finally {
     sender.close();
     if (nfcapd.exitCode === null) nfcapd.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** `nfdump -o csv` of what a real `nfcapd` collected from `datagrams`: the reference decoding. */
+export function nfdumpOf(datagrams: Buffer[]): Promise<string> {
+  return withNfcapdFiles(datagrams, async (dir) => {
+    const { stdout } = await run('nfdump', ['-R', dir, '-o', 'csv'], { maxBuffer: 256 * 1024 * 1024 });
+    return stdout;
+  });
+}
+
+/** The datagrams of a stored-datagram file (4-byte big-endian length, then the datagram). */
+export function datagramsOf(buf: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let p = 0; p + 4 <= buf.length;) {
+    const len = buf.readUInt32BE(p);
+    out.push(buf.subarray(p + 4, p + 4 + len));
+    p += 4 + len;
+  }
+  return out;
 }

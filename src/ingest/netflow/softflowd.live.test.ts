@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { collectEvents, listenerKeys } from '../common/collect.ts';
 import { HOST_B_TCP_V4, HOST_B_TCP_V6 } from '../common/host-b.testing.ts';
-import { hasTool, nfdumpOf, softflowdExport } from './exporters.testing.ts';
+import { datagramsOf, hasTool, nfdumpOf, softflowdExport } from './exporters.testing.ts';
 import { parseNetflow } from './netflow.parser.ts';
 import { decodeFile, frame, nfdumpFlags } from './netflow.testing.ts';
 
@@ -26,17 +26,6 @@ async function zeekVerdict(): Promise<{ tcp: string[]; udp: string[] }> {
       .map((r) => `${r[1]} ${proto}/${r[2]}`)
       .sort();
   return { tcp: keys('tcp'), udp: keys('udp') };
-}
-
-/** The datagrams of a stored-datagram file. */
-function datagramsOf(buf: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  for (let p = 0; p + 4 <= buf.length;) {
-    const len = buf.readUInt32BE(p);
-    out.push(buf.subarray(p + 4, p + 4 + len));
-    p += 4 + len;
-  }
-  return out;
 }
 
 const tools = (await hasTool('softflowd')) && (await hasTool('nfcapd'));
