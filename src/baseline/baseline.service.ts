@@ -15,12 +15,14 @@ import {
 } from './service.merge.ts';
 import {
   baselineIsEmpty,
+  databaseNow,
   insertChanges,
   linkContainer,
   loadServices,
   lockBaseline,
   upsertServices,
   type NewServiceChange,
+  type RowStamps,
 } from './service.repository.ts';
 
 /** What the baseline needs from the application context. */
@@ -160,8 +162,10 @@ export class BaselineWriter {
     errors: [],
     learning: false,
   };
-  readonly #touched = new Set<string>();
-  readonly #created = new Set<string>();
+  // When this writer started, by the database's clock: a stored row created or written since then was
+  // created or already counted by this import. No per-import key set, so a gigabyte import's memory
+  // does not grow with the services it writes.
+  #since: Date | undefined;
 
   constructor(ctx: BaselineContext, opts: WriterOptions = {}) {
     this.#ctx = ctx;
@@ -174,6 +178,7 @@ export class BaselineWriter {
   async start(): Promise<void> {
     if (this.#merge) return;
     const learning = this.#opts.learning ?? (await baselineIsEmpty(this.#ctx.db));
+    this.#since = await databaseNow(this.#ctx.db);
     const now = this.#ctx.now();
     this.summary.learning = learning;
     this.#merge = {
@@ -249,9 +254,13 @@ export class BaselineWriter {
       const t = p.templates[0]!;
       keys.push({ host: t.host, protocol: t.protocol, port: t.port });
     }
+    let created = 0;
+    let touched = 0;
     const alerts = await this.#ctx.db.transaction().execute(async (tx) => {
       await lockBaseline(tx);
-      const rows = await loadServices(tx, keys);
+      const stamps = new Map<string, RowStamps>();
+      const rows = await loadServices(tx, keys, { stamps });
+      const since = this.#since!.getTime();
       const dirty = new Map<string, ServiceRecord>();
       const events: Array<{ key: string; ev: MergeEvent }> = [];
       const evs: MergeEvent[] = [];
@@ -265,13 +274,13 @@ export class BaselineWriter {
         if (!row) continue;
         if (!existed) {
           rows.set(key, row);
-          this.#created.add(key);
+          created++;
+        } else if (changed) {
+          const st = stamps.get(key)!;
+          if (st.created_at.getTime() < since && st.updated_at.getTime() < since) touched++;
         }
         if (changed) dirty.set(key, row);
         for (const ev of evs) events.push({ key, ev });
-      }
-      for (const key of dirty.keys()) {
-        if (!this.#created.has(key)) this.#touched.add(key);
       }
       const ids = await upsertServices(tx, [...dirty.values()]);
       for (const [key, id] of ids) rows.get(key)!.id = id;
@@ -295,8 +304,8 @@ export class BaselineWriter {
           ev: ev as MergeEvent & { alert: 'new' | 'reopened' },
         }));
     });
-    this.summary.new_services = this.#created.size;
-    this.summary.updated_services = this.#touched.size;
+    this.summary.new_services += created;
+    this.summary.updated_services += touched;
     // Containers are deduplicated by source_data_identifier, so raising them after the commit is safe
     // to repeat: a retry after a failure here finds the existing container.
     for (const { row, ev } of alerts) {

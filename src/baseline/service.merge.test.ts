@@ -289,7 +289,7 @@ describe('applyObservationSeq', () => {
               grade: t.grade,
               reason: t.reason,
               ...(t.name ? { service: { name: t.name } } : {}),
-              ...(t.hostnames ? { hostnames: t.hostnames } : {}),
+              ...(t.hostnames ? { hostnames: [...t.hostnames] } : {}),
             }),
           );
           const o = opts({ learning, now: at(200) });

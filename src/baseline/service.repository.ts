@@ -173,16 +173,32 @@ export async function baselineIsEmpty(db: Db): Promise<boolean> {
   return r === undefined;
 }
 
-/** The stored rows for the given keys, by `serviceKeyString`; one query whatever the number of keys. */
+/** When a stored row was created and last written (the database's clock). */
+export interface RowStamps {
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** The database's clock now (the start of the current transaction). */
+export async function databaseNow(db: Db): Promise<Date> {
+  const { rows } = await sql<{ now: Date }>`select now() as now`.execute(db);
+  return new Date(rows[0]!.now);
+}
+
+/**
+ * The stored rows for the given keys, by `serviceKeyString`; one query whatever the number of keys.
+ * With `stamps`, each row's creation and last write times are put there too.
+ */
 export async function loadServices(
   db: Db,
   keys: ServiceKey[],
-  opts: { forUpdate?: boolean } = {},
+  opts: { forUpdate?: boolean; stamps?: Map<string, RowStamps> } = {},
 ): Promise<Map<string, ServiceRecord>> {
   const out = new Map<string, ServiceRecord>();
   if (keys.length === 0) return out;
   const json = JSON.stringify(keys.map((k) => ({ host: k.host, protocol: k.protocol, port: k.port })));
-  const q = sql<Row>`select ${sql.join(COLUMNS.map((c) => sql.ref(`s.${c}`)))}
+  const cols = opts.stamps ? [...COLUMNS, 'created_at', 'updated_at'] : COLUMNS;
+  const q = sql<Row>`select ${sql.join(cols.map((c) => sql.ref(`s.${c}`)))}
     from services s
     join jsonb_to_recordset(${json}::jsonb) as k(host text, protocol text, port int)
       on s.host = k.host and s.protocol = k.protocol and s.port = k.port
@@ -190,7 +206,9 @@ export async function loadServices(
   const { rows } = await q.execute(db);
   for (const r of rows) {
     const rec = toRecord(r);
-    out.set(serviceKeyString(rec), rec);
+    const key = serviceKeyString(rec);
+    out.set(key, rec);
+    opts.stamps?.set(key, { created_at: new Date(r.created_at), updated_at: new Date(r.updated_at) });
   }
   return out;
 }
