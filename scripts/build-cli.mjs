@@ -1,0 +1,74 @@
+// Bundles the command line (src/cli/main.ts and the command modules it loads lazily) into plain
+// JavaScript under dist/cli/, so short commands start without compiling TypeScript at run time (tsx
+// costs a loader thread and a compile per module: most of a short command's start-up).
+// bin/portcullis.js uses the bundle only while every source file it was built from is unchanged
+// (dist/cli/inputs.json records their sizes and modification times) and falls back to tsx otherwise:
+// stale code never runs. `serve` always runs from the sources. Runs at `npm ci` (the prepare script);
+// a failure here only costs start-up time, so it warns instead of failing the install.
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+// --outdir DIR builds elsewhere (tests); bin/portcullis.js only looks at dist/cli.
+const outArg = process.argv.indexOf('--outdir');
+const outdir = outArg > 0 ? resolve(process.argv[outArg + 1]) : join(root, 'dist', 'cli');
+
+/** Sizes and modification times of the sources, taken before reading them (a later edit shows). */
+const seen = new Map();
+
+/** Keeps `import.meta.url` pointing at the source file, so files found relative to it still are. */
+const sourceUrls = {
+  name: 'source-import-meta-url',
+  setup(build) {
+    // `serve` always runs from the sources (bin/portcullis.js): leave the server out of the bundle.
+    build.onResolve({ filter: /^\.\.\/(app|config\/index|logging\/index)\.ts$/ }, (args) =>
+      args.importer.endsWith(join('src', 'cli', 'main.ts')) ? { path: args.path, external: true } : undefined,
+    );
+    build.onLoad({ filter: /\.ts$/ }, (args) => {
+      const st = statSync(args.path);
+      seen.set(args.path, { size: st.size, mtimeMs: st.mtimeMs });
+      const text = readFileSync(args.path, 'utf8');
+      if (/import\.meta\.(?!url\b)/.test(text))
+        throw new Error(
+          `${relative(root, args.path)} uses import.meta beyond .url; the CLI bundle cannot keep it`,
+        );
+      const rel = relative(outdir, args.path).split('\\').join('/');
+      return {
+        contents: text.replaceAll('import.meta.url', `new URL(${JSON.stringify(rel)}, import.meta.url).href`),
+        loader: 'ts',
+      };
+    });
+  },
+};
+
+try {
+  const esbuild = await import('esbuild');
+  rmSync(outdir, { recursive: true, force: true });
+  const result = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: { main: 'src/cli/main.ts' },
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    metafile: true,
+    logLevel: 'warning',
+    plugins: [sourceUrls],
+  });
+  const inputs = Object.keys(result.metafile.inputs)
+    .sort()
+    .map((path) => {
+      const abs = join(root, path);
+      const st = seen.get(abs) ?? statSync(abs);
+      return { path, size: st.size, mtimeMs: st.mtimeMs };
+    });
+  writeFileSync(join(outdir, 'inputs.json'), `${JSON.stringify({ inputs })}\n`);
+  console.log(`CLI bundle: ${relative(root, join(outdir, 'main.js'))} from ${inputs.length} source files`);
+} catch (e) {
+  rmSync(outdir, { recursive: true, force: true });
+  console.warn(`warning: CLI bundle not built (the CLI will compile its sources at start-up): ${e.message}`);
+}
