@@ -47,8 +47,10 @@ export interface DecodeSink {
 
 /** Limits that keep hostile exporters from growing memory without bound. */
 export interface DecoderLimits {
-  /** Templates kept over all exporters; the oldest are forgotten beyond it. Default 4096. */
+  /** Templates kept over all exporters; the oldest are forgotten beyond it. Default 2048. */
   maxTemplates?: number;
+  /** Fields a template may have; real ones have a few dozen. Default 512. */
+  maxTemplateFields?: number;
   /** Data sets held back while their template has not arrived. Default 256. */
   maxPendingSets?: number;
   /** Bytes of held-back data sets. Default 4 MiB. */
@@ -305,6 +307,7 @@ export class NetflowDecoder {
   readonly #pending: PendingSet[] = [];
   #pendingBytes = 0;
   readonly #maxTemplates: number;
+  readonly #maxTemplateFields: number;
   readonly #maxPendingSets: number;
   readonly #maxPendingBytes: number;
   /** Datagrams decoded, and records (flows) they gave. */
@@ -312,7 +315,8 @@ export class NetflowDecoder {
   flows = 0;
 
   constructor(limits: DecoderLimits = {}) {
-    this.#maxTemplates = limits.maxTemplates ?? 4096;
+    this.#maxTemplates = limits.maxTemplates ?? 2048;
+    this.#maxTemplateFields = limits.maxTemplateFields ?? 512;
     this.#maxPendingSets = limits.maxPendingSets ?? 256;
     this.#maxPendingBytes = limits.maxPendingBytes ?? 4 * 1024 * 1024;
   }
@@ -565,6 +569,8 @@ export class NetflowDecoder {
         return;
       }
       if (id < 256) bad = `template id ${id} is reserved (data templates start at 256)`;
+      else if (fields.length > this.#maxTemplateFields)
+        bad = `template ${id} has ${fields.length} fields (at most ${this.#maxTemplateFields} are accepted)`;
       else if (fields.length === 0 || fields.some((f) => f.length === 0))
         bad = `template ${id} has a zero-length field (or none)`;
       if (bad) sink.issue({ message: `${bad}; the template is ignored`, offset: where(p) });
@@ -669,7 +675,15 @@ export class NetflowDecoder {
         return;
       }
       if (t.options) {
-        if (d.sysInit !== null) this.#sysInit.set(base.scope, d.sysInit);
+        if (d.sysInit !== null) {
+          this.#sysInit.delete(base.scope);
+          this.#sysInit.set(base.scope, d.sysInit);
+          // One entry per exporter and domain, bounded like the templates.
+          if (this.#sysInit.size > this.#maxTemplates) {
+            const oldest = this.#sysInit.keys().next().value;
+            if (oldest !== undefined) this.#sysInit.delete(oldest);
+          }
+        }
       } else this.#emit(d, version, base, source.offset, sink);
       p = q;
     }

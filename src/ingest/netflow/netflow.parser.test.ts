@@ -236,6 +236,27 @@ describe('NetFlow decoding of generated exports', () => {
     assert.ok(r.issues.some((i) => /came without its template/.test(i.message)));
   });
 
+  it('a template with more fields than any exporter uses is refused (memory stays bounded)', async () => {
+    const fields = 600;
+    const set = Buffer.alloc(4 + 4 + fields * 4);
+    set.writeUInt16BE(2, 0);
+    set.writeUInt16BE(set.length, 2);
+    set.writeUInt16BE(400, 4);
+    set.writeUInt16BE(fields, 6);
+    for (let i = 0; i < fields; i++) {
+      set.writeUInt16BE(7, 8 + i * 4);
+      set.writeUInt16BE(2, 10 + i * 4);
+    }
+    const head = Buffer.alloc(16);
+    head.writeUInt16BE(10, 0);
+    head.writeUInt16BE(16 + set.length, 2);
+    const r = await parse(frame(Buffer.concat([head, set])));
+    assert.deepEqual(
+      r.issues.map((i) => [i.message, i.offset]),
+      [['template 400 has 600 fields (at most 512 are accepted); the template is ignored', 4 + 16 + 4]],
+    );
+  });
+
   it('a v5 datagram announcing more records than it holds keeps the complete ones', () => {
     const d = encodeV5([
       ...connectScanFlows(server, client),
