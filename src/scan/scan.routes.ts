@@ -165,7 +165,7 @@ export function registerScanRoutes(app: FastifyInstance, ctx: AppContext): void 
       const { run, outcome } = await runner.start(
         prepared,
         { requestedBy },
-        { onProgress: (p) => send({ event: 'progress', ...p }) },
+        { onProgress: (p) => send({ event: 'progress', ...p }), allStates: Boolean(b.all_states) },
       );
       runId = run.id;
       send({ event: 'started', scan: run });

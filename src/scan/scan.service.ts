@@ -20,7 +20,7 @@ import { expandTargets, formatAddress, MAX_SCAN_HOSTS, parseAddress, parseTarget
 
 /** Most (host, port) probes one scan may hold. */
 export const MAX_SCAN_PROBES = 16_777_216;
-/** Up to this many probes, closed and filtered ports are kept as rows too (returned to the caller). */
+/** Up to this many probes, closed and filtered ports can be returned to a caller who asks for them. */
 export const KEEP_ALL_STATES_UP_TO = 131_072;
 /** Up to this many probes, closed and filtered rows are also stored; bigger scans store open rows and counts. */
 export const STORE_ALL_STATES_UP_TO = 4096;
@@ -168,7 +168,11 @@ export class ScanRunner {
   async start(
     prepared: PreparedScan,
     meta: { scheduleId?: number | null; requestedBy?: string | null },
-    hooks: { onProgress?: (p: ScanRunProgress) => void } = {},
+    hooks: {
+      onProgress?: (p: ScanRunProgress) => void;
+      /** Return closed and filtered rows too (up to KEEP_ALL_STATES_UP_TO probes). */
+      allStates?: boolean;
+    } = {},
   ): Promise<{ run: ScanRunView; outcome: Promise<ScanOutcome> }> {
     if (this.#stopping)
       throw new AppError('shutting_down', 'the server is shutting down', {
@@ -237,12 +241,15 @@ export class ScanRunner {
     run: ScanRunView,
     prepared: PreparedScan,
     active: ActiveScan,
-    hooks: { onProgress?: (p: ScanRunProgress) => void },
+    hooks: { onProgress?: (p: ScanRunProgress) => void; allStates?: boolean },
   ): Promise<ScanOutcome> {
     const ctx = this.#ctx;
     const t0 = performance.now();
     const total = active.progress.total;
-    const allStates = total <= KEEP_ALL_STATES_UP_TO;
+    // Rows for closed and filtered ports only when they are stored or asked for: a full-range scan
+    // would otherwise build and sort 65535 rows that nobody reads.
+    const allStates =
+      total <= STORE_ALL_STATES_UP_TO || (Boolean(hooks.allStates) && total <= KEEP_ALL_STATES_UP_TO);
     let scan: ConnectScanResult;
     let error: string | null = null;
     try {
@@ -284,6 +291,7 @@ export class ScanRunner {
         done: 0,
         cancelled: false,
         durationMs: performance.now() - t0,
+        stateOf: () => undefined,
       };
       ctx.logger.error({ err: e, scan: run.id }, 'scan failed');
     }
@@ -328,7 +336,7 @@ export class ScanRunner {
       error,
       finished_at: finishedAt.toISOString(),
     };
-    if (!error) this.#track(this.#recordBaseline(run.id, rows, prepared, finishedAt));
+    if (!error) this.#track(this.#recordBaseline(run.id, rows, prepared, finishedAt, scan.stateOf));
     return {
       run: finished,
       results: rows,
@@ -347,6 +355,7 @@ export class ScanRunner {
     rows: ScanResultView[],
     prepared: PreparedScan,
     seenAt: Date,
+    stateOf: ConnectScanResult['stateOf'],
   ): Promise<void> {
     const ctx = this.#ctx;
     try {
@@ -365,7 +374,7 @@ export class ScanRunner {
           ...(r.banner !== undefined ? { service: { banner: r.banner } } : {}),
         });
       }
-      observations.push(...(await this.#closedKnownServices(rows, prepared, seenAt)));
+      observations.push(...(await this.#closedKnownServices(prepared, seenAt, stateOf)));
       if (observations.length === 0) {
         await setRunBaseline(ctx.db, runId, { observations: 0 });
         return;
@@ -379,18 +388,14 @@ export class ScanRunner {
   }
 
   async #closedKnownServices(
-    rows: ScanResultView[],
     prepared: PreparedScan,
     seenAt: Date,
+    stateOf: ConnectScanResult['stateOf'],
   ): Promise<Observation[]> {
     const db = this.#ctx.db;
-    const scannedPorts = new Set(prepared.ports);
-    const openKeys = new Set(rows.filter((r) => r.state === 'open').map((r) => `${r.host}|${r.port}`));
-    const explicit = new Map(
-      rows.filter((r) => r.state !== 'open').map((r) => [`${r.host}|${r.port}`, r.state]),
-    );
     const out: Observation[] = [];
     const addresses = prepared.hosts.map((h) => h.address);
+    const hostIndex = new Map(addresses.map((a, i) => [a, i]));
     for (let i = 0; i < addresses.length; i += 500) {
       const known = await db
         .selectFrom('services')
@@ -399,12 +404,9 @@ export class ScanRunner {
         .where('host', 'in', addresses.slice(i, i + 500))
         .execute();
       for (const k of known) {
-        const key = `${k.host}|${k.port}`;
-        if (!scannedPorts.has(k.port) || openKeys.has(key)) continue;
-        // In a big scan only open rows are kept; a port not open there was closed or filtered. Only
-        // a definite `closed` is evidence of absence.
-        const state = explicit.get(key);
-        if (state !== 'closed') continue;
+        // Only a definite `closed` is evidence of absence (not filtered, not unprobed).
+        const h = hostIndex.get(k.host);
+        if (h === undefined || stateOf(h, k.port) !== 'closed') continue;
         out.push({
           host: k.host,
           protocol: 'tcp',

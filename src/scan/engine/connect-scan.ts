@@ -70,6 +70,11 @@ export interface ConnectScanResult {
   durationMs: number;
   /** Set when descriptors or ports ran out and the scan slowed down to cope. */
   backoff?: { errno: number };
+  /**
+   * The state of any probed (host, port), kept or not: `host` is the index into the scanned hosts.
+   * Undefined for a pair not scanned or not probed (cancelled).
+   */
+  stateOf: (host: number, port: number) => PortState | undefined;
 }
 
 interface WorkerDone {
@@ -161,8 +166,11 @@ export async function connectScan(
   const rate = Math.max(0, opts.rate ?? 0);
   const counts: Record<PortState, number> = { open: 0, closed: 0, filtered: 0 };
   const keep = opts.keep ?? (() => true);
-  if (total === 0) return { results: [], counts, total: 0, done: 0, cancelled: false, durationMs: 0 };
-  if (hooks.signal?.aborted) return { results: [], counts, total, done: 0, cancelled: true, durationMs: 0 };
+  const none = () => undefined;
+  if (total === 0)
+    return { results: [], counts, total: 0, done: 0, cancelled: false, durationMs: 0, stateOf: none };
+  if (hooks.signal?.aborted)
+    return { results: [], counts, total, done: 0, cancelled: true, durationMs: 0, stateOf: none };
 
   warmScanWorkers(Math.max(workerCount, pool.filter((w) => !w.dead).length));
   const workers = pool.filter((w) => !w.dead).slice(0, workerCount);
@@ -256,6 +264,17 @@ export async function connectScan(
       }
     });
     hooks.onProgress?.({ done, total });
+    // Probe k (port-major: k = portIndex * hosts + host) went to worker k % W at position k / W.
+    const portIndex = new Int32Array(65536).fill(-1);
+    ports.forEach((p, i) => {
+      if (portIndex[p] === -1) portIndex[p] = i;
+    });
+    const stateOf = (host: number, port: number): PortState | undefined => {
+      const pi = Number.isInteger(port) && port >= 0 && port < 65536 ? portIndex[port]! : -1;
+      if (pi < 0 || !Number.isInteger(host) || host < 0 || host >= hosts.length) return undefined;
+      const k = pi * hosts.length + host;
+      return STATES[outs[k % outs.length]!.state[Math.floor(k / outs.length)]!];
+    };
     return {
       results,
       counts,
@@ -264,6 +283,7 @@ export async function connectScan(
       cancelled,
       durationMs: performance.now() - started,
       ...(backoff ? { backoff } : {}),
+      stateOf,
     };
   } finally {
     if (progressTimer) clearInterval(progressTimer);
