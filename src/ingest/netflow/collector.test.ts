@@ -5,7 +5,13 @@ import { listServices } from '../../baseline/index.ts';
 import { createLogger } from '../../logging/index.ts';
 import type { Store } from '../../store/index.ts';
 import { testStores } from '../../testing/stores.ts';
-import { startFlowCollector, type CollectorOptions, type RunningCollector } from './collector.ts';
+import {
+  startConfiguredFlowCollector,
+  startFlowCollector,
+  type CollectorOptions,
+  type RunningCollector,
+} from './collector.ts';
+import { freeUdpPort } from './exporters.testing.ts';
 import { connectScanFlows, encodeIpfix, encodeV5, encodeV9 } from './netflow.testing.ts';
 
 const logger = createLogger('silent');
@@ -158,3 +164,40 @@ for (const [name, makeStore] of testStores()) {
     });
   });
 }
+
+describe('flow collector configuration', () => {
+  const config = (over: Record<string, unknown>) => ({
+    goneAfter: '7d',
+    netflowPort: undefined,
+    ipfixPort: undefined,
+    netflowHost: '127.0.0.1',
+    netflowExporters: [],
+    ...over,
+  });
+  const hooks: Array<() => Promise<void> | void> = [];
+  const ctx = (over: Record<string, unknown>) => ({
+    db: undefined as never,
+    logger,
+    now: () => new Date(),
+    config: config(over),
+    onShutdown: (fn: () => Promise<void> | void) => hooks.push(fn),
+  });
+
+  it('is off without ports; one port named for both is bound once; a busy port is a clear error', async () => {
+    assert.equal(await startConfiguredFlowCollector(ctx({})), null);
+    const port = await freeUdpPort();
+    const c = await startConfiguredFlowCollector(ctx({ netflowPort: port, ipfixPort: port }));
+    assert.deepEqual(c?.ports, { netflow: port });
+    try {
+      await assert.rejects(startConfiguredFlowCollector(ctx({ ipfixPort: port })), (e: Error) => {
+        assert.match(
+          e.message,
+          /cannot listen for flows on 127\.0\.0\.1 .*UDP \d+ .*PORTCULLIS_IPFIX_PORT.*EADDRINUSE/,
+        );
+        return true;
+      });
+    } finally {
+      for (const h of hooks.splice(0)) await h();
+    }
+  });
+});

@@ -1,6 +1,7 @@
 import ipaddr from 'ipaddr.js';
 import { BaselineWriter, type BaselineContext } from '../../baseline/index.ts';
 import type { Config } from '../../config/index.ts';
+import { AppError } from '../../util/errors.ts';
 import type { Observation, ParseIssue } from '../observation.ts';
 import { ListenerInference } from './listener.inference.ts';
 import { NetflowDecoder, type DecodeSink } from './netflow.decoder.ts';
@@ -232,12 +233,22 @@ export interface CollectorContext extends BaselineContext {
 export async function startConfiguredFlowCollector(ctx: CollectorContext): Promise<RunningCollector | null> {
   const { netflowPort, ipfixPort, netflowHost, netflowExporters } = ctx.config;
   if (netflowPort === undefined && ipfixPort === undefined) return null;
-  const collector = await startFlowCollector(ctx, {
-    host: netflowHost,
-    netflowPort,
-    ipfixPort,
-    exporters: netflowExporters,
-  });
+  let collector: RunningCollector;
+  try {
+    collector = await startFlowCollector(ctx, {
+      host: netflowHost,
+      netflowPort,
+      // Either socket reads every version: one port named twice is bound once.
+      ipfixPort: ipfixPort === netflowPort ? undefined : ipfixPort,
+      exporters: netflowExporters,
+    });
+  } catch (e) {
+    throw new AppError(
+      'collector_bind_failed',
+      `cannot listen for flows on ${netflowHost} (PORTCULLIS_NETFLOW_HOST) UDP ${[netflowPort, ipfixPort].filter((p) => p !== undefined).join(', ')} (PORTCULLIS_NETFLOW_PORT, PORTCULLIS_IPFIX_PORT): ${(e as Error).message}`,
+      { kind: 'operational' },
+    );
+  }
   ctx.onShutdown(() => collector.stop());
   return collector;
 }
