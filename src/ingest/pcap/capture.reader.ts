@@ -41,6 +41,14 @@ const BLOCK_PB = 2;
 const BLOCK_SPB = 3;
 const BLOCK_EPB = 6;
 
+// Module-level readers rather than closures per record: the hot path allocates nothing for them.
+function u32(b: Buffer, o: number, le: boolean): number {
+  return le ? b.readUInt32LE(o) : b.readUInt32BE(o);
+}
+function u16(b: Buffer, o: number, le: boolean): number {
+  return le ? b.readUInt16LE(o) : b.readUInt16BE(o);
+}
+
 /** Which capture container `head` starts with, from its magic number, or null. */
 export function captureKind(head: Buffer): 'pcap' | 'pcapng' | null {
   if (head.length < 4) return null;
@@ -257,8 +265,7 @@ export class CaptureReader {
       h.readUInt32LE(0) === PCAP_MAGIC_NS ||
       h.readUInt32LE(0) === PCAP_MAGIC_KUZNETZOV;
     const magic = le ? h.readUInt32LE(0) : h.readUInt32BE(0);
-    const u32 = (o: number) => (le ? h.readUInt32LE(o) : h.readUInt32BE(o));
-    const snapLen = u32(16);
+    const snapLen = u32(h, 16, le);
     this.#state = {
       kind: 'pcap',
       le,
@@ -267,7 +274,7 @@ export class CaptureReader {
       // Some writers leave snaplen 0; the record length limit then applies alone.
       snapLen: snapLen === 0 || snapLen > MAX_BLOCK_BYTES ? MAX_BLOCK_BYTES : snapLen,
       // The link type is the low 16 bits; the upper bits may carry the FCS length.
-      linkType: u32(20) & 0xffff,
+      linkType: u32(h, 20, le) & 0xffff,
       lastSec: null,
     };
     q.skip(24);
@@ -276,10 +283,9 @@ export class CaptureReader {
 
   /** Whether the classic record header at `h` is believable (used for every record and for resync). */
   #plausiblePcap(s: Extract<ReadState, { kind: 'pcap' }>, h: Buffer): boolean {
-    const u32 = (o: number) => (s.le ? h.readUInt32LE(o) : h.readUInt32BE(o));
-    const frac = u32(4);
-    const incl = u32(8);
-    const orig = u32(12);
+    const frac = u32(h, 4, s.le);
+    const incl = u32(h, 8, s.le);
+    const orig = u32(h, 12, s.le);
     if (incl > s.snapLen + 65535 || incl > MAX_BLOCK_BYTES) return false;
     if (frac >= s.unitsPerSec) return false;
     // Writers store orig >= incl; a few trim both. A record claiming less on the wire is damage.
@@ -303,11 +309,10 @@ export class CaptureReader {
       q.skip(1);
       return PROGRESS;
     }
-    const u32 = (o: number) => (s.le ? h.readUInt32LE(o) : h.readUInt32BE(o));
-    const incl = u32(8);
+    const incl = u32(h, 8, s.le);
     if (q.length < hl + incl) return NEED_MORE;
-    const sec = u32(0);
-    const frac = u32(4);
+    const sec = u32(h, 0, s.le);
+    const frac = u32(h, 4, s.le);
     const rec = q.peek(hl + incl);
     const offset = q.offset;
     s.lastSec = sec;
@@ -316,7 +321,7 @@ export class CaptureReader {
       packet: {
         linkType: s.linkType,
         data: rec.subarray(hl),
-        origLen: Math.max(u32(12), incl),
+        origLen: Math.max(u32(h, 12, s.le), incl),
         timeMs: sec * 1000 + (frac * 1000) / s.unitsPerSec,
         offset,
       },
@@ -335,11 +340,10 @@ export class CaptureReader {
       if (q.offset - from > RESYNC_LIMIT) return this.#giveUp(from);
       if (q.length < hl) return this.#endSearch();
       const h = q.peek(hl);
-      const u32 = (o: number) => (s.le ? h.readUInt32LE(o) : h.readUInt32BE(o));
-      const sec = u32(0);
+      const sec = u32(h, 0, s.le);
       const closeInTime = s.lastSec === null || Math.abs(sec - s.lastSec) < 86400;
       if (this.#plausiblePcap(s, h) && closeInTime) {
-        const incl = u32(8);
+        const incl = u32(h, 8, s.le);
         const lastRecord = this.#ended && q.length === hl + incl;
         if (q.length < hl + incl + hl && !this.#ended) return NEED_MORE;
         let follows = lastRecord;
@@ -458,25 +462,28 @@ export class CaptureReader {
     offset: number,
   ): string | null {
     const le = s.le;
-    const u16 = (o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
-    const u32 = (o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
     const end = b.length - 4;
     switch (type) {
       case PCAPNG_SHB: {
         if (b.length < 28) return `section header block too short (${b.length} bytes)`;
         s.interfaces = [];
-        const major = u16(12);
-        if (major !== 1) return `section header version ${major}.${u16(14)} is not 1.x; reading on`;
+        const major = u16(b, 12, le);
+        if (major !== 1) return `section header version ${major}.${u16(b, 14, le)} is not 1.x; reading on`;
         return null;
       }
       case BLOCK_IDB: {
         if (b.length < 20) return `interface description block too short (${b.length} bytes)`;
-        const iface: Interface = { linkType: u16(8), snapLen: u32(12), unitsPerSec: 1e6, offsetMs: 0 };
+        const iface: Interface = {
+          linkType: u16(b, 8, le),
+          snapLen: u32(b, 12, le),
+          unitsPerSec: 1e6,
+          offsetMs: 0,
+        };
         // Options: code, length, value padded to 32 bits, until opt_endofopt or the block's end.
         let o = 16;
         while (o + 4 <= end) {
-          const code = u16(o);
-          const olen = u16(o + 2);
+          const code = u16(b, o, le);
+          const olen = u16(b, o + 2, le);
           if (code === 0 || o + 4 + olen > end) break;
           if (code === 9 && olen >= 1) {
             const r = b[o + 4]!;
@@ -498,13 +505,13 @@ export class CaptureReader {
       case BLOCK_EPB:
       case BLOCK_PB: {
         if (b.length < 32) return `packet block too short (${b.length} bytes)`;
-        const ifIndex = type === BLOCK_EPB ? u32(8) : u16(8);
+        const ifIndex = type === BLOCK_EPB ? u32(b, 8, le) : u16(b, 8, le);
         const iface = s.interfaces[ifIndex];
         if (!iface) return `packet block names interface ${ifIndex}, which no interface block described`;
-        const hi = u32(12);
-        const lo = u32(16);
-        const cap = u32(20);
-        const orig = u32(24);
+        const hi = u32(b, 12, le);
+        const lo = u32(b, 16, le);
+        const cap = u32(b, 20, le);
+        const orig = u32(b, 24, le);
         if (28 + cap > end) return `packet block claims ${cap} captured bytes but holds ${end - 28}`;
         const timeMs = ticksToMs(hi, lo, iface.unitsPerSec) + iface.offsetMs;
         s.lastTimeMs = timeMs;
@@ -523,7 +530,7 @@ export class CaptureReader {
       case BLOCK_SPB: {
         const iface = s.interfaces[0];
         if (!iface) return 'simple packet block before any interface block';
-        const orig = u32(8);
+        const orig = u32(b, 8, le);
         let cap = Math.min(orig, end - 12);
         if (iface.snapLen > 0) cap = Math.min(cap, iface.snapLen);
         // A simple packet block carries no time; captures are in time order, so the previous

@@ -37,6 +37,13 @@ interface Aggregate {
   offset: number;
 }
 
+const GRADE_SLOT: Record<EvidenceGrade, number> = { strong: 0, weak: 1, negative: 2 };
+
+/** One number for (protocol, grade, port) within a host. */
+function slot(protocol: Protocol, grade: EvidenceGrade, port: number): number {
+  return ((protocol === 'tcp' ? 0 : protocol === 'udp' ? 1 : 2) * 3 + GRADE_SLOT[grade]) * 65536 + port;
+}
+
 /** Sets `key` in a map bounded to `limit` entries, forgetting the oldest entry when full. */
 function setBounded<V>(map: Map<string, V>, key: string, value: V, limit: number): void {
   if (!map.has(key) && map.size >= limit) {
@@ -56,7 +63,9 @@ export class ListenerInference {
   readonly #pendingSyn = new Map<string, true>();
   /** UDP conversations by their endpoint pair, valued with the endpoint that spoke first. */
   readonly #udp = new Map<string, string>();
-  readonly #found = new Map<string, Aggregate>();
+  /** Aggregates by host, then by {@link slot} (no key string per packet). */
+  readonly #found = new Map<string, Map<number, Aggregate>>();
+  #foundCount = 0;
 
   constructor(limit = DEFAULT_STATE_LIMIT) {
     this.#limit = limit;
@@ -64,7 +73,7 @@ export class ListenerInference {
 
   /** True when the aggregate has reached its bound and should be flushed with {@link take}. */
   get full(): boolean {
-    return this.#found.size >= this.#limit;
+    return this.#foundCount >= this.#limit;
   }
 
   /** Takes one decoded packet seen at `timeMs` (null when unknown) at byte `offset` of the capture. */
@@ -106,10 +115,13 @@ export class ListenerInference {
     timeMs: number | null,
     offset: number,
   ): void {
-    const key = `${host}|${protocol}|${port}|${grade}`;
-    const a = this.#found.get(key);
+    let byHost = this.#found.get(host);
+    if (!byHost) this.#found.set(host, (byHost = new Map()));
+    const key = slot(protocol, grade, port);
+    const a = byHost.get(key);
     if (!a) {
-      this.#found.set(key, { host, protocol, port, grade, reason, firstMs: timeMs, lastMs: timeMs, offset });
+      byHost.set(key, { host, protocol, port, grade, reason, firstMs: timeMs, lastMs: timeMs, offset });
+      this.#foundCount++;
       return;
     }
     if (timeMs === null) return;
@@ -125,26 +137,28 @@ export class ListenerInference {
   take(): Observation[] {
     const positive: Observation[] = [];
     const negative: Observation[] = [];
-    for (const a of this.#found.values()) {
-      const base = {
-        host: a.host,
-        protocol: a.protocol,
-        port: a.port,
-        source: 'pcap' as const,
-        grade: a.grade,
-        reason: a.reason,
-        offset: a.offset,
-      };
-      const at = (ms: number | null) => (ms === null ? null : new Date(Math.floor(ms)));
-      if (a.grade === 'negative') {
-        negative.push({ ...base, seenAt: at(a.lastMs) });
-        continue;
+    for (const byHost of this.#found.values())
+      for (const a of byHost.values()) {
+        const base = {
+          host: a.host,
+          protocol: a.protocol,
+          port: a.port,
+          source: 'pcap' as const,
+          grade: a.grade,
+          reason: a.reason,
+          offset: a.offset,
+        };
+        const at = (ms: number | null) => (ms === null ? null : new Date(Math.floor(ms)));
+        if (a.grade === 'negative') {
+          negative.push({ ...base, seenAt: at(a.lastMs) });
+          continue;
+        }
+        positive.push({ ...base, seenAt: at(a.firstMs) });
+        if (a.lastMs !== null && a.firstMs !== null && Math.floor(a.lastMs) !== Math.floor(a.firstMs))
+          positive.push({ ...base, seenAt: at(a.lastMs) });
       }
-      positive.push({ ...base, seenAt: at(a.firstMs) });
-      if (a.lastMs !== null && a.firstMs !== null && Math.floor(a.lastMs) !== Math.floor(a.firstMs))
-        positive.push({ ...base, seenAt: at(a.lastMs) });
-    }
     this.#found.clear();
+    this.#foundCount = 0;
     return [...positive, ...negative];
   }
 }
