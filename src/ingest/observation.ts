@@ -14,7 +14,17 @@ export type EvidenceGrade = 'strong' | 'weak' | 'negative';
 
 /** Where evidence came from. */
 export type SourceKind =
-  'nmap' | 'masscan' | 'netcat' | 'stream' | 'zeek' | 'osquery' | 'ss' | 'netflow' | 'pcap' | 'scan' | 'agent';
+  | 'nmap'
+  | 'masscan'
+  | 'netcat'
+  | 'stream'
+  | 'zeek'
+  | 'osquery'
+  | 'ss'
+  | 'netflow'
+  | 'pcap'
+  | 'scan'
+  | 'agent';
 
 /** Service details some sources give (nmap -sV, banners, Zeek service field). */
 export interface ServiceDetail {
