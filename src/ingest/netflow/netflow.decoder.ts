@@ -492,8 +492,8 @@ export class NetflowDecoder {
       // Set ids 2–255 (v9) and 0, 1, 4–255 (IPFIX) are reserved: skipped by length.
       p += len;
     }
-    // Up to 3 bytes of padding may follow the last set; more is a truncated set header.
-    if (end - p >= 4 || (version === 10 && end - p > 0 && !isZero(dgram, p, end)))
+    // Fewer than 4 bytes remain: padding when zero, else a cut-off set header.
+    if (end - p > 0 && !isZero(dgram, p, end))
       sink.issue({ message: `${end - p} stray byte(s) after the last ${name}`, offset: source.offset + p });
   }
 
