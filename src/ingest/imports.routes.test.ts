@@ -120,12 +120,12 @@ describe('POST /api/imports and the services API', () => {
     assert.match(unknown.json().message, /notes\.txt.*--format/);
     const badName = await srv.app.inject({
       method: 'POST',
-      url: '/api/imports?format=pcap',
+      url: '/api/imports?format=evtx',
       payload: STREAM,
       headers: auth(),
     });
     assert.equal(badName.statusCode, 400);
-    assert.match(badName.json().message, /format "pcap"/);
+    assert.match(badName.json().message, /format "evtx"/);
     const empty = await srv.app.inject({
       method: 'POST',
       url: '/api/imports',

@@ -110,9 +110,9 @@ describe('portcullis ingest and services against a running server', () => {
     const missing = await runCli(['ingest', join(scratch, 'absent.xml')], env);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /cannot read .*absent\.xml: ENOENT/);
-    const badFormat = await runCli(['ingest', junk, '--format', 'pcap'], env);
+    const badFormat = await runCli(['ingest', junk, '--format', 'evtx'], env);
     assert.notEqual(badFormat.code, 0);
-    assert.match(badFormat.stderr, /--format "pcap"/);
+    assert.match(badFormat.stderr, /--format "evtx"/);
   });
 
   it("takes HEC events from curl, and refuses a bad token with HEC's code", async () => {
