@@ -530,6 +530,7 @@ export class CaptureReader {
       case BLOCK_SPB: {
         const iface = s.interfaces[0];
         if (!iface) return 'simple packet block before any interface block';
+        if (b.length < 16) return `simple packet block too short (${b.length} bytes)`;
         const orig = u32(b, 8, le);
         let cap = Math.min(orig, end - 12);
         if (iface.snapLen > 0) cap = Math.min(cap, iface.snapLen);
