@@ -35,7 +35,7 @@ export function registerServiceCommands(program: Command): void {
     .option('--state <state>', 'new, approved, unapproved or gone')
     .option(
       '--source <source>',
-      'evidence source: nmap, masscan, netcat, stream, zeek, osquery, ss, netflow, scan…',
+      'evidence source: nmap, masscan, netcat, stream, zeek, osquery, ss, netflow, pcap, scan…',
     )
     .option('--evidence <grade>', 'strong or weak')
     .option('--seen-since <when>', 'last seen within a duration (24h, -7d) or since an ISO time')
