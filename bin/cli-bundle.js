@@ -3,19 +3,25 @@ import { readFileSync, statSync } from 'node:fs';
 
 /**
  * The URL of the bundle's entry under `root` (a directory URL ending in '/') when dist/cli/inputs.json
- * is there and every source file it lists still has the recorded size and modification time; else
- * undefined (no bundle, a damaged list, or a source changed or gone since the build).
+ * is there and every source file the command runs from (all of them for help, --version or a command
+ * the list does not know) still has the recorded size and modification time; else undefined (no
+ * bundle, a damaged list, or a source changed or gone since the build).
  * @param {URL} root
+ * @param {string | undefined} command the top-level command about to run
  * @returns {URL | undefined}
  */
-export function freshBundle(root) {
+export function freshBundle(root, command) {
   const dir = new URL('dist/cli/', root);
   try {
-    const { inputs } = JSON.parse(readFileSync(new URL('inputs.json', dir), 'utf8'));
+    const { inputs, commands } = JSON.parse(readFileSync(new URL('inputs.json', dir), 'utf8'));
     if (!Array.isArray(inputs) || inputs.length === 0) return undefined;
+    const needed =
+      command !== undefined && Array.isArray(commands?.[command]) ? commands[command] : undefined;
+    const wanted = needed ? new Set(needed) : undefined;
     for (const input of inputs) {
       if (typeof input?.path !== 'string' || input.path.startsWith('/') || input.path.includes('..'))
         return undefined;
+      if (wanted && !wanted.has(input.path)) continue;
       const st = statSync(new URL(input.path, root));
       if (st.size !== input.size || st.mtimeMs !== input.mtimeMs) return undefined;
     }

@@ -7,7 +7,7 @@
 // a failure here only costs start-up time, so it warns instead of failing the install.
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // --outdir DIR builds elsewhere (tests); bin/portcullis.js only looks at dist/cli.
@@ -42,12 +42,40 @@ const sourceUrls = {
   },
 };
 
+/**
+ * For each top-level command, the sources of the bundle files it runs: main.js and what it imports,
+ * plus the command module's chunk and what that imports. A change elsewhere (say in the ingest
+ * parsers) then leaves `portcullis scan` on the bundle.
+ */
+async function commandInputs(metafile) {
+  const outs = metafile.outputs;
+  const key = (file) => relative(root, join(outdir, file)).split('\\').join('/');
+  const closure = (start, into = new Set()) => {
+    if (into.has(start) || !outs[start]) return into;
+    into.add(start);
+    for (const i of outs[start].imports) if (i.kind === 'import-statement') closure(i.path, into);
+    return into;
+  };
+  const sourcesOf = (files) => [...new Set([...files].flatMap((f) => Object.keys(outs[f].inputs)))].sort();
+  const base = closure(key('main.js'));
+  const { COMMAND_MODULES } = await import(pathToFileURL(join(outdir, 'commands.js')).href);
+  const commands = {};
+  for (const m of COMMAND_MODULES) {
+    // load() is `async () => (await import("./chunk.js")).register…`: the chunk it names is the module
+    const chunk = /import\(\s*["']\.\/([^"']+)["']\s*\)/.exec(m.load.toString())?.[1];
+    if (!chunk || !outs[key(chunk)]) throw new Error(`cannot tell which bundle file holds ${m.names[0]}`);
+    const files = closure(key(chunk), new Set(base));
+    for (const name of m.names) commands[name] = sourcesOf(files);
+  }
+  return commands;
+}
+
 try {
   const esbuild = await import('esbuild');
   rmSync(outdir, { recursive: true, force: true });
   const result = await esbuild.build({
     absWorkingDir: root,
-    entryPoints: { main: 'src/cli/main.ts' },
+    entryPoints: { main: 'src/cli/main.ts', commands: 'src/cli/commands.ts' },
     outdir,
     bundle: true,
     splitting: true,
@@ -66,7 +94,8 @@ try {
       const st = seen.get(abs) ?? statSync(abs);
       return { path, size: st.size, mtimeMs: st.mtimeMs };
     });
-  writeFileSync(join(outdir, 'inputs.json'), `${JSON.stringify({ inputs })}\n`);
+  const commands = await commandInputs(result.metafile);
+  writeFileSync(join(outdir, 'inputs.json'), `${JSON.stringify({ inputs, commands })}\n`);
   console.log(`CLI bundle: ${relative(root, join(outdir, 'main.js'))} from ${inputs.length} source files`);
 } catch (e) {
   rmSync(outdir, { recursive: true, force: true });

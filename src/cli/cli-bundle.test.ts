@@ -5,25 +5,35 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { COMMAND_MODULES } from './commands.ts';
 // @ts-expect-error plain JavaScript next to the entry point, without declarations
 import { freshBundle as freshBundleJs } from '../../bin/cli-bundle.js';
 
-const freshBundle = freshBundleJs as (root: URL) => URL | undefined;
+const freshBundle = freshBundleJs as (root: URL, command?: string) => URL | undefined;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
-function fakeCheckout(): { dir: string; root: URL; src: string } {
+/** A checkout with src/a.ts (what `scan` runs from) and src/b.ts (used by another command only). */
+function fakeCheckout(): { dir: string; root: URL; src: string; other: string } {
   const dir = mkdtempSync(join(tmpdir(), 'pcscan-bundle-'));
   const src = join(dir, 'src', 'a.ts');
+  const other = join(dir, 'src', 'b.ts');
   mkdirSync(join(dir, 'src'));
   mkdirSync(join(dir, 'dist', 'cli'), { recursive: true });
   writeFileSync(src, 'export const a = 1;\n');
-  const st = statSync(src);
+  writeFileSync(other, 'export const b = 1;\n');
+  const entry = (path: string) => {
+    const st = statSync(join(dir, path));
+    return { path, size: st.size, mtimeMs: st.mtimeMs };
+  };
   writeFileSync(
     join(dir, 'dist', 'cli', 'inputs.json'),
-    JSON.stringify({ inputs: [{ path: 'src/a.ts', size: st.size, mtimeMs: st.mtimeMs }] }),
+    JSON.stringify({
+      inputs: [entry('src/a.ts'), entry('src/b.ts')],
+      commands: { scan: ['src/a.ts'], ingest: ['src/a.ts', 'src/b.ts'] },
+    }),
   );
-  return { dir, root: pathToFileURL(`${dir}/`), src };
+  return { dir, root: pathToFileURL(`${dir}/`), src, other };
 }
 
 describe('CLI bundle freshness', () => {
@@ -31,6 +41,19 @@ describe('CLI bundle freshness', () => {
     const c = fakeCheckout();
     try {
       assert.equal(freshBundle(c.root)?.href, new URL('dist/cli/main.js', c.root).href);
+    } finally {
+      rmSync(c.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('checks only the sources of the command that runs', () => {
+    const c = fakeCheckout();
+    try {
+      writeFileSync(c.other, 'export const b = 22;\n');
+      assert.ok(freshBundle(c.root, 'scan'), 'scan does not run b.ts');
+      assert.equal(freshBundle(c.root, 'ingest'), undefined);
+      assert.equal(freshBundle(c.root, undefined), undefined, 'help and --version check every source');
+      assert.equal(freshBundle(c.root, 'no-such-command'), undefined);
     } finally {
       rmSync(c.dir, { recursive: true, force: true });
     }
@@ -56,7 +79,7 @@ describe('CLI bundle freshness', () => {
       const c = fakeCheckout();
       try {
         change(c);
-        assert.equal(freshBundle(c.root), undefined, name);
+        assert.equal(freshBundle(c.root, 'scan'), undefined, name);
       } finally {
         rmSync(c.dir, { recursive: true, force: true });
       }
@@ -69,12 +92,19 @@ describe('CLI bundle freshness', () => {
       execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-cli.mjs'), '--outdir', out], {
         encoding: 'utf8',
       });
-      const { inputs } = JSON.parse(readFileSync(join(out, 'inputs.json'), 'utf8')) as {
+      const { inputs, commands } = JSON.parse(readFileSync(join(out, 'inputs.json'), 'utf8')) as {
         inputs: Array<{ path: string }>;
+        commands: Record<string, string[]>;
       };
       const paths = inputs.map((i) => i.path);
       assert.ok(paths.includes('src/cli/main.ts') && paths.includes('src/scan/cli/scan.commands.ts'));
       assert.ok(!paths.includes('src/app.ts'), 'the server is not in the CLI bundle');
+      // every command has its list; scan's holds its own module and main, not the ingest parsers
+      for (const m of COMMAND_MODULES) for (const name of m.names) assert.ok(commands[name], name);
+      assert.ok(commands.scan!.includes('src/scan/cli/scan.commands.ts'));
+      assert.ok(commands.scan!.includes('src/cli/main.ts'));
+      assert.ok(!commands.scan!.some((p) => p.startsWith('src/ingest/')));
+      assert.ok(commands.ingest!.includes('src/ingest/cli/ingest.commands.ts'));
       const run = (...args: string[]) =>
         execFileSync(
           process.execPath,
