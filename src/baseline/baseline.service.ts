@@ -53,7 +53,7 @@ export interface WriterOptions {
   defaultSeenAt?: Date;
   /** Most observations merged per transaction (default 1,000,000; queued compactly, 16 bytes each). */
   batchSize?: number;
-  /** Most distinct services merged per transaction (default 20,000). */
+  /** Most distinct services merged per transaction (default 10,000: a batch's rows, statements and results are garbage together, so this bounds the heap of big imports). */
   batchKeys?: number;
   /** Overrides every observation's source (e.g. `scan` for the built-in scanner). */
   source?: SourceKind;
@@ -171,7 +171,7 @@ export class BaselineWriter {
     this.#ctx = ctx;
     this.#opts = opts;
     this.#batchSize = opts.batchSize ?? 1_000_000;
-    this.#batchKeys = opts.batchKeys ?? 20_000;
+    this.#batchKeys = opts.batchKeys ?? 10_000;
   }
 
   /** Decides the learning mode (call before the first `add`; `add` calls it when needed). */

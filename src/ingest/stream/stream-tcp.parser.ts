@@ -1,5 +1,5 @@
 import { canonicalIp, parsePort } from '../common/address.ts';
-import { clip, dateFromEpochSeconds, excerpt } from '../common/text.ts';
+import { byteSlices, clip, dateFromEpochSeconds, excerpt } from '../common/text.ts';
 import type {
   EvidenceGrade,
   Observation,
@@ -250,7 +250,9 @@ export async function* parseStreamBatches(
 ): AsyncGenerator<ParseEvent[]> {
   const lines = new LineSplitter(JSON_MAX_RECORD_BYTES);
   const json = new JsonSplitter();
-  for await (const chunk of input) {
+  // 64 KB at a time: each slice's text and events are garbage before the next young-generation
+  // collection, where a megabyte chunk's would be promoted and swell the heap until a full collection.
+  for await (const chunk of byteSlices(input)) {
     const out: ParseEvent[] = [];
     for (const ln of lines.push(chunk)) handle(json.line(ln), out);
     if (out.length) yield out;
