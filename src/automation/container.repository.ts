@@ -225,14 +225,162 @@ export async function createContainer(
   if (input.severity !== undefined) severities.add(input.severity);
   for (const a of inline) if (a.severity !== undefined) severities.add(a.severity);
 
-  // Lookups only for what was given: a plain container goes straight to the insert, where the
-  // unique index on source_data_identifier answers a duplicate.
-  let typeOfStatus: 'new' | 'open' | 'closed' = 'new';
-  let knownSeverities = new Set<string>();
   let ownerId: number | null = null;
   let startTime: string | Date | null, endTime: string | Date | null, dueTime: string | Date | null;
   try {
-    if (severities.size || input.status !== undefined) {
+    if (input.sensitivity !== undefined) checkSensitivity(input.sensitivity);
+    if (input.owner_id !== undefined) ownerId = await resolveOwner(db, input.owner_id);
+    startTime = checkTime(input.start_time, 'start_time');
+    endTime = checkTime(input.end_time, 'end_time');
+    dueTime = checkTime(input.due_time, 'due_time');
+  } catch (e) {
+    const existing = await duplicateAfter(db, e, sdi);
+    if (existing === undefined) throw e;
+    return { created: false, existing_container_id: existing };
+  }
+
+  // Inline artifacts in order: a repeated source_data_identifier is the earlier one; a bad one fails
+  // alone. Severities are checked here only once they are known to be wrong (see below).
+  const prepare = async (known?: Set<string>) => {
+    const results: Array<ArtifactResult | { ord: number } | { sameAs: number }> = [];
+    const rows: ArtifactRow[] = [];
+    const bySdi = new Map<string, number>();
+    for (const [i, a] of inline.entries()) {
+      if (a.source_data_identifier && bySdi.has(a.source_data_identifier)) {
+        results.push({ sameAs: bySdi.get(a.source_data_identifier)! });
+        continue;
+      }
+      try {
+        if (known && a.severity !== undefined && !known.has(a.severity)) await checkSeverity(db, a.severity);
+        const start = checkTime(a.start_time, 'start_time');
+        const end = checkTime(a.end_time, 'end_time');
+        const ord = rows.length;
+        rows.push({
+          ord,
+          name: a.name ?? '',
+          label: a.label ?? 'event',
+          type: a.type ?? '',
+          severity: a.severity ?? null,
+          sdi: a.source_data_identifier ?? null,
+          cef: a.cef ?? {},
+          cef_types: a.cef_types ?? {},
+          data: a.data ?? {},
+          tags: a.tags ?? [],
+          start_time: start,
+          end_time: end,
+        });
+        if (a.source_data_identifier) bySdi.set(a.source_data_identifier, ord);
+        results.push({ ord });
+      } catch (e) {
+        if (!(e instanceof AppError) || e.kind !== 'user') throw e;
+        results.push({ failed: true, message: `artifacts/${i}: ${e.message}` });
+      }
+    }
+    return { results, rows };
+  };
+
+  const label = input.label ?? 'events';
+  const runAutomation = input.run_automation ?? true;
+  const planner = runAutomation ? triggerPlanners.get(db) : undefined;
+  const plans = planner ? await planner(label) : [];
+
+  // Each value with its column's type: in `insert … select` parameters take no type from the column.
+  const typed = (v: unknown, type: string) => sql`${v}::${sql.raw(type)}`;
+  const cols: Array<[string, unknown]> = [
+    ['name', typed(input.name, 'text')],
+    ['label', typed(label, 'text')],
+    ['source_data_identifier', typed(sdi, 'text')],
+    ['owner_id', typed(ownerId, 'bigint')],
+    ['tags', typed(JSON.stringify(input.tags ?? []), 'jsonb')],
+    ['custom_fields', typed(JSON.stringify(input.custom_fields ?? {}), 'jsonb')],
+    ['data', typed(JSON.stringify(input.data ?? {}), 'jsonb')],
+    ['start_time', typed(startTime, 'timestamptz')],
+    ['end_time', typed(endTime, 'timestamptz')],
+    ['due_time', typed(dueTime, 'timestamptz')],
+  ];
+  for (const f of ['description', 'severity', 'sensitivity', 'status', 'container_type'] as const)
+    if (input[f] !== undefined) cols.push([f, typed(input[f], 'text')]);
+
+  type Inserted = { id: number; label: string; artifact_ids: number[]; run_ids: number[] };
+  /**
+   * The one statement. `checked`: severity and status are checked inside it (nothing is inserted
+   * when one is unknown, and undefined is returned); else `closed` says whether the status is of
+   * type closed.
+   */
+  const insert = async (
+    rows: ArtifactRow[],
+    mode: { checked: true } | { checked: false; closed: boolean },
+  ): Promise<Inserted | { existing: number } | undefined> => {
+    const sevs = [...severities];
+    let container;
+    if (mode.checked) {
+      const all = [...cols];
+      if (input.status !== undefined) all.push(['close_time', sql`case when k.st = 'closed' then now() end`]);
+      container = sql`k as (select (select status_type from container_statuses where name = ${input.status ?? null}) as st,
+          (select count(*) from severities where name = any(${sevs}::text[]))::int as n),
+        c as (insert into containers (${sql.join(all.map(([key]) => sql.ref(key)))})
+          select ${sql.join(all.map(([, v]) => v))} from k
+          where k.n = ${sevs.length}::int${input.status !== undefined ? sql` and k.st is not null` : sql``}
+          returning id, label)`;
+    } else {
+      const all = mode.closed ? [...cols, ['close_time', sql`now()`] as [string, unknown]] : cols;
+      container = sql`c as (insert into containers (${sql.join(all.map(([key]) => sql.ref(key)))})
+        values (${sql.join(all.map(([, v]) => v))}) returning id, label)`;
+    }
+    // Artifact ids are drawn from the sequence in insertion order (`order by x.ord`), so the sorted
+    // ids follow the input order. A missing severity takes the column's default, 'medium'.
+    const artifactsCte = rows.length
+      ? sql`, a as (insert into artifacts (container_id, name, label, type, severity, source_data_identifier, cef, cef_types, data, tags, start_time, end_time)
+          select c.id, x.name, x.label, x.type, coalesce(x.severity, 'medium'), x.sdi, x.cef, x.cef_types, x.data, x.tags, x.start_time, x.end_time
+          from c, jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(ord int, name text, label text, type text, severity text, sdi text,
+            cef jsonb, cef_types jsonb, data jsonb, tags jsonb, start_time timestamptz, end_time timestamptz)
+          order by x.ord
+          returning id, name, label)`
+      : sql`, a as (select null::bigint as id, null::text as name, null::text as label where false)`;
+    const runsCte = plans.length
+      ? sql`, r as (insert into playbook_runs (playbook_id, playbook_version, container_id, scope, trigger, time_limit_ms, deadline)
+          select p.playbook_id, p.version, c.id, '"new"'::jsonb, 'container_created', p.limit_ms, now() + p.limit_ms * interval '1 millisecond'
+          from c, jsonb_to_recordset(${JSON.stringify(plans.map((p, ord) => ({ ord, playbook_id: p.playbookId, version: p.version, limit_ms: p.timeLimitMs })))}::jsonb)
+            as p(ord int, playbook_id bigint, version int, limit_ms bigint)
+          order by p.ord
+          returning id),
+        j as (insert into automation_jobs (kind, ref_id) select 'playbook_run', id from r order by id returning 1)`
+      : sql`, r as (select null::bigint as id where false)`;
+    try {
+      const res = await sql<Inserted>`with ${container}${artifactsCte}${runsCte},
+        l as (insert into audit_log (category, action, actor, object_type, object_id, container_id, details)
+          select 'container', 'create', ${actor}, t.object_type, t.id::text, c.id, t.details
+          from c, lateral (select 0 as k, 'container' as object_type, c.id,
+                jsonb_build_object('name', ${input.name}::text, 'label', c.label, 'source_data_identifier', ${sdi}::text) as details
+              union all select a.id, 'artifact', a.id, jsonb_build_object('name', a.name, 'label', a.label) from a) t
+          order by t.k
+          returning 1)
+        select c.id, c.label,
+          (select coalesce(jsonb_agg(id order by id), '[]'::jsonb) from a) as artifact_ids,
+          (select coalesce(jsonb_agg(id order by id), '[]'::jsonb) from r) as run_ids
+        from c`.execute(db);
+      return res.rows[0];
+    } catch (e) {
+      // Created before (or by a concurrent creator): the unique index stopped this one. It gets the
+      // duplicate answer.
+      if (!isUniqueViolation(e) || !sdi) throw e;
+      const existing = await findBySdi(db, sdi);
+      if (existing === undefined) throw e;
+      return { existing };
+    }
+  };
+
+  let prepared = await prepare();
+  let inserted =
+    severities.size || input.status !== undefined
+      ? await insert(prepared.rows, { checked: true })
+      : await insert(prepared.rows, { checked: false, closed: false });
+  if (inserted === undefined) {
+    // An unknown severity or status: find which, answer a duplicate first, and fail the container or
+    // just the artifacts that name it.
+    let closed = false;
+    let known: Set<string>;
+    try {
       const r = await sql<{
         existing: number | null;
         status_type: 'new' | 'open' | 'closed' | null;
@@ -245,127 +393,24 @@ export async function createContainer(
       );
       const row = r.rows[0]!;
       if (row.existing !== null) return { created: false, existing_container_id: row.existing };
-      knownSeverities = new Set(row.known);
-      // the error messages list the known values: read them only when there is an error
-      if (input.severity !== undefined && !knownSeverities.has(input.severity))
-        await checkSeverity(db, input.severity);
-      if (input.sensitivity !== undefined) checkSensitivity(input.sensitivity);
-      if (input.status !== undefined) typeOfStatus = row.status_type ?? (await statusType(db, input.status));
-    } else if (input.sensitivity !== undefined) checkSensitivity(input.sensitivity);
-    if (input.owner_id !== undefined) ownerId = await resolveOwner(db, input.owner_id);
-    startTime = checkTime(input.start_time, 'start_time');
-    endTime = checkTime(input.end_time, 'end_time');
-    dueTime = checkTime(input.due_time, 'due_time');
-  } catch (e) {
-    // A repeated container is answered as a duplicate whatever its fields say.
-    const existing = e instanceof AppError && e.kind === 'user' && sdi ? await findBySdi(db, sdi) : undefined;
-    if (existing === undefined) throw e;
-    return { created: false, existing_container_id: existing };
-  }
-
-  // Inline artifacts in order: a repeated source_data_identifier is the earlier one; a bad one fails alone.
-  const results: Array<ArtifactResult | { ord: number } | { sameAs: number }> = [];
-  const rows: ArtifactRow[] = [];
-  const bySdi = new Map<string, number>();
-  for (const [i, a] of inline.entries()) {
-    if (a.source_data_identifier && bySdi.has(a.source_data_identifier)) {
-      results.push({ sameAs: bySdi.get(a.source_data_identifier)! });
-      continue;
-    }
-    try {
-      if (a.severity !== undefined && !knownSeverities.has(a.severity)) await checkSeverity(db, a.severity);
-      const start = checkTime(a.start_time, 'start_time');
-      const end = checkTime(a.end_time, 'end_time');
-      const ord = rows.length;
-      rows.push({
-        ord,
-        name: a.name ?? '',
-        label: a.label ?? 'event',
-        type: a.type ?? '',
-        severity: a.severity ?? null,
-        sdi: a.source_data_identifier ?? null,
-        cef: a.cef ?? {},
-        cef_types: a.cef_types ?? {},
-        data: a.data ?? {},
-        tags: a.tags ?? [],
-        start_time: start,
-        end_time: end,
-      });
-      if (a.source_data_identifier) bySdi.set(a.source_data_identifier, ord);
-      results.push({ ord });
+      known = new Set(row.known);
+      // the error messages list the known values
+      if (input.severity !== undefined && !known.has(input.severity)) await checkSeverity(db, input.severity);
+      if (input.status !== undefined)
+        closed = (row.status_type ?? (await statusType(db, input.status))) === 'closed';
     } catch (e) {
-      if (!(e instanceof AppError) || e.kind !== 'user') throw e;
-      results.push({ failed: true, message: `artifacts/${i}: ${e.message}` });
+      const existing = await duplicateAfter(db, e, sdi);
+      if (existing === undefined) throw e;
+      return { created: false, existing_container_id: existing };
     }
+    prepared = await prepare(known);
+    inserted = await insert(prepared.rows, { checked: false, closed });
+    if (inserted === undefined)
+      throw new AppError('bug', 'container insert returned nothing', { kind: 'bug' });
   }
-
-  const label = input.label ?? 'events';
-  const runAutomation = input.run_automation ?? true;
-  const planner = runAutomation ? triggerPlanners.get(db) : undefined;
-  const plans = planner ? await planner(label) : [];
-
-  const cols: Array<[string, unknown]> = [
-    ['name', input.name],
-    ['label', label],
-    ['source_data_identifier', sdi],
-    ['owner_id', ownerId],
-    ['tags', sql`${JSON.stringify(input.tags ?? [])}::jsonb`],
-    ['custom_fields', sql`${JSON.stringify(input.custom_fields ?? {})}::jsonb`],
-    ['data', sql`${JSON.stringify(input.data ?? {})}::jsonb`],
-    ['start_time', startTime],
-    ['end_time', endTime],
-    ['due_time', dueTime],
-  ];
-  for (const f of ['description', 'severity', 'sensitivity', 'status', 'container_type'] as const)
-    if (input[f] !== undefined) cols.push([f, input[f]]);
-  if (typeOfStatus === 'closed') cols.push(['close_time', sql`now()`]);
-  // Artifact ids are drawn from the sequence in insertion order (`order by x.ord`), so the sorted ids
-  // follow the input order. A missing severity takes the column's default, 'medium'.
-  const artifactsCte = rows.length
-    ? sql`, a as (insert into artifacts (container_id, name, label, type, severity, source_data_identifier, cef, cef_types, data, tags, start_time, end_time)
-        select c.id, x.name, x.label, x.type, coalesce(x.severity, 'medium'), x.sdi, x.cef, x.cef_types, x.data, x.tags, x.start_time, x.end_time
-        from c, jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(ord int, name text, label text, type text, severity text, sdi text,
-          cef jsonb, cef_types jsonb, data jsonb, tags jsonb, start_time timestamptz, end_time timestamptz)
-        order by x.ord
-        returning id, name, label)`
-    : sql`, a as (select null::bigint as id, null::text as name, null::text as label where false)`;
-  const runsCte = plans.length
-    ? sql`, r as (insert into playbook_runs (playbook_id, playbook_version, container_id, scope, trigger, time_limit_ms, deadline)
-        select p.playbook_id, p.version, c.id, '"new"'::jsonb, 'container_created', p.limit_ms, now() + p.limit_ms * interval '1 millisecond'
-        from c, jsonb_to_recordset(${JSON.stringify(plans.map((p, ord) => ({ ord, playbook_id: p.playbookId, version: p.version, limit_ms: p.timeLimitMs })))}::jsonb)
-          as p(ord int, playbook_id bigint, version int, limit_ms bigint)
-        order by p.ord
-        returning id),
-      j as (insert into automation_jobs (kind, ref_id) select 'playbook_run', id from r order by id returning 1)`
-    : sql`, r as (select null::bigint as id where false)`;
-  let inserted: { id: number; label: string; artifact_ids: number[]; run_ids: number[] };
-  try {
-    const res = await sql<
-      typeof inserted
-    >`with c as (insert into containers (${sql.join(cols.map(([k]) => sql.ref(k)))})
-        values (${sql.join(cols.map(([, v]) => v))}) returning id, label)${artifactsCte}${runsCte},
-      l as (insert into audit_log (category, action, actor, object_type, object_id, container_id, details)
-        select 'container', 'create', ${actor}, t.object_type, t.id::text, c.id, t.details
-        from c, lateral (select 0 as k, 'container' as object_type, c.id,
-              jsonb_build_object('name', ${input.name}::text, 'label', c.label, 'source_data_identifier', ${sdi}::text) as details
-            union all select a.id, 'artifact', a.id, jsonb_build_object('name', a.name, 'label', a.label) from a) t
-        order by t.k
-        returning 1)
-      select c.id, c.label,
-        (select coalesce(jsonb_agg(id order by id), '[]'::jsonb) from a) as artifact_ids,
-        (select coalesce(jsonb_agg(id order by id), '[]'::jsonb) from r) as run_ids
-      from c`.execute(db);
-    inserted = res.rows[0]!;
-  } catch (e) {
-    // Created before (or by a concurrent creator): the unique index stopped this one. It gets the
-    // duplicate answer.
-    if (!isUniqueViolation(e) || !sdi) throw e;
-    const existing = await findBySdi(db, sdi);
-    if (existing === undefined) throw e;
-    return { created: false, existing_container_id: existing };
-  }
+  if ('existing' in inserted) return { created: false, existing_container_id: inserted.existing };
   const ids = inserted.artifact_ids.map(Number);
-  const artifacts: ArtifactResult[] = results.map((r) =>
+  const artifacts: ArtifactResult[] = prepared.results.map((r) =>
     'ord' in r ? { id: ids[r.ord]! } : 'sameAs' in r ? { existing_artifact_id: ids[r.sameAs]! } : r,
   );
   emitAutomationEvent('container_created', {
@@ -376,6 +421,11 @@ export async function createContainer(
     ...(planner ? { playbookRunIds: inserted.run_ids.map(Number) } : {}),
   });
   return { created: true, id: Number(inserted.id), artifacts };
+}
+
+/** After a user error: the existing container with the identifier, if there is one. */
+async function duplicateAfter(db: Db, e: unknown, sdi: string | null): Promise<number | undefined> {
+  return e instanceof AppError && e.kind === 'user' && sdi ? findBySdi(db, sdi) : undefined;
 }
 
 async function findBySdi(db: Db, sdi: string): Promise<number | undefined> {
