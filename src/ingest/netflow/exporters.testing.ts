@@ -95,7 +95,15 @@ export async function freeUdpPort(): Promise<number> {
 export async function withNfcapdFiles<T>(datagrams: Buffer[], use: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'pcnf-nfcapd-'));
   const port = await freeUdpPort();
-  const nfcapd = spawn('nfcapd', ['-w', dir, '-p', String(port), '-b', '127.0.0.1'], { stdio: 'ignore' });
+  // A 4 MiB socket buffer (the kernel may cap it) and paced sends: on a loaded machine nfcapd may
+  // still fall behind, so callers compare counts and retry.
+  const nfcapd = spawn(
+    'nfcapd',
+    ['-w', dir, '-p', String(port), '-b', '127.0.0.1', '-B', String(4 * 1024 * 1024)],
+    {
+      stdio: 'ignore',
+    },
+  );
   const sender = dgram.createSocket('udp4');
   try {
     // nfcapd is ready once it has made its first working file.
@@ -109,7 +117,7 @@ export async function withNfcapdFiles<T>(datagrams: Buffer[], use: (dir: string)
       await new Promise<void>((resolve, reject) =>
         sender.send(datagrams[i]!, port, '127.0.0.1', (e) => (e ? reject(e) : resolve())),
       );
-      if (i % 20 === 19) await new Promise((r) => setTimeout(r, 2));
+      if (i % 10 === 9) await new Promise((r) => setTimeout(r, 3));
     }
     await new Promise((r) => setTimeout(r, 300));
     const exited = new Promise((r) => nfcapd.once('exit', r));

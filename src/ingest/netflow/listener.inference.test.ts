@@ -56,20 +56,55 @@ describe('listener inference from flow pairs', () => {
     ]);
   });
 
-  it('full sessions: the later start answered; with equal times, the port range decides', () => {
+  it('full sessions: the later start answered; equal times wait for the rest of the input', () => {
     assert.deepEqual(
       verdict(
         judgeConnection(flow(srv, cli, S | A | P | F, 6, 1001), flow(cli, srv, S | A | P | F, 6, 1000)),
       ),
       ['198.18.0.2:9443 strong syn-ack flow, started later'],
     );
-    assert.deepEqual(
-      verdict(judgeConnection(flow(cli, srv, S | A | P | F, 6), flow(srv, cli, S | A | P | F, 6))),
-      ['198.18.0.2:9443 strong syn-ack flow, direction by port range'],
+    assert.equal(
+      judgeConnection(flow(cli, srv, S | A | P | F, 6), flow(srv, cli, S | A | P | F, 6)),
+      'undecided',
     );
+    // At the end of the input, with nothing else known: nfdump's port ranges.
+    const out: Observation[] = [];
+    const inf = new ListenerInference();
+    inf.push(flow(cli, srv, S | A | P | F, 6), (o) => out.push(o));
+    inf.push(flow(srv, cli, S | A | P | F, 6), (o) => out.push(o));
     const high: [string, number] = ['198.18.0.2', 50001];
     const c3: [string, number] = ['198.18.0.1', 50002];
-    assert.equal(judgeConnection(flow(c3, high, S | A | P, 5), flow(high, c3, S | A | P, 5)), 'undecided');
+    inf.push(flow(c3, high, S | A | P, 5), (o) => out.push(o));
+    inf.push(flow(high, c3, S | A | P, 5), (o) => out.push(o));
+    assert.equal(out.length, 0);
+    inf.finish((o) => out.push(o));
+    assert.deepEqual(
+      out.map((o) => `${o.host} ${o.port} ${o.reason}`),
+      ['198.18.0.2 9443 syn-ack flow, direction by port range'],
+    );
+    assert.equal(inf.unresolved, 1);
+  });
+
+  it('a listener on a high port proved by a scan is not taken for the client of a later full session', () => {
+    // nmap -sT then -sV against 198.18.0.2:50000 from ephemeral ports 40000 and 40001: the port
+    // ranges alone would name 40001 the server of the -sV session.
+    const hi: [string, number] = ['198.18.0.2', 50000];
+    const c1: [string, number] = ['198.18.0.1', 40000];
+    const c2: [string, number] = ['198.18.0.1', 40001];
+    const out: Observation[] = [];
+    const inf = new ListenerInference();
+    for (const f of [
+      flow(c1, hi, S | A | R, 3),
+      flow(hi, c1, S | A, 1),
+      flow(c2, hi, S | A | P | F, 7),
+      flow(hi, c2, S | A | P | F, 6),
+    ])
+      inf.push(f, (o) => out.push(o));
+    inf.finish((o) => out.push(o));
+    assert.deepEqual(
+      out.map((o) => `${o.host} ${o.port} ${o.reason}`),
+      ['198.18.0.2 50000 syn-ack flow', '198.18.0.2 50000 syn-ack flow, endpoint answered other connections'],
+    );
   });
 
   it('a closed port answers RST without SYN: negative; an unanswered SYN proves nothing', () => {
@@ -86,8 +121,17 @@ describe('listener inference from flow pairs', () => {
   it('UDP: a reply is weak, no reply is nothing', () => {
     const dns: [string, number] = ['198.18.0.53', 53];
     assert.deepEqual(
-      verdict(judgeConnection(flow(cli, dns, 0, 1, 1000, 17), flow(dns, cli, 0, 1, 1000, 17))),
-      ['198.18.0.53:53 weak udp reply flow, direction by port range'],
+      verdict(judgeConnection(flow(cli, dns, 0, 1, 1000, 17), flow(dns, cli, 0, 1, 1001, 17))),
+      ['198.18.0.53:53 weak udp reply flow, started later'],
+    );
+    const out: Observation[] = [];
+    const inf = new ListenerInference();
+    inf.push(flow(cli, dns, 0, 1, 1000, 17), (o) => out.push(o));
+    inf.push(flow(dns, cli, 0, 1, 1000, 17), (o) => out.push(o));
+    inf.finish((o) => out.push(o));
+    assert.deepEqual(
+      out.map((o) => `${o.host} ${o.protocol}/${o.port} ${o.grade} ${o.reason}`),
+      ['198.18.0.53 udp/53 weak udp reply flow, direction by port range'],
     );
     assert.deepEqual(verdict(judgeConnection(flow(cli, ['198.18.0.2', 514], 0, 3, 1000, 17), null)), []);
   });
@@ -100,7 +144,7 @@ describe('listener inference from flow pairs', () => {
     assert.equal(portRangeGuess(50000, 60000), 0);
   });
 
-  it('an undecided connection counts for an endpoint another connection proved; live ticks settle', () => {
+  it('live: flows wait two ticks for their reverse, undecided connections as long', () => {
     const high: [string, number] = ['198.18.0.2', 50001];
     const c2: [string, number] = ['198.18.0.1', 50002];
     const out: Observation[] = [];
@@ -108,27 +152,24 @@ describe('listener inference from flow pairs', () => {
     // A full session between two high ports (undecided), then a connect scan proving 198.18.0.2:50001.
     inf.push(flow(c2, high, S | A | P, 5), (o) => out.push(o));
     inf.push(flow(high, c2, S | A | P, 5), (o) => out.push(o));
-    assert.equal(out.length, 0);
     inf.push(flow(cli, high, S | A | R, 3), (o) => out.push(o));
     inf.push(flow(high, cli, S | A, 1), (o) => out.push(o));
+    // A lone SYN-ACK without its reverse yet.
+    inf.push(flow(['198.18.0.3', 22], cli, S | A, 1), (o) => out.push(o));
     assert.deepEqual(
       out.map((o) => o.reason),
       ['syn-ack flow'],
     );
     inf.tick((o) => out.push(o));
+    assert.equal(out.length, 1);
+    inf.tick((o) => out.push(o));
     assert.deepEqual(
       out.map((o) => `${o.host} ${o.port} ${o.reason}`),
-      ['198.18.0.2 50001 syn-ack flow', '198.18.0.2 50001 syn-ack flow, endpoint answered other connections'],
-    );
-    // A lone SYN-ACK waits for its reverse for two ticks, then counts alone.
-    const live: Observation[] = [];
-    inf.push(flow(['198.18.0.3', 22], cli, S | A, 1), (o) => live.push(o));
-    inf.tick((o) => live.push(o));
-    assert.equal(live.length, 0);
-    inf.tick((o) => live.push(o));
-    assert.deepEqual(
-      live.map((o) => `${o.host} ${o.port} ${o.grade}`),
-      ['198.18.0.3 22 strong'],
+      [
+        '198.18.0.2 50001 syn-ack flow',
+        '198.18.0.3 22 syn-ack flow',
+        '198.18.0.2 50001 syn-ack flow, endpoint answered other connections',
+      ],
     );
   });
 });

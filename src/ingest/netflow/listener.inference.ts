@@ -18,10 +18,13 @@ import { TCP_ACK, TCP_RST, TCP_SYN, type FlowRecord } from './netflow.decoder.ts
  *       SYN and its ACK, so a one-packet SYN+ACK flow is a lone SYN-ACK;
  *    b. otherwise, when the records' start times differ, the later one is the responder (exporters
  *       that time each direction separately; the client's SYN always comes first);
- *    c. otherwise (softflowd: identical times), nfdump's own guess for bidirectional flows
- *       (`nfdump -B`): the endpoint whose port is below 1024, 32768 or 49152 while the other's is not;
- *    d. otherwise the connection is held until the end of the input and counted for an endpoint
- *       shown to listen by another connection of the same input; else it proves nothing.
+ *    otherwise (softflowd: identical times) the connection is held until the end of the input (two
+ *    collector rounds live), then:
+ *    c. an endpoint shown to listen by another connection (rules 1, 2a, 2b) is the responder;
+ *    d. else nfdump's own guess for bidirectional flows (`nfdump -B`): the endpoint whose port is
+ *       below 1024, 32768 or 49152 while the other's is not; else it proves nothing.
+ *    (So a listener on a high port that a scanner first proved with a lone SYN-ACK is not mistaken
+ *    for the client when the scanner's later full session has the lower port.)
  * 3. One direction has SYN and the other answers RST without SYN: nothing listens there
  *    (`negative`, "rst answer to syn"), as a closed port answers.
  * Anything else (SYN alone: filtered or unanswered; mid-stream flows without SYN) proves nothing.
@@ -56,7 +59,7 @@ export function portRangeGuess(a: number, b: number): number {
   return 0;
 }
 
-/** The responder of a two-way exchange by 2a–2c; null when those cannot tell. */
+/** The responder of a two-way exchange by 2a–2b; null when those cannot tell. */
 function pickResponder(x: FlowRecord, y: FlowRecord, tcp: boolean): { flow: FlowRecord; how: string } | null {
   if (tcp) {
     if (x.packets === 1 && y.packets !== 1) return { flow: x, how: '' };
@@ -64,14 +67,13 @@ function pickResponder(x: FlowRecord, y: FlowRecord, tcp: boolean): { flow: Flow
   }
   if (x.start !== null && y.start !== null && x.start !== y.start)
     return { flow: x.start > y.start ? x : y, how: ', started later' };
-  const guess = portRangeGuess(x.srcPort, y.srcPort);
-  if (guess !== 0) return { flow: guess > 0 ? x : y, how: ', direction by port range' };
   return null;
 }
 
 /**
  * Judges one connection: `x` and its reverse `y` (null when only one direction was seen). Returns
- * the verdicts, or 'undecided' for a two-way connection that rules 2a–2c cannot orient.
+ * the verdicts, or 'undecided' for a two-way connection that rules 2a–2b cannot orient (2c and 2d
+ * need the rest of the input: {@link ListenerInference}).
  */
 export function judgeConnection(x: FlowRecord, y: FlowRecord | null): Verdict[] | 'undecided' {
   if (x.protocol === PROTO_TCP) {
@@ -106,7 +108,7 @@ export function judgeConnection(x: FlowRecord, y: FlowRecord | null): Verdict[] 
 export interface InferenceLimits {
   /** Flows waiting for their reverse direction; the oldest is judged alone beyond it. Default 20,000. */
   pairWindow?: number;
-  /** Undecided connections held to the end of the input; more are dropped (counted). Default 50,000. */
+  /** Undecided connections held to the end of the input; more are judged at once. Default 50,000. */
   maxUndecided?: number;
   /** Listeners remembered for rule 2d. Default 100,000. */
   maxKnown?: number;
@@ -142,7 +144,7 @@ const protoName = (p: number): Observation['protocol'] | null =>
 
 /**
  * Streams flow records into listener observations with the rule above. Holds at most `pairWindow`
- * flows waiting for their reverse and `maxUndecided` connections for rule 2d: constant memory on an
+ * flows waiting for their reverse and `maxUndecided` connections for rules 2c–2d: constant memory on an
  * all-ports scan's 65,000 flows as on a day of exports.
  */
 export class ListenerInference {
@@ -153,7 +155,7 @@ export class ListenerInference {
   readonly #maxUndecided: number;
   readonly #maxKnown: number;
   #tick = 0;
-  /** Connections rules 2a–2d could not orient, and those dropped past `maxUndecided`. */
+  /** Connections no rule could orient. */
   unresolved = 0;
 
   constructor(limits: InferenceLimits = {}) {
@@ -188,7 +190,7 @@ export class ListenerInference {
     }
   }
 
-  /** The end of the input: judges the flows still waiting, then the undecided connections (2d). */
+  /** The end of the input: judges the flows still waiting, then the undecided connections (2c, 2d). */
   finish(emit: (o: Observation) => void): void {
     for (const slot of this.#pending.values()) this.#settle(slot, emit);
     this.#pending.clear();
@@ -197,10 +199,10 @@ export class ListenerInference {
 
   /**
    * One step of time for a live collector, which has no end of input: flows that waited `waitTicks`
-   * ticks for their reverse are judged alone, undecided connections are resolved by rule 2d when they
-   * can be, and dropped after `keepTicks` ticks.
+   * ticks for their reverse are judged alone, and undecided connections that waited as long are
+   * resolved by rules 2c and 2d.
    */
-  tick(emit: (o: Observation) => void, waitTicks = 2, keepTicks = 30): void {
+  tick(emit: (o: Observation) => void, waitTicks = 2): void {
     this.#tick++;
     for (const [key, slot] of this.#pending) {
       // Slots are never re-inserted, so the map is in arrival order: stop at the first young one.
@@ -208,29 +210,34 @@ export class ListenerInference {
       this.#pending.delete(key);
       this.#settle(slot, emit);
     }
-    const keep: Undecided[] = [];
-    for (const u of this.#undecided.splice(0)) {
-      if (this.#resolve(u, emit)) continue;
-      if (this.#tick - u.tick < keepTicks) keep.push(u);
-      else this.unresolved++;
+    let done = 0;
+    for (const u of this.#undecided) {
+      if (this.#tick - u.tick < waitTicks) break;
+      if (!this.#resolve(u, emit)) this.unresolved++;
+      done++;
     }
-    this.#undecided.push(...keep);
+    this.#undecided.splice(0, done);
   }
 
-  /** Rule 2d: emits for the endpoint shown to listen elsewhere; false when neither or both are. */
+  /** Rules 2c and 2d for a connection 2a–2b left open; false when it proves nothing. */
   #resolve(u: Undecided, emit: (o: Observation) => void): boolean {
+    const tcp = u.x.protocol === PROTO_TCP;
+    const what = tcp ? 'syn-ack flow' : 'udp reply flow';
     const xKnown = this.#known.has(endpointKey(u.x));
     const yKnown = this.#known.has(endpointKey(u.y));
-    if (xKnown === yKnown) return false;
-    const flow = xKnown ? u.x : u.y;
-    const tcp = flow.protocol === PROTO_TCP;
-    emit(
-      observationOf({
-        flow,
-        grade: tcp ? 'strong' : 'weak',
-        reason: `${tcp ? 'syn-ack flow' : 'udp reply flow'}, endpoint answered other connections`,
-      }),
-    );
+    let flow: FlowRecord;
+    let how: string;
+    if (xKnown !== yKnown) {
+      flow = xKnown ? u.x : u.y;
+      how = 'endpoint answered other connections';
+    } else {
+      const guess = xKnown ? 0 : portRangeGuess(u.x.srcPort, u.y.srcPort);
+      if (guess === 0) return false;
+      flow = guess > 0 ? u.x : u.y;
+      how = 'direction by port range';
+    }
+    if (flow.srcPort === 0) return false;
+    emit(observationOf({ flow, grade: tcp ? 'strong' : 'weak', reason: `${what}, ${how}` }));
     return true;
   }
 
@@ -239,12 +246,15 @@ export class ListenerInference {
     const y = slot.a ? slot.b : null;
     const v = judgeConnection(x, y);
     if (v === 'undecided') {
-      if (this.#undecided.length < this.#maxUndecided) this.#undecided.push({ x, y: y!, tick: this.#tick });
-      else this.unresolved++;
+      const u = { x, y: y!, tick: this.#tick };
+      if (this.#undecided.length < this.#maxUndecided) this.#undecided.push(u);
+      // Memory is bounded: past the limit, judge now with what is known so far.
+      else if (!this.#resolve(u, emit)) this.unresolved++;
       return;
     }
     for (const verdict of v) {
       if (verdict.flow.srcPort === 0) continue;
+      // Only proofs (rules 1, 2a, 2b, a lone SYN-ACK) serve rule 2c, never guesses.
       if (verdict.grade !== 'negative' && this.#known.size < this.#maxKnown)
         this.#known.add(endpointKey(verdict.flow));
       emit(observationOf(verdict));

@@ -85,7 +85,15 @@ describe(
     for (const file of ['netflow-v5.bin.gz', 'netflow-v9.bin.gz', 'netflow-v10.bin.gz']) {
       it(`${file}: every TCP and UDP flow decodes as nfcapd + nfdump decode it`, async () => {
         const buf = gunzipSync(await readFile(dataPath(file)));
-        const csv = (await nfdumpOf(datagramsOf(buf))).split('\n');
+        const { flows, issues } = decodeFile(buf);
+        assert.deepEqual(issues, []);
+        // The replay to nfcapd is UDP too: on a loaded machine it may drop datagrams, seen as fewer
+        // flows than ours. Try again then; a real decoding difference shows every time.
+        let csv: string[] = [];
+        for (let attempt = 0; attempt < 3; attempt++) {
+          csv = (await nfdumpOf(datagramsOf(buf))).split('\n');
+          if (csv.filter((l) => /^\d{4}-/.test(l)).length >= flows.length) break;
+        }
         const header = csv[0]!.split(',');
         const at = (name: string) => header.indexOf(name);
         const cols = ['sa', 'da', 'sp', 'dp', 'pr', 'flg', 'ipkt', 'ibyt'].map(at);
@@ -97,8 +105,6 @@ describe(
           total++;
           if (c[at('pr')] === 'TCP' || c[at('pr')] === 'UDP') theirs.push(cols.map((i) => c[i]).join(' '));
         }
-        const { flows, issues } = decodeFile(buf);
-        assert.deepEqual(issues, []);
         assert.equal(flows.length, total, 'as many flows as nfdump lists');
         const mine = flows
           .filter((f) => f.protocol === 6 || f.protocol === 17)
