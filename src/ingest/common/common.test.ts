@@ -5,6 +5,7 @@ import ipaddr from 'ipaddr.js';
 import { canonicalIp, parsePort } from './address.ts';
 import { jsonObjects } from './json-objects.ts';
 import { fromChunks, readLines, type InputLine } from './lines.ts';
+import { isoTimeMs } from './text.ts';
 
 async function lines(...chunks: Array<string | Buffer>): Promise<InputLine[]> {
   const out: InputLine[] = [];
@@ -142,5 +143,59 @@ describe('jsonObjects', () => {
         assert.ok(got.some((p) => p.kind === 'object' && p.text === '{"ok":1}'));
       }),
     );
+  });
+});
+
+describe('isoTimeMs', () => {
+  it('property: always the same as Date.parse, in any order of minutes', () => {
+    const two = (max: number) => fc.integer({ min: 0, max }).map((n) => String(n).padStart(2, '0'));
+    // Mostly well-formed UTC timestamps with field values in and out of range; sometimes a character
+    // replaced, to reach the fallback and the checks of the fast path.
+    const iso = fc
+      .tuple(
+        fc.integer({ min: 0, max: 9999 }).map((n) => String(n).padStart(4, '0')),
+        two(13),
+        two(32),
+        two(25),
+        two(61),
+        two(61),
+        fc.integer({ min: 0, max: 999 }).map((n) => String(n).padStart(3, '0')),
+      )
+      .map(([y, mo, d, h, mi, s, ms]) => `${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`);
+    const text = fc.oneof(
+      { weight: 6, arbitrary: iso },
+      {
+        weight: 2,
+        arbitrary: fc
+          .tuple(iso, fc.nat({ max: 23 }), fc.constantFrom(' ', 'x', '9', ':', '.', 'Z', '+'))
+          .map(([s, i, c]) => s.slice(0, i) + c + s.slice(i + 1)),
+      },
+      { weight: 1, arbitrary: fc.string({ maxLength: 30 }) },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(
+          '2026-11-20T10:00:00Z',
+          '2026-11-20T10:00:00.1Z',
+          '2026-11-20T10:00:00.000+01:00',
+        ),
+      },
+    );
+    fc.assert(
+      fc.property(fc.array(text, { maxLength: 20 }), (list) => {
+        for (const s of list) assert.ok(Object.is(isoTimeMs(s), Date.parse(s)), s);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('reads the form toISOString writes across minutes, hours and years', () => {
+    for (const t of [
+      Date.UTC(2026, 10, 20, 10, 0, 59, 999),
+      Date.UTC(2026, 10, 20, 10, 1),
+      Date.UTC(2026, 11, 31, 23, 59, 59, 1),
+      Date.UTC(2027, 0, 1),
+    ]) {
+      assert.equal(isoTimeMs(new Date(t).toISOString()), t);
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { canonicalIp, parsePort } from '../common/address.ts';
-import { byteSlices, clip, dateFromEpochSeconds, excerpt } from '../common/text.ts';
+import { byteSlices, clip, dateFromEpochSeconds, excerpt, isoTimeMs } from '../common/text.ts';
 import type {
   EvidenceGrade,
   Observation,
@@ -55,7 +55,7 @@ function memoIp(text: string): string | null {
 function isoDate(v: unknown): Date | null | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   if (typeof v !== 'string') return null;
-  const t = Date.parse(v);
+  const t = isoTimeMs(v);
   return Number.isFinite(t) ? new Date(t) : null;
 }
 
