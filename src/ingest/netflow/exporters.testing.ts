@@ -45,10 +45,14 @@ export async function runSoftflowd(
       let text = '';
       child.stdout.on('data', (d: Buffer) => (text += d.toString()));
       child.stderr.on('data', (d: Buffer) => (text += d.toString()));
+      // Reading a capture takes seconds; never leave a test (or a softflowd) hanging.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
       child.once('error', reject);
-      child.once('exit', (code) =>
-        code === 0 ? resolve(text) : reject(new Error(`softflowd exited ${code}: ${text}`)),
-      );
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        if (code === 0) resolve(text);
+        else reject(new Error(`softflowd exited ${code ?? signal}: ${text}`));
+      });
     });
     const m = /Flows exported: \d+ \((\d+) records\) in (\d+) packets/.exec(out);
     if (!m) throw new Error(`no export statistics in softflowd's output: ${out}`);
