@@ -124,9 +124,12 @@ export async function withNfcapdFiles<T>(datagrams: Buffer[], use: (dir: string)
       if (i % 10 === 9) await new Promise((r) => setTimeout(r, 3));
     }
     await new Promise((r) => setTimeout(r, 300));
+    // SIGTERM makes nfcapd write its file and exit; SIGKILL if it has not after 10 s.
     const exited = new Promise((r) => nfcapd.once('exit', r));
     nfcapd.kill('SIGTERM');
+    const kill = setTimeout(() => nfcapd.kill('SIGKILL'), 10_000);
     await exited;
+    clearTimeout(kill);
     return await use(dir);
   } finally {
     sender.close();
