@@ -3,9 +3,10 @@ import { readFileSync, statSync } from 'node:fs';
 
 /**
  * The URL of the bundle's entry under `root` (a directory URL ending in '/') when dist/cli/inputs.json
- * is there and every source file the command runs from (all of them for help, --version or a command
- * the list does not know) still has the recorded size and modification time; else undefined (no
- * bundle, a damaged list, or a source changed or gone since the build).
+ * is there with every file of the bundle, and every source file the command runs from (all of them for
+ * help, --version or a command the list does not know) still has the recorded size and modification
+ * time; else undefined (no bundle or part of it gone, a damaged list, or a source changed or gone since
+ * the build).
  * @param {URL} root
  * @param {string | undefined} command the top-level command about to run
  * @returns {URL | undefined}
@@ -13,8 +14,12 @@ import { readFileSync, statSync } from 'node:fs';
 export function freshBundle(root, command) {
   const dir = new URL('dist/cli/', root);
   try {
-    const { inputs, commands } = JSON.parse(readFileSync(new URL('inputs.json', dir), 'utf8'));
-    if (!Array.isArray(inputs) || inputs.length === 0) return undefined;
+    const { inputs, commands, files } = JSON.parse(readFileSync(new URL('inputs.json', dir), 'utf8'));
+    if (!Array.isArray(inputs) || inputs.length === 0 || !Array.isArray(files)) return undefined;
+    for (const file of files) {
+      if (typeof file !== 'string' || file.startsWith('/') || file.includes('..')) return undefined;
+      statSync(new URL(file, dir));
+    }
     const needed =
       command !== undefined && Array.isArray(commands?.[command]) ? commands[command] : undefined;
     const wanted = needed ? new Set(needed) : undefined;

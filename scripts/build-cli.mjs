@@ -95,7 +95,11 @@ try {
       return { path, size: st.size, mtimeMs: st.mtimeMs };
     });
   const commands = await commandInputs(result.metafile);
-  writeFileSync(join(outdir, 'inputs.json'), `${JSON.stringify({ inputs, commands })}\n`);
+  // The bundle's own files, so a partly deleted bundle is not used either.
+  const files = Object.keys(result.metafile.outputs).map((f) =>
+    relative(outdir, join(root, f)).split('\\').join('/'),
+  );
+  writeFileSync(join(outdir, 'inputs.json'), `${JSON.stringify({ inputs, commands, files })}\n`);
   console.log(`CLI bundle: ${relative(root, join(outdir, 'main.js'))} from ${inputs.length} source files`);
 } catch (e) {
   rmSync(outdir, { recursive: true, force: true });

@@ -31,8 +31,10 @@ function fakeCheckout(): { dir: string; root: URL; src: string; other: string } 
     JSON.stringify({
       inputs: [entry('src/a.ts'), entry('src/b.ts')],
       commands: { scan: ['src/a.ts'], ingest: ['src/a.ts', 'src/b.ts'] },
+      files: ['main.js', 'chunk-1.js'],
     }),
   );
+  for (const f of ['main.js', 'chunk-1.js']) writeFileSync(join(dir, 'dist', 'cli', f), '');
   return { dir, root: pathToFileURL(`${dir}/`), src, other };
 }
 
@@ -65,6 +67,7 @@ describe('CLI bundle freshness', () => {
       ['touched', (c) => utimesSync(c.src, new Date(), new Date(Date.now() + 5000))],
       ['removed', (c) => rmSync(c.src)],
       ['no list', (c) => rmSync(join(c.dir, 'dist', 'cli', 'inputs.json'))],
+      ['bundle file gone', (c) => rmSync(join(c.dir, 'dist', 'cli', 'chunk-1.js'))],
       ['damaged list', (c) => writeFileSync(join(c.dir, 'dist', 'cli', 'inputs.json'), '{"inputs": [')],
       [
         'path outside',
