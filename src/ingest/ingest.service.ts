@@ -62,7 +62,7 @@ export interface IngestOptions {
   maxBytes?: number;
   /** How many issues are listed (all are counted). Default 100. */
   maxIssues?: number;
-  /** Observations merged per transaction. Default 5000. */
+  /** Observations merged per transaction. Default 1,000,000 (and at most 10,000 distinct services). */
   batchSize?: number;
 }
 
