@@ -201,7 +201,10 @@ export const SETTINGS = {
         z.array(
           z
             .string()
-            .refine((x) => ipaddr.isValid(x) || ipaddr.isValidCIDR(x), 'must list IP addresses or CIDR ranges'),
+            .refine(
+              (x) => ipaddr.isValid(x) || ipaddr.isValidCIDR(x),
+              'must list IP addresses or CIDR ranges',
+            ),
         ),
       ),
     default: '',
