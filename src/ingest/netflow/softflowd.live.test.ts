@@ -15,7 +15,10 @@ const dataPath = (name: string) => fileURLToPath(new URL(`./testdata/${name}`, i
 
 /** Zeek's own verdict for the capture: `host proto/port` of its known_services log. */
 async function zeekVerdict(): Promise<{ tcp: string[]; udp: string[] }> {
-  const text = await readFile(dataPath('var-services-std-ports.known_services-all.log'), 'utf8');
+  const text = await readFile(
+    fileURLToPath(new URL('../zeek/testdata/var-services-std-ports.known_services-all.log', import.meta.url)),
+    'utf8',
+  );
   const rows = text
     .split('\n')
     .filter((l) => l && !l.startsWith('#'))
