@@ -10,6 +10,8 @@ export interface InputLine {
   tooLong: boolean;
   /** True when the line contained bytes that are not valid UTF-8 or NUL bytes (binary data). */
   binary: boolean;
+  /** True for a last line that the input ended without a terminator (maybe cut short). */
+  unterminated?: boolean;
 }
 
 export interface ReadLinesOptions {
@@ -83,7 +85,7 @@ export async function* readLines(
   }
   if (partLen > 0 || tooLong) {
     const { text, binary } = decode(Buffer.concat(parts, partLen));
-    yield { text, line: lineNo, offset: lineStart, tooLong, binary };
+    yield { text, line: lineNo, offset: lineStart, tooLong, binary, unterminated: true };
   }
 }
 

@@ -96,6 +96,17 @@ describe('nmap normal-output parser on constructed reports (layout of nmap’s o
     assert.equal(r.records, 3);
   });
 
+  it('does not read a last row the file was cut in (its state may be cut short)', async () => {
+    const r = await parse(
+      'Nmap scan report for 192.0.2.1\nPORT STATE SERVICE\n22/tcp open ssh\n161/udp open',
+    );
+    // `161/udp open|filtered` cut after `open` must not become strong evidence.
+    assert.deepEqual(listenerKeys(r.observations), ['192.0.2.1 tcp/22']);
+    assert.deepEqual(listenerKeys(r.observations, 'weak'), []);
+    assert.equal(r.issues.length, 1);
+    assert.match(r.issues[0]!.message, /line 4: last port row has no line end/);
+  });
+
   it('has no time without the header (a terminal copy)', async () => {
     const r = await parse('Nmap scan report for 192.0.2.1\nPORT STATE SERVICE\n80/tcp open http\n');
     assert.deepEqual(listenerKeys(r.observations), ['192.0.2.1 tcp/80']);

@@ -81,6 +81,12 @@ export const parseNmapNormal: Parser = async function* (input, _opts) {
       if (!text.startsWith('|')) inTable = false;
       continue;
     }
+    if (l.unterminated) {
+      // A row the input ends in the middle of may have lost part of its state (`open|filtered`
+      // cut to `open`): it proves nothing.
+      yield issue(`line ${l.line}: last port row has no line end (file cut short?); skipped`, where);
+      continue;
+    }
     const m = ROW.exec(text);
     const port = m ? parsePort(m[1]) : null;
     if (!m || port === null || port === 0) {
