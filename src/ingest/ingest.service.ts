@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { BaselineWriter, type BaselineContext } from '../baseline/index.ts';
 import { AppError } from '../util/errors.ts';
@@ -217,37 +219,24 @@ async function* gunzipped(
   input: AsyncIterable<Buffer>,
   onError: (message: string, compressedOffset: number) => void,
 ): AsyncGenerator<Buffer> {
-  const gunzip = createGunzip();
   let compressed = 0;
-  let failure: Error | null = null;
-  gunzip.on('error', (e) => {
-    failure = e;
-  });
-  const feed = (async () => {
-    try {
-      for await (const b of input) {
-        compressed += b.length;
-        if (failure) return;
-        if (!gunzip.write(b)) await new Promise<void>((resolve) => gunzip.once('drain', resolve));
-      }
-    } finally {
-      gunzip.end();
+  async function* counting(): AsyncGenerator<Buffer> {
+    for await (const b of input) {
+      compressed += b.length;
+      yield b;
     }
-  })();
-  let feedError: unknown = null;
-  feed.catch((e: unknown) => {
-    feedError = e;
-    gunzip.destroy();
-  });
+  }
+  const gunzip = createGunzip();
+  // The pipeline's own outcome is seen by the loop below: a failure on either side destroys gunzip
+  // with that error, and an early stop of the reader ends the pipeline.
+  pipeline(Readable.from(counting()), gunzip).catch(() => {});
   try {
     for await (const out of gunzip as AsyncIterable<Buffer>) yield out;
   } catch (e) {
-    failure ??= e as Error;
-  }
-  if (feedError) throw feedError;
-  if (failure) {
-    const reason =
-      (failure as Error).message === 'unexpected end of file' ? 'truncated' : (failure as Error).message;
+    // zlib's errors carry Z_* codes; anything else (the input failing) is not the archive's fault.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code !== 'string' || !code.startsWith('Z_')) throw e;
+    const reason = (e as Error).message === 'unexpected end of file' ? 'truncated' : (e as Error).message;
     onError(`gzip input is damaged (${reason}); the records before that point are kept`, compressed);
   }
 }
