@@ -3,13 +3,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { runCli, startServerProcess } from '../../testing/server.ts';
 import { HOST_B_TCP_V4, HOST_B_TCP_V6 } from '../common/host-b.testing.ts';
 import { freeUdpPort, hasTool, runSoftflowd } from './exporters.testing.ts';
+import { captureData, netflowData } from './netflow.testing.ts';
 
-const dataPath = (name: string) => fileURLToPath(new URL(`./testdata/${name}`, import.meta.url));
 const HOST_B: string[] = [...HOST_B_TCP_V4, ...HOST_B_TCP_V6].sort();
 
 interface ServiceRow {
@@ -26,7 +25,7 @@ describe('portcullis serve with its flow collector', { skip: !tools && 'softflow
   it("real softflowd exports (v9 and IPFIX) of the real-tools capture show host B's listeners", async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'pcnf-e2e-'));
     const pcap = join(dir, 'session.pcap');
-    await writeFile(pcap, gunzipSync(await readFile(dataPath('session.pcap.gz'))));
+    await writeFile(pcap, gunzipSync(await readFile(captureData('session.pcap.gz'))));
     const netflowPort = await freeUdpPort();
     const ipfixPort = await freeUdpPort();
     const srv = await startServerProcess({
@@ -70,7 +69,7 @@ describe('portcullis serve with its flow collector', { skip: !tools && 'softflow
 
       // The same capture as a NetFlow file through `portcullis ingest` (gzip and format detected).
       const env = { PORTCULLIS_URL: srv.url, PORTCULLIS_TOKEN: srv.token, PORTCULLIS_DATA_DIR: srv.dataDir };
-      const ingest = await runCli(['ingest', dataPath('netflow-v10.bin.gz'), '--json'], env);
+      const ingest = await runCli(['ingest', netflowData('netflow-v10.bin.gz'), '--json'], env);
       assert.equal(ingest.code, 0, ingest.stderr);
       const summary = JSON.parse(ingest.stdout) as unknown;
       const one = (Array.isArray(summary) ? summary[0] : summary) as { format: string; issues_total: number };

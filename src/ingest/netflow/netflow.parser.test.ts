@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
@@ -14,19 +13,20 @@ import { detectFormat } from '../detect.ts';
 import { ipv6At, NetflowDecoder, type FlowRecord } from './netflow.decoder.ts';
 import { parseNetflow } from './netflow.parser.ts';
 import {
+  captureData,
   connectScanFlows,
   decodeFile,
-  nfdumpFlags,
   encodeIpfix,
   encodeV5,
   encodeV9,
   frame,
+  netflowData,
+  nfdumpFlags,
   type FlowSpec,
 } from './netflow.testing.ts';
 
 const run = promisify(execFile);
-const dataPath = (name: string) => fileURLToPath(new URL(`./testdata/${name}`, import.meta.url));
-const fixture = (name: string): Buffer => gunzipSync(readFileSync(dataPath(name)));
+const fixture = (name: string): Buffer => gunzipSync(readFileSync(netflowData(name)));
 
 /** `buf` in 64 KiB chunks, as a file stream delivers it. */
 function chunks(buf: Buffer, size = 65_536): Buffer[] {
@@ -73,7 +73,7 @@ describe('NetFlow fixtures made by softflowd from the real-tools capture', () =>
   it('flow times fall inside the capture (first and last packet as capinfos reads them)', async (t) => {
     let out: string;
     try {
-      ({ stdout: out } = await run('capinfos', ['-a', '-e', '-S', dataPath('session.pcap.gz')]));
+      ({ stdout: out } = await run('capinfos', ['-a', '-e', '-S', captureData('session.pcap.gz')]));
     } catch {
       t.skip('capinfos (wireshark-common) is not installed');
       return;

@@ -1,4 +1,5 @@
 import { isIPv4 } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import ipaddr from 'ipaddr.js';
 import { DatagramFramer } from './datagram-file.ts';
 import { NetflowDecoder, type FlowRecord } from './netflow.decoder.ts';
@@ -10,6 +11,14 @@ import { NetflowDecoder, type FlowRecord } from './netflow.decoder.ts';
 
 /** A flow to encode: the fields a {@link FlowRecord} carries, times in epoch ms. */
 export type FlowSpec = Omit<FlowRecord, 'version' | 'offset'>;
+
+/** The path of a file in the NetFlow reader's test data. */
+export const netflowData = (name: string): string =>
+  fileURLToPath(new URL(`./testdata/${name}`, import.meta.url));
+
+/** The path of a capture the exports were made from, kept once with the capture reader's test data. */
+export const captureData = (name: string): string =>
+  fileURLToPath(new URL(`../pcap/testdata/${name}`, import.meta.url));
 
 const addrBytes = (a: string): number[] => ipaddr.parse(a).toByteArray();
 

@@ -9,9 +9,7 @@ import { collectEvents, listenerKeys } from '../common/collect.ts';
 import { HOST_B_TCP_V4, HOST_B_TCP_V6 } from '../common/host-b.testing.ts';
 import { datagramsOf, hasTool, nfdumpOf, softflowdExport } from './exporters.testing.ts';
 import { parseNetflow } from './netflow.parser.ts';
-import { decodeFile, frame, nfdumpFlags } from './netflow.testing.ts';
-
-const dataPath = (name: string) => fileURLToPath(new URL(`./testdata/${name}`, import.meta.url));
+import { captureData, decodeFile, frame, netflowData, nfdumpFlags } from './netflow.testing.ts';
 
 /** Zeek's own verdict for the capture: `host proto/port` of its known_services log. */
 async function zeekVerdict(): Promise<{ tcp: string[]; udp: string[] }> {
@@ -42,7 +40,7 @@ describe(
     before(async () => {
       dir = await mkdtemp(join(tmpdir(), 'pcnf-live-'));
       sessionPcap = join(dir, 'session.pcap');
-      await writeFile(sessionPcap, gunzipSync(await readFile(dataPath('session.pcap.gz'))));
+      await writeFile(sessionPcap, gunzipSync(await readFile(captureData('session.pcap.gz'))));
     });
     after(async () => {
       await rm(dir, { recursive: true, force: true });
@@ -50,7 +48,7 @@ describe(
 
     for (const version of [5, 9, 10] as const) {
       it(`softflowd -v ${version} of Zeek's var-services capture: the TCP services Zeek names`, async () => {
-        const exp = await softflowdExport(dataPath('var-services-std-ports.pcap'), version);
+        const exp = await softflowdExport(captureData('var-services-std-ports.pcap'), version);
         assert.equal(exp.datagrams.length, exp.sent, 'every exported datagram arrived');
         const r = await collectEvents(parseNetflow, [frame(...exp.datagrams)]);
         assert.deepEqual(r.issues, []);
@@ -87,7 +85,7 @@ describe(
 
     for (const file of ['netflow-v5.bin.gz', 'netflow-v9.bin.gz', 'netflow-v10.bin.gz']) {
       it(`${file}: every TCP and UDP flow decodes as nfcapd + nfdump decode it`, async () => {
-        const buf = gunzipSync(await readFile(dataPath(file)));
+        const buf = gunzipSync(await readFile(netflowData(file)));
         const { flows, issues } = decodeFile(buf);
         assert.deepEqual(issues, []);
         // The replay to nfcapd is UDP too: on a loaded machine it may drop datagrams, seen as fewer
