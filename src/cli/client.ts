@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
 import { join, resolve } from 'node:path';
-import { Agent, request, type Dispatcher } from 'undici';
+import { pipeline } from 'node:stream/promises';
 // Direct module imports, not the domains' front doors: every CLI start would otherwise load the
 // whole server (Fastify, argon2, the store) just to read two constants.
 import { ADMIN_TOKEN_FILE } from '../identity/bootstrap.ts';
@@ -11,8 +13,11 @@ import { AppError } from '../util/errors.ts';
 export interface ClientTarget {
   url: string;
   token: string | undefined;
-  dispatcher: Dispatcher;
+  /** The agent for url's scheme (node:https with the trusted CA, or node:http). */
+  agent: http.Agent;
 }
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export function resolveTarget(env: NodeJS.ProcessEnv = process.env): ClientTarget {
   const dataDir = resolve(env.PORTCULLIS_DATA_DIR || './var');
@@ -32,8 +37,62 @@ export function resolveTarget(env: NodeJS.ProcessEnv = process.env): ClientTarge
     : existsSync(certPath)
       ? readFileSync(certPath, 'utf8')
       : undefined;
-  const dispatcher = new Agent({ connect: ca ? { ca } : {}, headersTimeout: 0, bodyTimeout: 0 });
-  return { url, token, dispatcher };
+  // node:http(s) rather than a fetch library: the CLI starts on every command, and loading one costs
+  // more than the request itself on a local server.
+  const agent = url.startsWith('http:') ? new http.Agent() : new https.Agent(ca ? { ca } : {});
+  return { url, token, agent };
+}
+
+/**
+ * Sends one request and resolves with the response once its head has arrived (its body still to be
+ * read); a server that cannot be reached becomes an AppError `server_unreachable`. No timeout: a scan
+ * or an import may take long.
+ */
+export async function openRequest(
+  target: ClientTarget,
+  method: HttpMethod,
+  path: string,
+  headers: Record<string, string>,
+  body?: string | Buffer | NodeJS.ReadableStream,
+): Promise<http.IncomingMessage> {
+  const url = `${target.url}${path}`;
+  const send = url.startsWith('http:') ? http.request : https.request;
+  try {
+    return await new Promise<http.IncomingMessage>((resolveRes, reject) => {
+      const req = send(url, { method, headers, agent: target.agent }, resolveRes);
+      req.on('error', reject);
+      if (body === undefined) req.end();
+      else if (typeof body === 'string' || Buffer.isBuffer(body)) req.end(body);
+      else pipeline(body, req).catch(reject);
+    });
+  } catch (e) {
+    throw new AppError(
+      'server_unreachable',
+      `cannot reach Portcullis at ${target.url}: ${(e as Error).message}`,
+      {
+        kind: 'operational',
+      },
+    );
+  }
+}
+
+/** The whole body of a response as text. */
+export async function readText(res: http.IncomingMessage): Promise<string> {
+  res.setEncoding('utf8');
+  let text = '';
+  for await (const chunk of res as AsyncIterable<string>) text += chunk;
+  return text;
+}
+
+/** The server's message in an error response body (JSON `message`), else the start of the text. */
+export function errorMessage(text: string): string {
+  try {
+    const m = (JSON.parse(text) as { message?: unknown } | null)?.message;
+    if (typeof m === 'string') return m;
+  } catch {
+    // not JSON: keep the text
+  }
+  return text.slice(0, 500);
 }
 
 export interface ApiResponse<T> {
@@ -44,7 +103,7 @@ export interface ApiResponse<T> {
 /** One JSON request to the server; throws an AppError carrying the server's message on failure. */
 export async function callApi<T = unknown>(
   target: ClientTarget,
-  method: Dispatcher.HttpMethod,
+  method: HttpMethod,
   path: string,
   opts: {
     body?: unknown;
@@ -71,33 +130,19 @@ export async function callApi<T = unknown>(
     body = JSON.stringify(opts.body);
     headers['content-type'] = 'application/json';
   }
-  let res: Dispatcher.ResponseData;
-  try {
-    res = await request(`${target.url}${path}`, {
-      method,
-      headers,
-      body: body as never,
-      dispatcher: target.dispatcher,
-    });
-  } catch (e) {
-    const err = e as Error & { code?: string; cause?: { code?: string; message?: string } };
-    const why = err.cause?.message ?? err.message;
-    throw new AppError('server_unreachable', `cannot reach Portcullis at ${target.url}: ${why}`, {
-      kind: 'operational',
-    });
-  }
-  const text = await res.body.text();
+  const res = await openRequest(target, method, path, headers, body);
+  const text = await readText(res);
+  const status = res.statusCode ?? 0;
   let parsed: unknown = text;
   try {
     parsed = text ? JSON.parse(text) : null;
   } catch {
     // not JSON: keep the text
   }
-  if (res.statusCode >= 400 && !opts.allowStatus?.includes(res.statusCode)) {
-    const msg = (parsed as { message?: string } | null)?.message ?? text.slice(0, 500);
-    throw new AppError('api_error', `${method} ${path}: HTTP ${res.statusCode}: ${msg}`, {
-      kind: res.statusCode >= 500 ? 'operational' : 'user',
+  if (status >= 400 && !opts.allowStatus?.includes(status)) {
+    throw new AppError('api_error', `${method} ${path}: HTTP ${status}: ${errorMessage(text)}`, {
+      kind: status >= 500 ? 'operational' : 'user',
     });
   }
-  return { status: res.statusCode, body: parsed as T };
+  return { status, body: parsed as T };
 }

@@ -67,25 +67,23 @@ interface RunnerOut {
   counts: { open: number; closed: number; filtered: number };
   done: number;
   total: number;
+  engine: string;
+  backoff?: { errno: number };
 }
 
+/** Our scan from namespace A; `maxFiles` runs it under that descriptor limit (ulimit -n). */
 function ourScan(
   hosts: Array<{ address: string; family: 4 | 6 }>,
   ports: string,
   options: Record<string, unknown> = {},
+  maxFiles?: number,
 ): RunnerOut {
-  const out = sh('ip', [
-    'netns',
-    'exec',
-    A,
-    process.execPath,
-    '--import',
-    'tsx',
-    RUNNER,
-    JSON.stringify({ hosts, ports, options }),
-  ]);
-  return JSON.parse(out) as RunnerOut;
+  const node = [process.execPath, '--import', 'tsx', RUNNER, JSON.stringify({ hosts, ports, options })];
+  const cmd = maxFiles ? ['sh', '-c', `ulimit -n ${maxFiles} && exec "$@"`, 'sh', ...node] : node;
+  return JSON.parse(sh('ip', ['netns', 'exec', A, ...cmd])) as RunnerOut;
 }
+
+const ENGINES = ['native', 'js'] as const;
 
 const openOf = (r: RunnerOut, host: string) =>
   r.results
@@ -163,66 +161,100 @@ describe(
       }
     });
 
-    it('finds exactly the open ports nmap -sT -p- finds, over IPv4 and IPv6', () => {
-      const nmap4 = nmapOpen(['-p-', V4]);
-      const nmap6 = nmapOpen(['-6', '-p-', V6]);
-      const ours = ourScan(
-        [
-          { address: V4, family: 4 },
-          { address: V6, family: 6 },
-        ],
-        '-',
-      );
-      assert.equal(ours.done, 2 * 65535);
-      assert.deepEqual(openOf(ours, V4), nmap4.get(V4) ?? []);
-      assert.deepEqual(openOf(ours, V6), nmap6.get(V6) ?? []);
-      // the ground truth behind both: the listeners this test started (the one in the dropped range hidden)
-      assert.deepEqual(openOf(ours, V4), ports4);
-      assert.deepEqual(openOf(ours, V6), ports6);
-      const filtered4 = ours.results
-        .filter((r) => r.host === V4 && r.state === 'filtered')
-        .map((r) => r.port);
-      assert.deepEqual(
-        filtered4,
-        Array.from({ length: DROPPED_RANGE[1]! - DROPPED_RANGE[0]! + 1 }, (_, i) => DROPPED_RANGE[0]! + i),
-      );
-      assert.ok(ours.results.filter((r) => r.state === 'filtered').every((r) => r.reason === 'no-response'));
-      assert.equal(ours.counts.closed, 2 * 65535 - ports4.length - ports6.length - filtered4.length);
-    });
+    let nmapFull: { v4: Map<string, number[]>; v6: Map<string, number[]> } | undefined;
+    for (const engine of ENGINES) {
+      it(`${engine} engine: finds exactly the open ports nmap -sT -p- finds, over IPv4 and IPv6`, () => {
+        nmapFull ??= { v4: nmapOpen(['-p-', V4]), v6: nmapOpen(['-6', '-p-', V6]) };
+        const { v4: nmap4, v6: nmap6 } = nmapFull;
+        const ours = ourScan(
+          [
+            { address: V4, family: 4 },
+            { address: V6, family: 6 },
+          ],
+          '-',
+          { engine },
+        );
+        assert.equal(ours.engine, engine);
+        assert.equal(ours.done, 2 * 65535);
+        assert.deepEqual(openOf(ours, V4), nmap4.get(V4) ?? []);
+        assert.deepEqual(openOf(ours, V6), nmap6.get(V6) ?? []);
+        // the ground truth behind both: the listeners this test started (the one in the dropped range hidden)
+        assert.deepEqual(openOf(ours, V4), ports4);
+        assert.deepEqual(openOf(ours, V6), ports6);
+        const filtered4 = ours.results
+          .filter((r) => r.host === V4 && r.state === 'filtered')
+          .map((r) => r.port);
+        assert.deepEqual(
+          filtered4,
+          Array.from({ length: DROPPED_RANGE[1]! - DROPPED_RANGE[0]! + 1 }, (_, i) => DROPPED_RANGE[0]! + i),
+        );
+        assert.ok(
+          ours.results.filter((r) => r.state === 'filtered').every((r) => r.reason === 'no-response'),
+        );
+        assert.equal(ours.counts.closed, 2 * 65535 - ports4.length - ports6.length - filtered4.length);
+      });
 
-    it('reports a silently dropping host as filtered, like nmap', () => {
-      const ports = `1-100,${portsDrop.join(',')}`;
-      const nmap = nmapOpen(['--max-retries', '1', '-p', ports, V4_DROP]);
-      const ours = ourScan([{ address: V4_DROP, family: 4 }], ports, { retries: 1, timeoutMs: 300 });
-      assert.deepEqual(openOf(ours, V4_DROP), nmap.get(V4_DROP) ?? []);
-      assert.equal(ours.counts.filtered, 100 + portsDrop.filter((p) => p > 100).length);
-      assert.equal(ours.counts.open + ours.counts.closed, 0);
-    });
+      it(`${engine} engine: reports a silently dropping host as filtered, like nmap`, () => {
+        const ports = `1-100,${portsDrop.join(',')}`;
+        const nmap = nmapOpen(['--max-retries', '1', '-p', ports, V4_DROP]);
+        const ours = ourScan([{ address: V4_DROP, family: 4 }], ports, {
+          retries: 1,
+          timeoutMs: 300,
+          engine,
+        });
+        assert.equal(ours.engine, engine);
+        assert.deepEqual(openOf(ours, V4_DROP), nmap.get(V4_DROP) ?? []);
+        assert.equal(ours.counts.filtered, 100 + portsDrop.filter((p) => p > 100).length);
+        assert.equal(ours.counts.open + ours.counts.closed, 0);
+      });
 
-    it('stops when cancelled and keeps what it probed', () => {
-      // A rate limit makes the scan long enough to cancel from inside the runner.
-      const out = sh('ip', [
-        'netns',
-        'exec',
-        A,
-        process.execPath,
-        '--import',
-        'tsx',
-        '-e',
-        `import { connectScan } from ${JSON.stringify(new URL('./engine/connect-scan.ts', import.meta.url).href)};
-       const ac = new AbortController();
-       const r = await connectScan([{ address: '${V4}', family: 4 }], Array.from({ length: 65535 }, (_, i) => i + 1), { rate: 2000 },
-         { signal: ac.signal, onProgress: (p) => { if (p.done > 0) ac.abort(); } });
-       console.log(JSON.stringify({ cancelled: r.cancelled, done: r.done, rows: r.results.length }));`,
-      ]);
-      const r = JSON.parse(out.trim().split('\n').at(-1)!) as {
-        cancelled: boolean;
-        done: number;
-        rows: number;
-      };
-      assert.equal(r.cancelled, true);
-      assert.ok(r.done > 0 && r.done < 65535, `done ${r.done}`);
-      assert.equal(r.rows, r.done);
-    });
+      it(`${engine} engine: stops when cancelled and keeps what it probed`, () => {
+        // A rate limit makes the scan long enough to cancel from inside the runner.
+        const out = sh('ip', [
+          'netns',
+          'exec',
+          A,
+          process.execPath,
+          '--import',
+          'tsx',
+          '-e',
+          `import { connectScan } from ${JSON.stringify(new URL('./engine/connect-scan.ts', import.meta.url).href)};
+         const ac = new AbortController();
+         const r = await connectScan([{ address: '${V4}', family: 4 }], Array.from({ length: 65535 }, (_, i) => i + 1), { rate: 2000, engine: '${engine}' },
+           { signal: ac.signal, onProgress: (p) => { if (p.done > 0) ac.abort(); } });
+         console.log(JSON.stringify({ cancelled: r.cancelled, done: r.done, rows: r.results.length, engine: r.engine }));`,
+        ]);
+        const r = JSON.parse(out.trim().split('\n').at(-1)!) as {
+          cancelled: boolean;
+          done: number;
+          rows: number;
+          engine: string;
+        };
+        assert.equal(r.engine, engine);
+        assert.equal(r.cancelled, true);
+        assert.ok(r.done > 0 && r.done < 65535, `done ${r.done}`);
+        assert.equal(r.rows, r.done);
+      });
+      it(`${engine} engine: backs off when descriptors run out, and still probes every port`, () => {
+        // 512 connects in flight cannot fit under 100 descriptors (Node itself holds a few dozen).
+        const ports = `1-3000,${DROPPED_RANGE.join('-')},${ports4.join(',')}`;
+        const ours = ourScan(
+          [{ address: V4, family: 4 }],
+          ports,
+          { engine, concurrency: 512, timeoutMs: 300, retries: 1 },
+          100,
+        );
+        const expectedTotal = new Set([
+          ...Array.from({ length: 3000 }, (_, i) => i + 1),
+          ...Array.from({ length: 20 }, (_, i) => DROPPED_RANGE[0]! + i),
+          ...ports4,
+        ]).size;
+        assert.equal(ours.engine, engine);
+        assert.equal(ours.done, expectedTotal);
+        assert.equal(ours.backoff?.errno, 24 /* EMFILE */);
+        assert.deepEqual(openOf(ours, V4), ports4);
+        assert.equal(ours.counts.filtered, 20 /* the dropped range */);
+      });
+    }
   },
 );

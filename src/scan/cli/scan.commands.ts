@@ -1,6 +1,12 @@
 import type { Command } from 'commander';
-import { request } from 'undici';
-import { callApi, resolveTarget, type ClientTarget } from '../../cli/client.ts';
+import {
+  callApi,
+  errorMessage,
+  openRequest,
+  readText,
+  resolveTarget,
+  type ClientTarget,
+} from '../../cli/client.ts';
 import { printJson, printTable } from '../../cli/output.ts';
 import { AppError } from '../../util/errors.ts';
 import type { ScanResultView, ScanRunView } from '../scan.repository.ts';
@@ -332,32 +338,17 @@ async function streamScan(
       'no_token',
       "no API token: set PORTCULLIS_TOKEN, or run next to the server's data dir (PORTCULLIS_DATA_DIR)",
     );
-  let res;
-  try {
-    res = await request(`${target.url}/api/scans`, {
-      method: 'POST',
-      headers: { 'ph-auth-token': target.token, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      dispatcher: target.dispatcher,
-    });
-  } catch (e) {
-    const err = e as Error & { cause?: { message?: string } };
-    throw new AppError(
-      'server_unreachable',
-      `cannot reach Portcullis at ${target.url}: ${err.cause?.message ?? err.message}`,
-      { kind: 'operational' },
-    );
-  }
-  if (res.statusCode >= 400) {
-    const text = await res.body.text();
-    let msg = text.slice(0, 500);
-    try {
-      msg = (JSON.parse(text) as { message?: string }).message ?? msg;
-    } catch {
-      // not JSON: keep the text
-    }
-    throw new AppError('api_error', `POST /api/scans: HTTP ${res.statusCode}: ${msg}`, {
-      kind: res.statusCode >= 500 ? 'operational' : 'user',
+  const res = await openRequest(
+    target,
+    'POST',
+    '/api/scans',
+    { 'ph-auth-token': target.token, 'content-type': 'application/json' },
+    JSON.stringify(body),
+  );
+  const status = res.statusCode ?? 0;
+  if (status >= 400) {
+    throw new AppError('api_error', `POST /api/scans: HTTP ${status}: ${errorMessage(await readText(res))}`, {
+      kind: status >= 500 ? 'operational' : 'user',
     });
   }
   let pending: string[] = [];
@@ -370,9 +361,9 @@ async function streamScan(
     if (ev.event === 'finished') final = ev;
     onEvent(ev);
   };
-  res.body.setEncoding('utf8');
+  res.setEncoding('utf8');
   // A result line can be megabytes long: look for line ends only in new chunks.
-  for await (const chunk of res.body as AsyncIterable<string>) {
+  for await (const chunk of res as AsyncIterable<string>) {
     let start = 0;
     let nl: number;
     while ((nl = chunk.indexOf('\n', start)) >= 0) {

@@ -37,7 +37,14 @@ export interface ConnectScanOptions {
   workers?: number;
   /** Which states to return as rows (default all); every state is still counted. */
   keep?: (state: PortState) => boolean;
+  /**
+   * Probe loop: `native` (C, built at install), `js` (libuv handles), or `auto` (native when it is
+   * built, the default; PORTCULLIS_SCAN_ENGINE sets the default).
+   */
+  engine?: ScanEngine;
 }
+
+export type ScanEngine = 'auto' | 'native' | 'js';
 
 /** One host to probe: its address and address family. */
 export interface ScanHost {
@@ -68,6 +75,8 @@ export interface ConnectScanResult {
   done: number;
   cancelled: boolean;
   durationMs: number;
+  /** The probe loop that ran (undefined when nothing was probed). */
+  engine?: 'native' | 'js';
   /** Set when descriptors or ports ran out and the scan slowed down to cope. */
   backoff?: { errno: number };
   /**
@@ -80,6 +89,7 @@ export interface ConnectScanResult {
 interface WorkerDone {
   type: 'done';
   id: number;
+  engine: 'native' | 'js';
   done: number;
   cancelled: boolean;
   state: Uint8Array;
@@ -87,7 +97,6 @@ interface WorkerDone {
   rtt: Float32Array;
 }
 type WorkerMessage =
-  | { type: 'progress'; id: number; done: number }
   | { type: 'backoff'; id: number; errno: number; inflight: number }
   | { type: 'failed'; id: number; message: string }
   | WorkerDone;
@@ -96,11 +105,21 @@ interface PoolWorker {
   worker: Worker;
   listeners: Map<number, (m: WorkerMessage) => void>;
   dead: boolean;
+  /** Settles once the worker has loaded (it then holds what it needs, whatever a scan takes after). */
+  ready: Promise<void>;
 }
 
 const WORKER_URL = new URL('./probe.worker.js', import.meta.url);
 let pool: PoolWorker[] = [];
 let nextJobId = 1;
+/** The control arrays of the jobs running now: [0] probes settled (written by the worker), [1] cancel. */
+const running = new Set<Int32Array>();
+
+function engineOf(value: string | undefined): ScanEngine {
+  if (value === undefined || value === '' || value === 'auto') return 'auto';
+  if (value === 'native' || value === 'js') return value;
+  throw new AppError('bad_scan_engine', `unknown scan engine '${value}' (expected auto, native or js)`);
+}
 
 function defaultWorkers(): number {
   return Math.max(1, Math.min(4, availableParallelism()));
@@ -108,15 +127,22 @@ function defaultWorkers(): number {
 
 function spawn(): PoolWorker {
   // The worker is plain JavaScript: start it without the parent's loaders (tsx), in milliseconds.
+  let readied = () => {};
   const pw: PoolWorker = {
     worker: new Worker(WORKER_URL, { execArgv: [] }),
     listeners: new Map(),
     dead: false,
+    ready: new Promise<void>((resolve) => (readied = resolve)),
   };
-  pw.worker.on('message', (m: WorkerMessage) => pw.listeners.get(m.id)?.(m));
+  pw.worker.on('message', (m: WorkerMessage | { type: 'ready'; id: 0 }) => {
+    if (m.type === 'ready') readied();
+    else pw.listeners.get(m.id)?.(m);
+  });
   const die = (message: string) => {
     if (pw.dead) return;
     pw.dead = true;
+    // A job sent to a worker that never loaded fails through its listener, like any other.
+    readied();
     for (const [id, fn] of pw.listeners) fn({ type: 'failed', id, message });
     pw.listeners.clear();
   };
@@ -135,6 +161,8 @@ export function warmScanWorkers(count = defaultWorkers()): void {
 
 /** Stops the probe workers; the next scan starts new ones. */
 export async function stopScanWorkers(): Promise<void> {
+  // A native job blocks its worker until it returns: ask every job to stop first.
+  for (const control of running) Atomics.store(control, 1, 1);
   const old = pool;
   pool = [];
   await Promise.all(old.map((w) => w.worker.terminate().catch(() => 0)));
@@ -164,6 +192,7 @@ export async function connectScan(
   const minTimeoutMs = Math.min(timeoutMs, Math.max(1, opts.minTimeoutMs ?? 100));
   const retries = Math.max(0, Math.min(10, opts.retries ?? 2));
   const rate = Math.max(0, opts.rate ?? 0);
+  const engine = engineOf(opts.engine ?? process.env.PORTCULLIS_SCAN_ENGINE);
   const counts: Record<PortState, number> = { open: 0, closed: 0, filtered: 0 };
   const keep = opts.keep ?? (() => true);
   const none = () => undefined;
@@ -174,6 +203,12 @@ export async function connectScan(
 
   warmScanWorkers(Math.max(workerCount, pool.filter((w) => !w.dead).length));
   const workers = pool.filter((w) => !w.dead).slice(0, workerCount);
+  // No job starts before every worker of the scan has loaded: a running job may take every descriptor.
+  for (const w of workers) w.worker.ref();
+  await Promise.all(workers.map((w) => w.ready));
+  for (const w of workers) if (w.listeners.size === 0) w.worker.unref();
+  const lost = workers.find((w) => w.dead);
+  if (lost) throw new AppError('scan_worker_failed', 'a scan worker failed to start', { kind: 'bug' });
 
   // Port-major order spreads the load over hosts; probe k goes to worker k % W.
   const hostFamilies = Uint8Array.from(hosts, (h) => h.family);
@@ -188,17 +223,21 @@ export async function connectScan(
     }
   }
 
-  const doneBy = new Array<number>(workers.length).fill(0);
+  const controls = workers.map(() => new Int32Array(new SharedArrayBuffer(8)));
+  for (const c of controls) running.add(c);
+  const settled = () => controls.reduce((a, c) => a + Atomics.load(c, 0), 0);
   let backoff: { errno: number } | undefined;
   const progressTimer = hooks.onProgress
-    ? setInterval(() => hooks.onProgress!({ done: doneBy.reduce((a, b) => a + b, 0), total }), 200)
+    ? setInterval(() => hooks.onProgress!({ done: settled(), total }), 200)
     : undefined;
   const jobs = workers.map((pw, w) => {
     const id = nextJobId++;
     const part = parts[w]!;
+    const control = controls[w]!;
     return {
       pw,
       id,
+      control,
       result: new Promise<WorkerDone>((resolve, reject) => {
         // A worker keeps the process alive only while it has work.
         pw.worker.ref();
@@ -207,8 +246,7 @@ export async function connectScan(
           if (pw.listeners.size === 0) pw.worker.unref();
         };
         pw.listeners.set(id, (m) => {
-          if (m.type === 'progress') doneBy[w] = m.done;
-          else if (m.type === 'backoff') {
+          if (m.type === 'backoff') {
             backoff ??= { errno: m.errno };
             hooks.onBackoff?.(m.errno);
           } else if (m.type === 'failed') {
@@ -216,7 +254,6 @@ export async function connectScan(
             reject(new AppError('scan_worker_failed', m.message, { kind: 'bug' }));
           } else {
             release();
-            doneBy[w] = m.done;
             resolve(m);
           }
         });
@@ -232,12 +269,17 @@ export async function connectScan(
           timeoutMs,
           minTimeoutMs,
           retries,
+          control,
+          engine,
         });
       }),
     };
   });
   const onAbort = () => {
-    for (const j of jobs) if (!j.pw.dead) j.pw.worker.postMessage({ type: 'cancel', id: j.id });
+    for (const j of jobs) {
+      Atomics.store(j.control, 1, 1);
+      if (!j.pw.dead) j.pw.worker.postMessage({ type: 'cancel', id: j.id });
+    }
   };
   hooks.signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -282,11 +324,13 @@ export async function connectScan(
       done,
       cancelled,
       durationMs: performance.now() - started,
+      engine: outs.every((o) => o.engine === 'native') ? 'native' : 'js',
       ...(backoff ? { backoff } : {}),
       stateOf,
     };
   } finally {
     if (progressTimer) clearInterval(progressTimer);
+    for (const c of controls) running.delete(c);
     hooks.signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -1,10 +1,15 @@
 // @ts-check
 // The hot loop of the TCP connect scan, run in worker threads (one per core) so the kernel work of many
 // connects spreads over all cores. It is plain JavaScript on purpose: a worker starts without the
-// TypeScript loader, in a few milliseconds. It talks to libuv's TCP handle directly (one handle and one
-// connect request per probe, no stream machinery): that is what makes a connect scan as cheap here as
-// in nmap. Messages follow the types in ./probe-protocol.ts.
+// TypeScript loader, in a few milliseconds. Each job runs on one of two engines:
+// - `native`: the probe loop in C (native/connect_scan.c, built at install), called synchronously here;
+//   it blocks this thread until the job ends, so progress and cancel go through the job's shared
+//   `control` array instead of messages.
+// - `js`: libuv's TCP handle driven directly (one handle and one connect request per probe, no stream
+//   machinery), for machines where the native engine could not be built.
+// Messages follow the types in ./connect-scan.ts.
 import { parentPort } from 'node:worker_threads';
+import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 
@@ -17,7 +22,7 @@ const STATE_OPEN = 1;
 const STATE_CLOSED = 2;
 const STATE_FILTERED = 3;
 
-// Reason codes (see REASONS in probe-protocol.ts).
+// Reason codes (see REASONS in connect-scan.ts).
 const R_SYN_ACK = 1;
 const R_CONN_REFUSED = 2;
 const R_NO_RESPONSE = 3;
@@ -25,6 +30,19 @@ const R_HOST_UNREACH = 4;
 const R_NET_UNREACH = 5;
 const R_ADMIN_PROHIBITED = 6;
 const R_ERROR = 7;
+
+/** The native engine's module, loaded on first use; null when it is not built or does not load. */
+let nativeEngine;
+function loadNative() {
+  if (nativeEngine === undefined) {
+    try {
+      nativeEngine = createRequire(import.meta.url)('../../../build/Release/portcullis_scan.node');
+    } catch {
+      nativeEngine = null;
+    }
+  }
+  return nativeEngine;
+}
 
 const port = parentPort;
 if (!port) throw new Error('probe.worker.js runs only as a worker thread');
@@ -34,7 +52,8 @@ const jobs = new Map();
 
 /**
  * @typedef {{ id: number, hosts: string[], families: Uint8Array, hostIdx: Uint32Array, ports: Uint16Array,
- *   concurrency: number, rate: number, timeoutMs: number, minTimeoutMs: number, retries: number }} JobRequest
+ *   concurrency: number, rate: number, timeoutMs: number, minTimeoutMs: number, retries: number,
+ *   control: Int32Array, engine: 'native' | 'js' }} JobRequest
  */
 
 class Job {
@@ -65,10 +84,6 @@ class Job {
     this.tokens = req.rate > 0 ? Math.min(req.rate, 1) : Infinity;
     this.lastRefill = performance.now();
     this.timer = setInterval(() => this.tick(), 20);
-    this.progressTimer = setInterval(
-      () => port.postMessage({ type: 'progress', id: req.id, done: this.done }),
-      100,
-    );
   }
 
   /** Timeout of a probe to host h: RTT-adaptive like nmap's (srtt + 4 rttvar), clamped. */
@@ -166,12 +181,14 @@ class Job {
     this.reason[i] = reason;
     this.rtt[i] = rtt;
     this.done++;
+    Atomics.store(this.req.control, 0, this.done);
   }
 
   tick() {
     // Expire in the check phase, after the poll phase has delivered every connect that already
     // completed: a busy event loop must not turn a late-noticed answer into a timeout.
     setImmediate(() => {
+      if (!this.cancelled && Atomics.load(this.req.control, 1) !== 0) this.cancel();
       const now = performance.now();
       for (const p of this.active) if (now >= p.deadline) p.expire();
       this.launch();
@@ -189,20 +206,8 @@ class Job {
     if (!this.cancelled && this.qHead < this.queue.length) return;
     this.finished = true;
     clearInterval(this.timer);
-    clearInterval(this.progressTimer);
     jobs.delete(this.req.id);
-    port.postMessage(
-      {
-        type: 'done',
-        id: this.req.id,
-        done: this.done,
-        cancelled: this.cancelled,
-        state: this.state,
-        reason: this.reason,
-        rtt: this.rtt,
-      },
-      [this.state.buffer, this.reason.buffer, this.rtt.buffer],
-    );
+    postDone(this.req.id, 'js', this);
   }
 }
 
@@ -277,12 +282,53 @@ function reasonOf(err) {
   return R_ERROR;
 }
 
+/**
+ * @param {number} id @param {'native' | 'js'} engine
+ * @param {{ done: number, cancelled: boolean, state: Uint8Array, reason: Uint8Array, rtt: Float32Array }} out
+ */
+function postDone(id, engine, out) {
+  port.postMessage(
+    {
+      type: 'done',
+      id,
+      engine,
+      done: out.done,
+      cancelled: out.cancelled,
+      state: out.state,
+      reason: out.reason,
+      rtt: out.rtt,
+    },
+    [out.state.buffer, out.reason.buffer, out.rtt.buffer],
+  );
+}
+
+/** Runs a job on the native engine, start to end, on this thread. @param {JobRequest} req */
+function runNative(req) {
+  const native = loadNative();
+  if (!native)
+    throw new Error('the native scan engine is not built here (npm ci builds it; needs g++ and make)');
+  const n = req.ports.length;
+  const out = { state: new Uint8Array(n), reason: new Uint8Array(n), rtt: new Float32Array(n) };
+  const r = native.scan({ ...req, ...out });
+  if (r.backoffErrno)
+    port.postMessage({ type: 'backoff', id: req.id, errno: r.backoffErrno, inflight: req.concurrency });
+  postDone(req.id, 'native', { ...out, done: r.done, cancelled: r.cancelled });
+}
+
+// Load the native engine now, while descriptors are surely free (it opens its epoll instance when it
+// loads), then tell the pool this worker can take jobs.
+if (process.env.PORTCULLIS_SCAN_ENGINE !== 'js') loadNative();
+port.postMessage({ type: 'ready', id: 0 });
+
 port.on('message', (/** @type {any} */ msg) => {
   try {
     if (msg.type === 'scan') {
-      const job = new Job(msg);
-      jobs.set(msg.id, job);
-      job.launch();
+      if (msg.engine === 'native' || (msg.engine === 'auto' && loadNative())) runNative(msg);
+      else {
+        const job = new Job(msg);
+        jobs.set(msg.id, job);
+        job.launch();
+      }
     } else if (msg.type === 'cancel') {
       jobs.get(msg.id)?.cancel();
     }
