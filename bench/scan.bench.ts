@@ -135,13 +135,15 @@ function nmapOpen(args: string[]): string[] {
   return found.sort();
 }
 
-function oursOpen(hosts: string[], ports: string): { open: string[]; scanMs: number } {
+function oursOpen(hosts: string[], ports: string): { open: string[]; scanMs: number; engine: string } {
   const arg = JSON.stringify({ hosts: hosts.map((address) => ({ address, family: 4 })), ports });
   const out = JSON.parse(sh('ip', ['netns', 'exec', A, process.execPath, RUNNER, arg])) as {
     results: Array<{ host: string; port: number; state: string }>;
     durationMs: number;
+    engine: string;
   };
   return {
+    engine: out.engine,
     open: out.results
       .filter((r) => r.state === 'open')
       .map((r) => `${r.host}:${r.port}`)
@@ -156,6 +158,7 @@ function compare(name: string, nmapArgs: string[], hosts: string[], ports: strin
   const nm: number[] = [];
   const ours: number[] = [];
   const engine: number[] = [];
+  let engineName = '';
   let same = true;
   for (let i = 0; i < rounds; i++) {
     const n = timed(() => nmapOpen(nmapArgs));
@@ -163,6 +166,7 @@ function compare(name: string, nmapArgs: string[], hosts: string[], ports: strin
     nm.push(n.ms);
     ours.push(o.ms);
     engine.push(o.value.scanMs);
+    engineName = o.value.engine;
     if (n.value.join() !== o.value.open.join()) {
       same = false;
       console.log(
@@ -173,7 +177,7 @@ function compare(name: string, nmapArgs: string[], hosts: string[], ports: strin
   const ratio = median(ours) / median(nm);
   console.log(
     `${name}: nmap -sT -T4 ${(median(nm) / 1000).toFixed(2)} s, ours ${(median(ours) / 1000).toFixed(2)} s ` +
-      `(scan itself ${(median(engine) / 1000).toFixed(2)} s, rest is node start-up) -> ratio ours/nmap ${ratio.toFixed(2)} ` +
+      `(${engineName} engine; scan itself ${(median(engine) / 1000).toFixed(2)} s, rest is node start-up) -> ratio ours/nmap ${ratio.toFixed(2)} ` +
       `(median of ${rounds}; goal <= 1.0)${same ? '' : ' OPEN SETS DIFFER'}`,
   );
   return same;

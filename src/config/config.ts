@@ -174,6 +174,12 @@ export const SETTINGS = {
     default: 64,
     doc: 'Playbook runs and queued actions one node executes at once.',
   },
+  scanEngine: {
+    env: 'PORTCULLIS_SCAN_ENGINE',
+    schema: z.enum(['auto', 'native', 'js'], { error: 'must be auto, native or js' }),
+    default: 'auto',
+    doc: 'Probe loop of the connect scanner: `native` (C, built by `npm ci`; needs g++ and make), `js` (Node.js sockets), or `auto`: native when it is built.',
+  },
   netflowPort: {
     env: 'PORTCULLIS_NETFLOW_PORT',
     schema: port.optional(),

@@ -1,6 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { recordObservations, type BaselineContext } from '../baseline/index.ts';
 import type { Observation } from '../ingest/observation.ts';
+import type { Config } from '../config/index.ts';
 import { AppError, badRequest } from '../util/errors.ts';
 import { grabBanners } from './engine/banner.ts';
 import { connectScan, type ConnectScanResult, type PortState, type ScanHost } from './engine/connect-scan.ts';
@@ -26,7 +27,9 @@ export const KEEP_ALL_STATES_UP_TO = 131_072;
 export const STORE_ALL_STATES_UP_TO = 4096;
 
 /** What the scanner needs from the application context. */
-export type ScanContext = BaselineContext;
+export type ScanContext = BaselineContext & {
+  readonly config: BaselineContext['config'] & Partial<Pick<Config, 'scanEngine'>>;
+};
 
 /** A scan as asked for by a person, the API or a schedule. */
 export interface ScanRequest {
@@ -264,6 +267,7 @@ export class ScanRunner {
           ...(prepared.options.timeoutMs !== undefined ? { timeoutMs: prepared.options.timeoutMs } : {}),
           ...(prepared.options.retries !== undefined ? { retries: prepared.options.retries } : {}),
           keep: allStates ? () => true : (s: PortState) => s === 'open',
+          ...(ctx.config.scanEngine ? { engine: ctx.config.scanEngine } : {}),
         },
         {
           signal: active.abort.signal,
@@ -295,6 +299,17 @@ export class ScanRunner {
       };
       ctx.logger.error({ err: e, scan: run.id }, 'scan failed');
     }
+    if (!error)
+      ctx.logger.info(
+        {
+          scan: run.id,
+          engine: scan.engine,
+          probes: scan.done,
+          ms: Math.round(scan.durationMs),
+          ...scan.counts,
+        },
+        'scan probed',
+      );
     const names = new Map(prepared.hosts.filter((h) => h.hostname).map((h) => [h.address, h.hostname!]));
     const rows: ScanResultView[] = scan.results.map((r) => ({
       host: r.host,

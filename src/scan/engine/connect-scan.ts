@@ -37,10 +37,7 @@ export interface ConnectScanOptions {
   workers?: number;
   /** Which states to return as rows (default all); every state is still counted. */
   keep?: (state: PortState) => boolean;
-  /**
-   * Probe loop: `native` (C, built at install), `js` (libuv handles), or `auto` (native when it is
-   * built, the default; PORTCULLIS_SCAN_ENGINE sets the default).
-   */
+  /** Probe loop: `native` (C, built at install), `js` (libuv handles), or `auto` (native when built). */
   engine?: ScanEngine;
 }
 
@@ -115,12 +112,6 @@ let nextJobId = 1;
 /** The control arrays of the jobs running now: [0] probes settled (written by the worker), [1] cancel. */
 const running = new Set<Int32Array>();
 
-function engineOf(value: string | undefined): ScanEngine {
-  if (value === undefined || value === '' || value === 'auto') return 'auto';
-  if (value === 'native' || value === 'js') return value;
-  throw new AppError('bad_scan_engine', `unknown scan engine '${value}' (expected auto, native or js)`);
-}
-
 function defaultWorkers(): number {
   return Math.max(1, Math.min(4, availableParallelism()));
 }
@@ -192,7 +183,7 @@ export async function connectScan(
   const minTimeoutMs = Math.min(timeoutMs, Math.max(1, opts.minTimeoutMs ?? 100));
   const retries = Math.max(0, Math.min(10, opts.retries ?? 2));
   const rate = Math.max(0, opts.rate ?? 0);
-  const engine = engineOf(opts.engine ?? process.env.PORTCULLIS_SCAN_ENGINE);
+  const engine = opts.engine ?? 'auto';
   const counts: Record<PortState, number> = { open: 0, closed: 0, filtered: 0 };
   const keep = opts.keep ?? (() => true);
   const none = () => undefined;

@@ -317,7 +317,7 @@ function runNative(req) {
 
 // Load the native engine now, while descriptors are surely free (it opens its epoll instance when it
 // loads), then tell the pool this worker can take jobs.
-if (process.env.PORTCULLIS_SCAN_ENGINE !== 'js') loadNative();
+loadNative();
 port.postMessage({ type: 'ready', id: 0 });
 
 port.on('message', (/** @type {any} */ msg) => {
