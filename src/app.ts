@@ -7,10 +7,11 @@ import { startBaselineSweep } from './baseline/index.ts';
 import { startAutomation } from './automation/index.ts';
 import { startScanning } from './scan/index.ts';
 import { startConfiguredFlowCollector } from './ingest/index.ts';
-import { auditConfigChanges, bootstrapAdmin } from './identity/index.ts';
+import { auditConfigChanges, bootstrapAdmin, sealPlaintextTotpSecrets } from './identity/index.ts';
 import type { Logger } from './logging/index.ts';
 import { lockDataDir, openStore, redactUrl } from './store/index.ts';
 import { ensureWebBuild } from './web/index.ts';
+import { secretKeyFor } from './util/secret-box.ts';
 
 /** A started server: its address and a way to stop it gracefully. */
 export interface RunningServer {
@@ -36,6 +37,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, logger });
     shutdownHooks.push(() => store.close());
     await bootstrapAdmin(store.db, config.dataDir, logger);
+    const sealed = await sealPlaintextTotpSecrets(store.db, secretKeyFor(config));
+    if (sealed > 0)
+      logger.info({ users: sealed }, 'sealed TOTP seeds stored in plaintext by an older version');
     await auditConfigChanges(store.db, config);
     const ctx: AppContext = {
       config,

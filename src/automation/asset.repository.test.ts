@@ -14,7 +14,7 @@ import {
   toAssetView,
   updateAsset,
 } from './asset.repository.ts';
-import { decryptSecret, encryptSecret, loadSecretKey } from './asset.secrets.ts';
+import { decryptSecret, encryptSecret, loadSecretKey } from '../util/secret-box.ts';
 
 describe('asset secrets', () => {
   it('round-trips any text and refuses another key or another field', () => {

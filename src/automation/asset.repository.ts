@@ -3,7 +3,7 @@ import type { Database } from '../store/index.ts';
 import { badRequest, conflict, notFound } from '../util/errors.ts';
 import type { AppManifest } from './app.manifest.ts';
 import type { AppRegistry } from './app.registry.ts';
-import { decryptSecret, encryptSecret } from './asset.secrets.ts';
+import { decryptSecret, encryptSecret } from '../util/secret-box.ts';
 import type { AssetTable } from './run.table.ts';
 
 export type AssetRow = Selectable<AssetTable>;

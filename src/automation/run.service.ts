@@ -8,7 +8,7 @@ import { BUILTIN_APPS } from '../apps/index.ts';
 import { BUILTIN_PLAYBOOKS } from '../playbooks/index.ts';
 import { AppRegistry } from './app.registry.ts';
 import type { VaultPort } from './action.engine.ts';
-import { loadSecretKey } from './asset.secrets.ts';
+import { loadSecretKey } from '../util/secret-box.ts';
 import { automationEvents, type ArtifactAddedEvent, type ContainerCreatedEvent } from './events.ts';
 import { setContainerTriggerPlanner } from './container.repository.ts';
 import {

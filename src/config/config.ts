@@ -150,7 +150,7 @@ export const SETTINGS = {
       .regex(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$/, 'must be 32 bytes as 64 hex characters or base64')
       .optional(),
     default: undefined,
-    doc: 'Key that encrypts asset secrets (AES-256-GCM). Unset: `<data dir>/secret.key`, generated on first start (mode 0600).',
+    doc: 'Key that encrypts stored secrets, asset credentials and TOTP seeds (AES-256-GCM). Unset: `<data dir>/secret.key`, generated on first start (mode 0600).',
   },
   actionTimeout: {
     env: 'PORTCULLIS_ACTION_TIMEOUT',

@@ -14,7 +14,8 @@ import {
   SESSION_COOKIE,
 } from './session.repository.ts';
 import { createToken, listTokens, revokeToken, type Principal, type TokenInfo } from './token.repository.ts';
-import { newTotpSecret, verifyTotp } from './totp.ts';
+import { newTotpSecret, openTotpSecret, sealTotpSecret, verifyTotp } from './totp.ts';
+import { secretKeyFor } from '../util/secret-box.ts';
 import {
   createUser,
   deleteUser,
@@ -228,7 +229,7 @@ export function registerIdentityRoutes(app: FastifyInstance, ctx: AppContext): v
     const { secret, otpauthUrl } = newTotpSecret(p.username);
     await db
       .updateTable('users')
-      .set({ totp_secret: secret, updated_at: ctx.now() })
+      .set({ totp_secret: sealTotpSecret(secretKeyFor(ctx.config), p.userId, secret), updated_at: ctx.now() })
       .where('id', '=', p.userId)
       .execute();
     await audit(req, 'user.totp_enrolment_started', 'user', p.userId);
@@ -244,7 +245,8 @@ export function registerIdentityRoutes(app: FastifyInstance, ctx: AppContext): v
       .where('id', '=', p.userId)
       .executeTakeFirstOrThrow();
     if (!row.totp_secret) throw badRequest('no TOTP enrolment in progress: POST /api/me/totp first');
-    if (!(await verifyTotp(row.totp_secret, code, ctx.now()))) {
+    const secret = openTotpSecret(secretKeyFor(ctx.config), p.userId, row.totp_secret);
+    if (!(await verifyTotp(secret, code, ctx.now()))) {
       await audit(req, 'user.totp_confirm_failed', 'user', p.userId);
       throw badRequest('code: wrong TOTP code (check the device clock)');
     }

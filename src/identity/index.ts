@@ -10,6 +10,7 @@ export {
   type TokenInfo,
 } from './token.repository.ts';
 export { bootstrapAdmin, ADMIN_TOKEN_FILE } from './bootstrap.ts';
+export { sealPlaintextTotpSecrets } from './totp.ts';
 export {
   ADMIN,
   ANY,

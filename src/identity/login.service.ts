@@ -5,7 +5,8 @@ import { AppError } from '../util/errors.ts';
 import { verifyPassword } from './password.ts';
 import { recordSecurityEvent } from './security-audit.ts';
 import { createSession, csrfTokenFor, pruneSessions } from './session.repository.ts';
-import { verifyTotp } from './totp.ts';
+import { secretKeyFor } from '../util/secret-box.ts';
+import { openTotpSecret, verifyTotp } from './totp.ts';
 import type { Role } from './identity.table.ts';
 
 export interface LoginInput {
@@ -92,7 +93,11 @@ export async function login(
       await audit('login.failure', { reason: 'TOTP code required' });
       throw refused('totp_required', 'this account needs a TOTP code: send "totp" with the login');
     }
-    totpOk = await verifyTotp(user.totp_secret ?? '', input.totp, now);
+    totpOk = await verifyTotp(
+      openTotpSecret(secretKeyFor(config), user.id, user.totp_secret ?? ''),
+      input.totp,
+      now,
+    );
   }
   if (!passwordOk || !totpOk) {
     // A lock that has run out starts a fresh count.

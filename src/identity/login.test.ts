@@ -4,6 +4,8 @@ import { generate } from 'otplib';
 import { listAudit } from '../audit/index.ts';
 import { testStores } from '../testing/stores.ts';
 import { startTestServer, type TestServer } from './test-server.ts';
+import { secretKeyFor } from '../util/secret-box.ts';
+import { openTotpSecret, sealPlaintextTotpSecrets } from './totp.ts';
 import { createUser } from './user.repository.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -235,6 +237,16 @@ describe('browser sessions', () => {
         payload: { code: await generate({ secret, epoch }) },
       });
       assert.equal(ok.statusCode, 200);
+      // The seed is stored sealed, never as the text an authenticator app is given.
+      const stored = await srv.store.db
+        .selectFrom('users')
+        .select(['id', 'totp_secret'])
+        .where('username', '=', 'root2')
+        .executeTakeFirstOrThrow();
+      assert.match(stored.totp_secret!, /^v1\./);
+      assert.ok(!stored.totp_secret!.includes(secret));
+      assert.equal(openTotpSecret(secretKeyFor(srv.ctx.config), stored.id, stored.totp_secret!), secret);
+      assert.throws(() => openTotpSecret(secretKeyFor(srv.ctx.config), stored.id + 1, stored.totp_secret!));
       assert.equal(
         (await srv.app.inject({ method: 'GET', url: '/api/users', headers: { cookie: jar.cookie } }))
           .statusCode,
@@ -249,6 +261,33 @@ describe('browser sessions', () => {
       });
       assert.equal(withCode.statusCode, 200);
       assert.equal(withCode.json().totp_enrolment_required, false);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('seals TOTP seeds that an older version stored in plaintext, and they still sign in', async () => {
+    const srv = await startTestServer();
+    try {
+      const u = await createUser(srv.store.db, { username: 'dave', role: 'analyst', password: PASSWORD });
+      const seed = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ'; // RFC 6238's test seed "12345678901234567890", base32
+      await srv.store.db
+        .updateTable('users')
+        .set({ totp_secret: seed, totp_enabled: true })
+        .where('id', '=', u.id)
+        .execute();
+      assert.equal(await sealPlaintextTotpSecrets(srv.store.db, secretKeyFor(srv.ctx.config)), 1);
+      assert.equal(await sealPlaintextTotpSecrets(srv.store.db, secretKeyFor(srv.ctx.config)), 0);
+      const row = await srv.store.db
+        .selectFrom('users')
+        .select('totp_secret')
+        .where('id', '=', u.id)
+        .executeTakeFirstOrThrow();
+      assert.match(row.totp_secret!, /^v1\./);
+      assert.ok(!row.totp_secret!.includes(seed));
+      const epoch = Math.floor(srv.ctx.now().getTime() / 1000);
+      const res = await signIn(srv, 'dave', PASSWORD, { totp: await generate({ secret: seed, epoch }) });
+      assert.equal(res.statusCode, 200);
     } finally {
       await srv.close();
     }

@@ -1,13 +1,17 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppError } from '../util/errors.ts';
+import { AppError } from './errors.ts';
 
-/** File under the data dir holding the key that encrypts asset secrets. */
+// Secrets kept at rest (asset credentials, TOTP seeds) are sealed with AES-256-GCM under one key, bound
+// by their associated data to the record and field they belong to (a sealed value copied elsewhere does
+// not open).
+
+/** File under the data dir holding the key that encrypts stored secrets. */
 export const SECRET_KEY_FILE = 'secret.key';
 
 /**
- * The 32-byte key for asset secrets: `PORTCULLIS_SECRET_KEY` (64 hex characters or base64 of 32
+ * The 32-byte key for stored secrets: `PORTCULLIS_SECRET_KEY` (64 hex characters or base64 of 32
  * bytes) if given, else `<dataDir>/secret.key` (mode 0600), generated on first use.
  */
 export function loadSecretKey(dataDir: string, fromEnv?: string): Buffer {
@@ -20,6 +24,19 @@ export function loadSecretKey(dataDir: string, fromEnv?: string): Buffer {
   }
   const key = randomBytes(32);
   writeFileSync(path, `${key.toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+  return key;
+}
+
+const keys = new Map<string, Buffer>();
+
+/** `loadSecretKey` for a configuration (`dataDir`, `secretKey`), read once per process. */
+export function secretKeyFor(config: { dataDir: string; secretKey?: string | undefined }): Buffer {
+  const id = `${config.dataDir}\0${config.secretKey ?? ''}`;
+  let key = keys.get(id);
+  if (!key) {
+    key = loadSecretKey(config.dataDir, config.secretKey);
+    keys.set(id, key);
+  }
   return key;
 }
 
@@ -51,11 +68,16 @@ export function encryptSecret(key: Buffer, plaintext: string, aad: string): stri
   ].join('.');
 }
 
-/** Decrypts a value made by `encryptSecret`; the same `aad` (asset and field) must be given. */
+/** Whether a stored value was made by `encryptSecret` (and is not, say, a legacy plaintext value). */
+export function isSealed(value: string): boolean {
+  return value.startsWith('v1.') && value.split('.').length === 4;
+}
+
+/** Decrypts a value made by `encryptSecret`; the same `aad` (record and field) must be given. */
 export function decryptSecret(key: Buffer, sealed: string, aad: string): string {
   const parts = sealed.split('.');
   if (parts.length !== 4 || parts[0] !== 'v1')
-    throw new AppError('secret_corrupt', 'an asset secret is not in the expected format', {
+    throw new AppError('secret_corrupt', 'a stored secret is not in the expected format', {
       kind: 'operational',
     });
   try {
@@ -66,7 +88,7 @@ export function decryptSecret(key: Buffer, sealed: string, aad: string): string 
   } catch (e) {
     throw new AppError(
       'secret_undecryptable',
-      'an asset secret cannot be decrypted: the secret key (PORTCULLIS_SECRET_KEY or <data dir>/secret.key) is not the one it was stored with',
+      'a stored secret cannot be decrypted: the secret key (PORTCULLIS_SECRET_KEY or <data dir>/secret.key) is not the one it was stored with',
       { kind: 'operational', cause: e },
     );
   }
