@@ -4,8 +4,14 @@ export {
   streamEventToEvents,
   STREAM_STRONG_REASON,
   STREAM_WEAK_REASON,
+  StreamTextReader,
   type StreamEventWhere,
 } from './stream-tcp.parser.ts';
+export {
+  parseStreamBatchesParallel,
+  holdStreamParseWorkers,
+  type ParallelStreamOptions,
+} from './stream-parse.pool.ts';
 export {
   jsonValues,
   JsonSplitter,

@@ -69,7 +69,31 @@ export class LineSplitter {
   private lineStart = 0;
   private pos = 0;
 
-  constructor(private readonly maxLineBytes: number = JSON_MAX_RECORD_BYTES) {}
+  /** `start`: where the first byte pushed sits in the whole input (reading a part of a bigger input). */
+  constructor(
+    private readonly maxLineBytes: number = JSON_MAX_RECORD_BYTES,
+    start?: { line: number; offset: number },
+  ) {
+    if (start) {
+      this.lineNo = start.line;
+      this.lineStart = this.pos = start.offset;
+    }
+  }
+
+  /** 1-based number of the next line to start. */
+  get nextLine(): number {
+    return this.lineNo;
+  }
+
+  /** Byte offset of the next line to start. */
+  get nextOffset(): number {
+    return this.lineStart;
+  }
+
+  /** True when no part of a line is held (everything pushed so far ended with a line break). */
+  get idle(): boolean {
+    return this.partLen === 0 && !this.tooLong;
+  }
 
   /** The lines `chunk` completes. */
   push(chunk: Buffer | string): TextLine[] {
@@ -358,6 +382,14 @@ export class JsonSplitter {
       }
     }
     return out;
+  }
+
+  /**
+   * True between values outside any top-level array: what follows is read exactly as a new splitter
+   * would read it (the next value's `index` aside), so an input can be cut there and its parts read apart.
+   */
+  get clean(): boolean {
+    return this.depth === 0 && !this.arrayWrapper;
   }
 
   /** Call at the end of input: reports a value left open. */

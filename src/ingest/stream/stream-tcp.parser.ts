@@ -67,17 +67,22 @@ function serviceOf(ev: Obj): ServiceDetail | undefined {
     if (last !== '' && last !== 'unknown' && last !== 'tcp' && last !== 'ip') name = last;
   }
   const n = clip(name, 64);
-  if (!n) return undefined;
-  // One detail object per name: events of one service then carry the same object, which the
-  // baseline writer recognises as the same evidence without comparing fields.
-  let d = serviceMemo.get(n);
+  return n ? serviceNamed(n) : undefined;
+}
+
+const serviceMemo = new Map<string, ServiceDetail>();
+/**
+ * The service detail `{name}`, one object per name: events of one service then carry the same object,
+ * which the baseline writer recognises as the same evidence without comparing fields.
+ */
+export function serviceNamed(name: string): ServiceDetail {
+  let d = serviceMemo.get(name);
   if (!d) {
     if (serviceMemo.size >= 1024) serviceMemo.clear();
-    serviceMemo.set(n, (d = { name: n }));
+    serviceMemo.set(name, (d = { name }));
   }
   return d;
 }
-const serviceMemo = new Map<string, ServiceDetail>();
 
 /**
  * Turns ONE Splunk Stream `stream:tcp` event — a bare event object or an HEC envelope
@@ -242,24 +247,63 @@ function handle(items: JsonItem[], out: ParseEvent[]): void {
 }
 
 /**
+ * The Stream parser as a synchronous reader of byte chunks: what `parseStream` reads, for callers that
+ * cut one input into parts (the parallel reader in `stream-parse.pool.ts`). `start` is where the first
+ * byte pushed sits in the whole input; a reader started on a part that begins where another reader was
+ * `atBoundary` gives the events a single reader of the whole input would give.
+ */
+export class StreamTextReader {
+  readonly #lines: LineSplitter;
+  readonly #json = new JsonSplitter();
+
+  constructor(start?: { line: number; offset: number }) {
+    this.#lines = new LineSplitter(JSON_MAX_RECORD_BYTES, start);
+  }
+
+  /** Appends to `out` the events `chunk` completes. */
+  push(chunk: Buffer, out: ParseEvent[]): void {
+    for (const ln of this.#lines.push(chunk)) handle(this.#json.line(ln), out);
+  }
+
+  /** Appends to `out` the events of the end of input (a last line without a line break, an open value). */
+  end(out: ParseEvent[]): void {
+    for (const ln of this.#lines.end()) handle(this.#json.line(ln), out);
+    handle(this.#json.end(), out);
+  }
+
+  /** True when everything pushed ends with a line break and no value is open (nor a top-level array). */
+  get atBoundary(): boolean {
+    return this.#lines.idle && this.#json.clean;
+  }
+
+  /** 1-based line number of the next line. */
+  get nextLine(): number {
+    return this.#lines.nextLine;
+  }
+
+  /** Byte offset of the next line. */
+  get nextOffset(): number {
+    return this.#lines.nextOffset;
+  }
+}
+
+/**
  * The events of `parseStream`, one array per input chunk: for hot paths (million-event imports)
  * where one promise per event would cost as much as parsing it.
  */
 export async function* parseStreamBatches(
   input: AsyncIterable<Buffer | string>,
 ): AsyncGenerator<ParseEvent[]> {
-  const lines = new LineSplitter(JSON_MAX_RECORD_BYTES);
-  const json = new JsonSplitter();
+  const reader = new StreamTextReader();
   // 64 KB at a time: each slice's text and events are garbage before the next young-generation
   // collection, where a megabyte chunk's would be promoted and swell the heap until a full collection.
   for await (const chunk of byteSlices(input)) {
     const out: ParseEvent[] = [];
-    for (const ln of lines.push(chunk)) handle(json.line(ln), out);
+    reader.push(chunk, out);
     if (out.length) yield out;
   }
   const out: ParseEvent[] = [];
-  for (const ln of lines.end()) handle(json.line(ln), out);
-  handle(json.end(), out);
+  reader.end(out);
   if (out.length) yield out;
 }
 

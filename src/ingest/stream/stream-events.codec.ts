@@ -1,0 +1,231 @@
+import type { EvidenceGrade, Observation, ParseEvent, ParseIssue } from '../observation.ts';
+import { serviceNamed, STREAM_STRONG_REASON, STREAM_WEAK_REASON } from './stream-tcp.parser.ts';
+
+// The events of one part of a Stream input, as a worker thread hands them to the main thread. Passing
+// the event objects themselves would cost a structured clone of every observation (and its Date), about
+// as much as parsing the event again; here each event is a few numbers in typed arrays, which move
+// between threads without a copy, and each distinct host and service name is sent once per part.
+
+const OP_RECORD = 0;
+const OP_OBSERVATION = 1;
+const OP_ISSUE = 2;
+/** An observation the compact form cannot say (never made by the Stream parser): sent as is. */
+const OP_OTHER = 3;
+
+const GRADES: readonly EvidenceGrade[] = ['strong', 'weak'];
+const REASONS: readonly string[] = [STREAM_STRONG_REASON, STREAM_WEAK_REASON];
+
+/** The events of one part of an input, compactly (structured-clonable; `transferList` gives its buffers). */
+export interface EncodedStreamEvents {
+  /** One per event: 0 record, 1 observation, 2 issue, 3 other observation. */
+  ops: Uint8Array;
+  /** Events in `ops`. */
+  count: number;
+  /** Per observation: index into `hosts`, port, grade (0 strong, 1 weak), index into `services` or -1. */
+  host: Int32Array;
+  port: Int32Array;
+  grade: Uint8Array;
+  service: Int32Array;
+  /** Per observation: time in ms (NaN: none), line and byte offset (NaN: none). */
+  time: Float64Array;
+  line: Float64Array;
+  offset: Float64Array;
+  /** The part's distinct hosts, separated by spaces. */
+  hosts: string;
+  services: string[];
+  issues: ParseIssue[];
+  others: Observation[];
+}
+
+/** The buffers of `e` to transfer rather than copy. */
+export function transferList(e: EncodedStreamEvents): ArrayBuffer[] {
+  return [e.ops, e.host, e.port, e.grade, e.service, e.time, e.line, e.offset].map(
+    (a) => a.buffer as ArrayBuffer,
+  );
+}
+
+/** Collects the events of the Stream parser into an `EncodedStreamEvents`. */
+export class StreamEventsEncoder {
+  #ops = new Uint8Array(4096);
+  #count = 0;
+  #host = new Int32Array(2048);
+  #port = new Int32Array(2048);
+  #grade = new Uint8Array(2048);
+  #service = new Int32Array(2048);
+  #time = new Float64Array(2048);
+  #line = new Float64Array(2048);
+  #offset = new Float64Array(2048);
+  #n = 0;
+  #hosts = new Map<string, number>();
+  #services = new Map<string, number>();
+  #issues: ParseIssue[] = [];
+  #others: Observation[] = [];
+
+  add(events: readonly ParseEvent[]): void {
+    for (const e of events) {
+      if (this.#count === this.#ops.length) this.#ops = grow(this.#ops);
+      if (e.kind === 'record') this.#ops[this.#count++] = OP_RECORD;
+      else if (e.kind === 'issue') {
+        this.#ops[this.#count++] = OP_ISSUE;
+        this.#issues.push(e.issue);
+      } else if (compact(e.observation)) {
+        this.#ops[this.#count++] = OP_OBSERVATION;
+        this.#observation(e.observation);
+      } else {
+        this.#ops[this.#count++] = OP_OTHER;
+        this.#others.push(e.observation);
+      }
+    }
+  }
+
+  #observation(o: Observation): void {
+    const i = this.#n++;
+    if (i === this.#host.length) {
+      this.#host = grow(this.#host);
+      this.#port = grow(this.#port);
+      this.#grade = grow(this.#grade);
+      this.#service = grow(this.#service);
+      this.#time = grow(this.#time);
+      this.#line = grow(this.#line);
+      this.#offset = grow(this.#offset);
+    }
+    let h = this.#hosts.get(o.host);
+    if (h === undefined) this.#hosts.set(o.host, (h = this.#hosts.size));
+    this.#host[i] = h;
+    this.#port[i] = o.port;
+    this.#grade[i] = o.grade === 'strong' ? 0 : 1;
+    let s = -1;
+    if (o.service) {
+      const name = o.service.name!;
+      s = this.#services.get(name) ?? -1;
+      if (s < 0) this.#services.set(name, (s = this.#services.size));
+    }
+    this.#service[i] = s;
+    this.#time[i] = o.seenAt ? o.seenAt.getTime() : NaN;
+    this.#line[i] = o.line ?? NaN;
+    this.#offset[i] = o.offset ?? NaN;
+  }
+
+  /** The events added so far; the encoder is not used after. */
+  finish(): EncodedStreamEvents {
+    return {
+      ops: this.#ops,
+      count: this.#count,
+      host: this.#host,
+      port: this.#port,
+      grade: this.#grade,
+      service: this.#service,
+      time: this.#time,
+      line: this.#line,
+      offset: this.#offset,
+      hosts: [...this.#hosts.keys()].join(' '),
+      services: [...this.#services.keys()],
+      issues: this.#issues,
+      others: this.#others,
+    };
+  }
+}
+
+/** True when `o` is what the compact form says: a Stream TCP observation as the parser makes them. */
+function compact(o: Observation): boolean {
+  const g = o.grade === 'strong' ? 0 : o.grade === 'weak' ? 1 : -1;
+  if (g < 0 || o.reason !== REASONS[g] || o.protocol !== 'tcp' || o.source !== 'stream') return false;
+  if (o.hostnames !== undefined || o.host.includes(' ')) return false;
+  if (o.service !== undefined) {
+    if (typeof o.service.name !== 'string' || Object.keys(o.service).length !== 1) return false;
+  }
+  return true;
+}
+
+function grow<T extends Uint8Array | Int32Array | Float64Array>(a: T): T {
+  const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+  b.set(a);
+  return b;
+}
+
+const RECORD: ParseEvent = Object.freeze({ kind: 'record' });
+
+/**
+ * Decodes the events of one part of an input, appending them to `out`. The part was read as if it
+ * were a whole input (lines from 1, offsets from 0); `start` is where it sits in the whole input, so
+ * lines and offsets come out as a single reader of the whole input gives them. A service detail
+ * `{name}` is the parser's one object for that name, as in events read on this thread.
+ */
+export function decodeStreamEvents(
+  e: EncodedStreamEvents,
+  start: { line: number; offset: number },
+  out: ParseEvent[],
+): void {
+  const dLine = start.line - 1;
+  const dOffset = start.offset;
+  const hosts = e.hosts === '' ? [] : e.hosts.split(' ');
+  const services = e.services.map(serviceNamed);
+  let obs = 0;
+  let iss = 0;
+  let other = 0;
+  for (let i = 0; i < e.count; i++) {
+    const op = e.ops[i];
+    if (op === OP_RECORD) out.push(RECORD);
+    else if (op === OP_OBSERVATION) {
+      const g = e.grade[obs]!;
+      const time = e.time[obs]!;
+      const line = e.line[obs]!;
+      const offset = e.offset[obs]!;
+      const s = e.service[obs]!;
+      const o: Observation = {
+        host: hosts[e.host[obs]!]!,
+        protocol: 'tcp',
+        port: e.port[obs]!,
+        source: 'stream',
+        grade: GRADES[g]!,
+        reason: REASONS[g]!,
+        seenAt: Number.isNaN(time) ? null : new Date(time),
+      };
+      obs++;
+      if (s >= 0) o.service = services[s]!;
+      if (!Number.isNaN(line)) o.line = line + dLine;
+      if (!Number.isNaN(offset)) o.offset = offset + dOffset;
+      out.push({ kind: 'observation', observation: o });
+    } else {
+      const at = op === OP_ISSUE ? e.issues[iss++]! : e.others[other++]!;
+      if (at.line !== undefined) at.line += dLine;
+      if (at.offset !== undefined) at.offset += dOffset;
+      out.push(
+        op === OP_ISSUE
+          ? { kind: 'issue', issue: at as ParseIssue }
+          : { kind: 'observation', observation: at as Observation },
+      );
+    }
+  }
+}
+
+/** Moves the lines and offsets of events read from a part as if it were a whole input to `start`. */
+export function shiftEvents(events: ParseEvent[], start: { line: number; offset: number }): void {
+  const dLine = start.line - 1;
+  const dOffset = start.offset;
+  if (dLine === 0 && dOffset === 0) return;
+  for (const e of events) {
+    const at = e.kind === 'observation' ? e.observation : e.kind === 'issue' ? e.issue : null;
+    if (!at) continue;
+    if (at.line !== undefined) at.line += dLine;
+    if (at.offset !== undefined) at.offset += dOffset;
+  }
+}
+
+/** A part of an input sent to a worker: whole lines; `last` when the input ends with it. */
+export interface PartRequest {
+  id: number;
+  bytes: Uint8Array;
+  last: boolean;
+}
+
+/** A worker's answer: the part's events, its line count, whether it ended at a boundary, its bytes. */
+export interface PartResult {
+  id: number;
+  events: EncodedStreamEvents;
+  /** Line breaks in the part. */
+  lines: number;
+  /** True when a reader of the rest of the input can start afresh after this part. */
+  boundary: boolean;
+  bytes: Uint8Array;
+}
