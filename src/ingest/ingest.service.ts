@@ -70,6 +70,12 @@ export interface IngestOptions {
   batchSize?: number;
 }
 
+// Distinct services merged per transaction for nmap XML, where nearly every service of a big scan is
+// new. Each batch's upsert is planned and run inside the embedded store's WebAssembly memory, which
+// keeps every page it has touched: with the writer's 10,000, a 150 MB file took the server to 325-330
+// MB resident; with 5,000 to 297 MB, 2,500 to 279 MB and 1,000 to 270 MB, at the same speed.
+const NMAP_XML_BATCH_KEYS = 2_000;
+
 /** Collects parse events into a baseline writer and a summary; shared by file imports and HEC. */
 export class IngestSink {
   readonly writer: BaselineWriter;
@@ -81,6 +87,7 @@ export class IngestSink {
       ...(opts.learning !== undefined ? { learning: opts.learning } : {}),
       ...(opts.observedAt ? { defaultSeenAt: opts.observedAt } : {}),
       ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
+      ...(opts.format === 'nmap-xml' ? { batchKeys: NMAP_XML_BATCH_KEYS } : {}),
     });
     this.#maxIssues = opts.maxIssues ?? 100;
     this.summary = {
