@@ -1,18 +1,20 @@
-// Decides whether bin/portcullis.js may start from the prebuilt CLI bundle (scripts/build-cli.mjs).
+// Decides whether bin/portcullis.js may start from a prebuilt bundle (scripts/build-cli.mjs): the CLI's
+// in dist/cli/, the server's (for `serve`) in dist/server/.
 import { readFileSync, statSync } from 'node:fs';
 
 /**
- * The URL of the bundle's entry under `root` (a directory URL ending in '/') when dist/cli/inputs.json
+ * The URL of the bundle's entry under `root` (a directory URL ending in '/') when `<dir>/inputs.json`
  * is there with every file of the bundle, and every source file the command runs from (all of them for
  * help, --version or a command the list does not know) still has the recorded size and modification
  * time; else undefined (no bundle or part of it gone, a damaged list, or a source changed or gone since
  * the build).
  * @param {URL} root
  * @param {string | undefined} command the top-level command about to run
+ * @param {string} [bundleDir] the bundle's directory under `root`, ending in '/'
  * @returns {URL | undefined}
  */
-export function freshBundle(root, command) {
-  const dir = new URL('dist/cli/', root);
+export function freshBundle(root, command, bundleDir = 'dist/cli/') {
+  const dir = new URL(bundleDir, root);
   try {
     const { inputs, commands, files } = JSON.parse(readFileSync(new URL('inputs.json', dir), 'utf8'));
     if (!Array.isArray(inputs) || inputs.length === 0 || !Array.isArray(files)) return undefined;
