@@ -72,8 +72,8 @@ export interface IngestOptions {
 
 // Distinct services merged per transaction for nmap XML, where nearly every service of a big scan is
 // new. Each batch's upsert is planned and run inside the embedded store's WebAssembly memory, which
-// keeps every page it has touched: with the writer's 10,000, a 150 MB file took the server to 325-330
-// MB resident; with 5,000 to 297 MB, 2,500 to 279 MB and 1,000 to 270 MB, at the same speed.
+// keeps every page it has touched: with the writer's 10,000, a 150 MB file took the server to about
+// 324 MB resident; with 5,000 to 290 MB, 2,500 to 273 MB and 1,000 to 264 MB, at the same speed.
 const NMAP_XML_BATCH_KEYS = 2_000;
 
 /** Collects parse events into a baseline writer and a summary; shared by file imports and HEC. */
