@@ -22,7 +22,6 @@ require(workerData.tsx).register();
 require(workerData.entry);
 `;
 const ENTRY = fileURLToPath(new URL('./stream-parse.worker.ts', import.meta.url));
-const TSX_CJS = createRequire(import.meta.url).resolve('tsx/cjs/api');
 
 interface Slot {
   worker: Worker;
@@ -49,11 +48,21 @@ class PartPool {
 
   constructor(size: number) {
     const started: Array<Promise<void>> = [];
+    let tsx: string;
+    try {
+      tsx = createRequire(import.meta.url).resolve('tsx/cjs/api');
+    } catch (e) {
+      // Without tsx the workers cannot load the parser: inputs are read on the calling thread.
+      this.failed = e as Error;
+      this.ready = Promise.reject(this.failed);
+      this.ready.catch(() => {});
+      return;
+    }
     for (let i = 0; i < size; i++) {
       const worker = new Worker(BOOT, {
         eval: true,
         execArgv: [],
-        workerData: { tsx: TSX_CJS, entry: ENTRY },
+        workerData: { tsx, entry: ENTRY },
       });
       const slot: Slot = { worker, ready: false, busy: 0 };
       this.#slots.push(slot);
