@@ -39,9 +39,8 @@ export interface EncodedStreamEvents {
 
 /** The buffers of `e` to transfer rather than copy. */
 export function transferList(e: EncodedStreamEvents): ArrayBuffer[] {
-  return [e.ops, e.host, e.port, e.grade, e.service, e.time, e.line, e.offset].map(
-    (a) => a.buffer as ArrayBuffer,
-  );
+  const arrays = [e.ops, e.host, e.port, e.grade, e.service, e.time, e.line, e.offset];
+  return [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))];
 }
 
 /** Collects the events of the Stream parser into an `EncodedStreamEvents`. */
@@ -108,16 +107,39 @@ export class StreamEventsEncoder {
 
   /** The events added so far; the encoder is not used after. */
   finish(): EncodedStreamEvents {
+    // Packed into one buffer: one transfer per part rather than eight.
+    const n = this.#n;
+    const c = this.#count;
+    const ab = new ArrayBuffer(n * (3 * 8 + 3 * 4 + 1) + c);
+    let o = 0;
+    const take = <T extends Float64Array | Int32Array | Uint8Array>(
+      make: new (b: ArrayBuffer, at: number, len: number) => T,
+      from: T,
+      len: number,
+    ): T => {
+      const a = new make(ab, o, len);
+      a.set(from.subarray(0, len));
+      o += len * a.BYTES_PER_ELEMENT;
+      return a;
+    };
+    const time = take(Float64Array, this.#time, n);
+    const line = take(Float64Array, this.#line, n);
+    const offset = take(Float64Array, this.#offset, n);
+    const host = take(Int32Array, this.#host, n);
+    const port = take(Int32Array, this.#port, n);
+    const service = take(Int32Array, this.#service, n);
+    const grade = take(Uint8Array, this.#grade, n);
+    const ops = take(Uint8Array, this.#ops, c);
     return {
-      ops: this.#ops,
-      count: this.#count,
-      host: this.#host,
-      port: this.#port,
-      grade: this.#grade,
-      service: this.#service,
-      time: this.#time,
-      line: this.#line,
-      offset: this.#offset,
+      ops,
+      count: c,
+      host,
+      port,
+      grade,
+      service,
+      time,
+      line,
+      offset,
       hosts: [...this.#hosts.keys()].join(' '),
       services: [...this.#services.keys()],
       issues: this.#issues,
