@@ -130,12 +130,18 @@ class PartPool {
     if (shared === this) shared = undefined;
     for (const t of this.#tasks.values()) t.reject(e);
     this.#tasks.clear();
-    for (const s of this.#slots) void s.worker.terminate();
+    this.#stopped = Promise.all(this.#slots.map((s) => s.worker.terminate())).then(
+      () => {},
+      () => {},
+    );
   }
 
-  /** Stops the workers (tasks still running fail). */
-  close(): void {
+  #stopped: Promise<void> = Promise.resolve();
+
+  /** Stops the workers (tasks still running fail); settles once their threads have ended. */
+  close(): Promise<void> {
     this.#fail(new Error('Stream parse workers stopped'));
+    return this.#stopped;
   }
 }
 
@@ -144,15 +150,15 @@ let shared: PartPool | undefined;
 /** The shared pool (started if needed), counted as used until `release`. */
 function acquirePool(size: number): PartPool {
   if (!shared || shared.size < size) {
-    if (shared && shared.users === 0) shared.close();
+    if (shared && shared.users === 0) void shared.close();
     shared = new PartPool(size);
   }
   shared.users++;
   return shared;
 }
 
-function releasePool(pool: PartPool): void {
-  if (--pool.users === 0) pool.close();
+function releasePool(pool: PartPool): Promise<void> {
+  return --pool.users === 0 ? pool.close() : Promise.resolve();
 }
 
 /** Worker threads for this machine: one per core besides the calling thread's, at most 3. */
@@ -170,12 +176,12 @@ export async function holdStreamParseWorkers(workers = Math.max(1, defaultWorker
   try {
     await pool.ready;
   } catch (e) {
-    releasePool(pool);
+    void releasePool(pool);
     throw e;
   }
   let held = true;
   return () => {
-    if (held) releasePool(pool);
+    if (held) void releasePool(pool);
     held = false;
   };
 }
@@ -425,6 +431,7 @@ export async function* parseStreamBatchesParallel(
       if (out.length) yield out;
     }
   } finally {
-    if (pool) releasePool(pool);
+    // Waited for: the workers' memory is given back before the caller's last database write.
+    if (pool) await releasePool(pool);
   }
 }
