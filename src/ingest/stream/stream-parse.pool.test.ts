@@ -164,6 +164,21 @@ describe('parseStreamBatchesParallel', () => {
     assert.deepEqual(got, await single(text));
   });
 
+  it('a reader left early (the import failed on its side) lets the next input read normally', async () => {
+    const text = Array.from({ length: 3000 }, (_, i) => eventLine(i)).join('\n') + '\n';
+    for await (const b of parseStreamBatchesParallel(chunked(text, 4096), {
+      workers: 1,
+      parallelAfter: 0,
+      partBytes: 1000,
+    })) {
+      assert.ok(b.length > 0);
+      break;
+    }
+    const { events, stats } = await pooled(text, { partBytes: 1000 });
+    assert.deepEqual(events, await single(text));
+    assert.ok(stats.partsOnWorkers > 0);
+  });
+
   it('property: any mix of lines, parts and chunk sizes gives what parseStreamBatches gives', async () => {
     const line = fc.oneof(
       fc.nat(5000).map((i) => eventLine(i, i % 4 === 0)),
