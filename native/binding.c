@@ -5,6 +5,7 @@
 // arrays are filled in place; control is an Int32Array (on a SharedArrayBuffer) of progress and cancel.
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <node_api.h>
 #include <stdlib.h>
@@ -43,7 +44,10 @@ static napi_status number(napi_env env, napi_value obj, const char *key, double 
   napi_value v;
   napi_status st = napi_get_named_property(env, obj, key, &v);
   if (st != napi_ok) return st;
-  return napi_get_value_double(env, v, out);
+  st = napi_get_value_double(env, v, out);
+  if (st != napi_ok) return st;
+  // NaN and infinities have no integer value (converting them is undefined behaviour in C).
+  return isfinite(*out) ? napi_ok : napi_invalid_arg;
 }
 
 // Each thread that loads the module (a probe worker) gets its epoll instance when it loads, before any
@@ -117,10 +121,11 @@ static napi_value scan(napi_env env, napi_callback_info info) {
   }
   for (uint32_t h = 0; h < nhosts; h++) {
     napi_value v;
-    char text[INET6_ADDRSTRLEN + 1];
+    char text[INET6_ADDRSTRLEN + 2];
     size_t tl = 0;
+    // A longer string is cut by the copy: refuse it rather than parse what is left.
     int ok = napi_get_element(env, hosts, h, &v) == napi_ok &&
-             napi_get_value_string_utf8(env, v, text, sizeof text, &tl) == napi_ok;
+             napi_get_value_string_utf8(env, v, text, sizeof text, &tl) == napi_ok && tl < sizeof text - 1;
     if (ok && families[h] == 6) {
       struct sockaddr_in6 *a = (struct sockaddr_in6 *)&addrs[h];
       a->sin6_family = AF_INET6;

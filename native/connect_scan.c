@@ -33,6 +33,9 @@ enum {
 typedef struct {
   int fd;
   uint32_t index;
+  // Bumped each time the slot takes a probe, and carried in the epoll event: an event left over from
+  // an earlier probe of the slot (a socket that outlived its close in a forked child) is ignored.
+  uint32_t gen;
   double start;
   double deadline;
 } slot_t;
@@ -95,6 +98,11 @@ static int push(loop_t *l, uint32_t i) {
 
 // Out of descriptors, ports or buffers: shrink the window and pause briefly instead of failing.
 static void back_off(loop_t *l, int err) {
+  // Spare sockets hold descriptors too: give them back first.
+  for (int f = 0; f < 2; f++) {
+    for (uint32_t k = 0; k < l->nspare[f]; k++) close(l->spare[f][k]);
+    l->nspare[f] = 0;
+  }
   uint32_t c = (uint32_t)(l->inflight * 0.8);
   l->cap = c < 1 ? 1 : c;
   l->paused_until = now_ms() + 50;
@@ -127,10 +135,44 @@ static void sample(loop_t *l, uint32_t h, double rtt) {
 }
 
 static void retry_or_filter(loop_t *l, uint32_t i) {
+  // A cancelled scan leaves a probe it did not finish unprobed rather than calling it filtered.
+  if (__atomic_load_n(&l->job->control[1], __ATOMIC_RELAXED)) return;
   uint8_t tries = ++l->job->tries[i];
-  int cancelled = __atomic_load_n(&l->job->control[1], __ATOMIC_RELAXED);
-  if (tries <= l->job->retries && !cancelled && push(l, i) == 0) return;
+  if (tries <= l->job->retries && push(l, i) == 0) return;
   settle(l, i, STATE_FILTERED, R_NO_RESPONSE, 0);
+}
+
+// A connection to a port of this host with no listener can complete with itself (TCP simultaneous
+// open) when the kernel picks the target port as the source port. nmap checks for this too and tries
+// again; so do we, as after a timeout.
+static int self_connected(int fd, const struct sockaddr_storage *to) {
+  struct sockaddr_storage me;
+  socklen_t len = sizeof me;
+  if (getsockname(fd, (struct sockaddr *)&me, &len) != 0 || me.ss_family != to->ss_family) return 0;
+  if (to->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&me, *b = (const struct sockaddr_in6 *)to;
+    return a->sin6_port == b->sin6_port && memcmp(&a->sin6_addr, &b->sin6_addr, sizeof a->sin6_addr) == 0;
+  }
+  const struct sockaddr_in *a = (const struct sockaddr_in *)&me, *b = (const struct sockaddr_in *)to;
+  return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
+}
+
+// The target of probe i.
+static socklen_t target_of(const cs_job_t *j, uint32_t i, struct sockaddr_storage *to) {
+  *to = j->addrs[j->host_idx[i]];
+  if (to->ss_family == AF_INET6) {
+    ((struct sockaddr_in6 *)to)->sin6_port = htons(j->ports[i]);
+    return sizeof(struct sockaddr_in6);
+  }
+  ((struct sockaddr_in *)to)->sin_port = htons(j->ports[i]);
+  return sizeof(struct sockaddr_in);
+}
+
+// Closes an answered connection with a reset, as nmap does: no TIME_WAIT left holding a source port.
+static void close_open(int fd) {
+  struct linger lg = {.l_onoff = 1, .l_linger = 0};
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  close(fd);
 }
 
 static void release(loop_t *l, uint32_t s) {
@@ -169,15 +211,8 @@ static void launch(loop_t *l) {
       settle(l, i, STATE_FILTERED, reason_of(err), 0);
       continue;
     }
-    struct sockaddr_storage to = *sa;
-    socklen_t len;
-    if (sa->ss_family == AF_INET6) {
-      ((struct sockaddr_in6 *)&to)->sin6_port = htons(j->ports[i]);
-      len = sizeof(struct sockaddr_in6);
-    } else {
-      ((struct sockaddr_in *)&to)->sin_port = htons(j->ports[i]);
-      len = sizeof(struct sockaddr_in);
-    }
+    struct sockaddr_storage to;
+    socklen_t len = target_of(j, i, &to);
     double start = now_ms();
     int rc = connect(fd, (struct sockaddr *)&to, len);
     int err = rc == 0 ? 0 : errno;
@@ -186,9 +221,17 @@ static void launch(loop_t *l) {
       rc = connect(fd, (struct sockaddr *)&to, len);
       err = rc == 0 ? 0 : errno;
     }
+    if (rc == 0 && self_connected(fd, &to)) {
+      close(fd);
+      retry_or_filter(l, i);
+      continue;
+    }
     if (rc == 0 || err == ECONNREFUSED) {
       // Answered at once (possible on loopback).
-      close(fd);
+      if (rc == 0)
+        close_open(fd);
+      else
+        close(fd);
       double rtt = now_ms() - start;
       sample(l, h, rtt);
       settle(l, i, rc == 0 ? STATE_OPEN : STATE_CLOSED, rc == 0 ? R_SYN_ACK : R_CONN_REFUSED, rtt);
@@ -206,7 +249,8 @@ static void launch(loop_t *l) {
       continue;
     }
     uint32_t s = l->free_slots[--l->nfree];
-    struct epoll_event ev = {.events = EPOLLOUT | EPOLLONESHOT, .data = {.u32 = s}};
+    uint32_t gen = l->slots[s].gen + 1;
+    struct epoll_event ev = {.events = EPOLLOUT | EPOLLONESHOT, .data = {.u64 = ((uint64_t)gen << 32) | s}};
     if (epoll_ctl(l->epfd, reused ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0) {
       int e = errno;
       close(fd);
@@ -215,28 +259,39 @@ static void launch(loop_t *l) {
       back_off(l, e);
       return;
     }
-    l->slots[s] = (slot_t){.fd = fd, .index = i, .start = start,
+    l->slots[s] = (slot_t){.fd = fd, .index = i, .gen = gen, .start = start,
                            .deadline = start + timeout_for(l, h, j->tries[i])};
     l->inflight++;
     if (j->rate > 0) l->tokens -= 1;
   }
 }
 
-static void complete(loop_t *l, uint32_t s) {
+static void complete(loop_t *l, uint64_t data) {
   cs_job_t *j = l->job;
+  uint32_t s = (uint32_t)data;
   slot_t *sl = &l->slots[s];
+  if (s >= j->concurrency || sl->fd < 0 || sl->gen != (uint32_t)(data >> 32)) return;
   uint32_t i = sl->index;
   int status = 0;
   socklen_t sl_len = sizeof status;
   if (getsockopt(sl->fd, SOL_SOCKET, SO_ERROR, &status, &sl_len) != 0) status = errno;
   double rtt = now_ms() - sl->start;
   uint32_t h = j->host_idx[i];
-  if (status == ECONNREFUSED) {
+  if (status == ECONNREFUSED && l->inflight - 1 + l->nspare[0] + l->nspare[1] < l->cap) {
+    // Kept for the next probe, as long as sockets in flight and spare stay within the window.
     int fam = j->addrs[h].ss_family == AF_INET6;
-    if (l->nspare[fam] < j->concurrency) {
-      l->spare[fam][l->nspare[fam]++] = sl->fd;
-      sl->fd = -1;
+    l->spare[fam][l->nspare[fam]++] = sl->fd;
+    sl->fd = -1;
+  } else if (status == 0) {
+    struct sockaddr_storage to;
+    target_of(j, i, &to);
+    if (self_connected(sl->fd, &to)) {
+      release(l, s);
+      retry_or_filter(l, i);
+      return;
     }
+    close_open(sl->fd);
+    sl->fd = -1;
   }
   release(l, s);
   if (status == 0 || status == ECONNREFUSED || status == ECONNRESET) {
@@ -282,7 +337,7 @@ int cs_run(cs_job_t *j) {
   l.spare[0] = malloc(j->concurrency * sizeof(int));
   l.spare[1] = malloc(j->concurrency * sizeof(int));
   if (l.slots)
-    for (uint32_t s = 0; s < j->concurrency; s++) l.slots[s].fd = -1;
+    for (uint32_t s = 0; s < j->concurrency; s++) l.slots[s] = (slot_t){.fd = -1};
   l.epfd = j->epfd;
   // Another thread may hold every descriptor for a moment: wait for one instead of failing.
   for (int tries = 0; l.epfd < 0 && tries < 1000; tries++) {
@@ -319,7 +374,14 @@ int cs_run(cs_job_t *j) {
     }
     int n = epoll_wait(l.epfd, events, 256, wait);
     if (n < 0 && errno != EINTR) goto out;
-    for (int k = 0; k < n; k++) complete(&l, events[k].data.u32);
+    for (int k = 0; k < n; k++) complete(&l, events[k].data.u64);
+    // Read every answer already there before any deadline is checked: an answer noticed late is
+    // still an answer, never a timeout.
+    while (n == 256) {
+      n = epoll_wait(l.epfd, events, 256, 0);
+      if (n < 0 && errno != EINTR) goto out;
+      for (int k = 0; k < n; k++) complete(&l, events[k].data.u64);
+    }
     now = now_ms();
     if (now >= next_sweep) {
       expire(&l, now);

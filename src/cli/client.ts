@@ -57,15 +57,24 @@ export async function openRequest(
 ): Promise<http.IncomingMessage> {
   const url = `${target.url}${path}`;
   const send = url.startsWith('http:') ? http.request : https.request;
+  // A body that fails to read (a file that cannot be read) is this side's error, not the server's.
+  let bodyError: Error | undefined;
   try {
     return await new Promise<http.IncomingMessage>((resolveRes, reject) => {
       const req = send(url, { method, headers, agent: target.agent }, resolveRes);
       req.on('error', reject);
       if (body === undefined) req.end();
       else if (typeof body === 'string' || Buffer.isBuffer(body)) req.end(body);
-      else pipeline(body, req).catch(reject);
+      else {
+        body.once('error', (e: Error) => (bodyError ??= e));
+        pipeline(body, req).catch(reject);
+      }
     });
   } catch (e) {
+    if (bodyError)
+      throw new AppError('upload_failed', `reading what was to be sent failed: ${bodyError.message}`, {
+        kind: 'operational',
+      });
     throw new AppError(
       'server_unreachable',
       `cannot reach Portcullis at ${target.url}: ${(e as Error).message}`,

@@ -235,6 +235,37 @@ describe(
         assert.ok(r.done > 0 && r.done < 65535, `done ${r.done}`);
         assert.equal(r.rows, r.done);
       });
+      it(`${engine} engine: never reports a port of its own host open by connecting to itself`, () => {
+        // With nothing listening on the loopback of namespace A, the kernel sometimes picks the target
+        // port as the source port of a connect, which then completes with itself (simultaneous open);
+        // nmap -sT reports such ports closed, and so must we. Ephemeral ports are where it happens.
+        const ours = ourScan([{ address: '127.0.0.1', family: 4 }], '32768-60999', { engine });
+        assert.equal(ours.done, 60999 - 32768 + 1);
+        assert.deepEqual(openOf(ours, '127.0.0.1'), []);
+        assert.equal(ours.counts.closed, ours.done);
+      });
+
+      it(`${engine} engine: lets the process exit while a scan still runs`, () => {
+        // 200 ports of an address nobody answers, 3 s timeouts and 3 retries: the scan alone would take
+        // well over 10 s; the process exits after half a second and must not wait for it.
+        const code = `import { connectScan } from ${JSON.stringify(new URL('./engine/connect-scan.ts', import.meta.url).href)};
+          setTimeout(() => process.exit(7), 500);
+          await connectScan([{ address: '${V4_DROP}', family: 4 }], Array.from({ length: 200 }, (_, i) => i + 1),
+            { engine: '${engine}', timeoutMs: 3000, retries: 3 });
+          process.exit(0);`;
+        const r = spawnSync(
+          'ip',
+          ['netns', 'exec', A, process.execPath, '--import', 'tsx', '--input-type=module', '-e', code],
+          {
+            env: childEnv,
+            timeout: 10_000,
+            encoding: 'utf8',
+          },
+        );
+        assert.equal(r.signal, null, 'the process was still running after 10 s');
+        assert.equal(r.status, 7, r.stderr);
+      });
+
       it(`${engine} engine: backs off when descriptors run out, and still probes every port`, () => {
         // 512 connects in flight cannot fit under 100 descriptors (Node itself holds a few dozen).
         const ports = `1-3000,${DROPPED_RANGE.join('-')},${ports4.join(',')}`;

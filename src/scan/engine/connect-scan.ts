@@ -111,6 +111,11 @@ let pool: PoolWorker[] = [];
 let nextJobId = 1;
 /** The control arrays of the jobs running now: [0] probes settled (written by the worker), [1] cancel. */
 const running = new Set<Int32Array>();
+// A native job blocks its worker thread until it returns, and a process that exits waits for its
+// workers: whatever way the process ends, ask every running job to stop first.
+process.on('exit', () => {
+  for (const control of running) Atomics.store(control, 1, 1);
+});
 
 function defaultWorkers(): number {
   return Math.max(1, Math.min(4, availableParallelism()));

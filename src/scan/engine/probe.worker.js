@@ -228,9 +228,17 @@ class Probe {
   complete(status) {
     if (this.over) return;
     const job = this.job;
+    const self = status === 0 && this.selfConnected();
     this.end();
     const i = this.index;
     const rtt = performance.now() - this.start;
+    if (self) {
+      // Connected to itself (simultaneous open: the kernel picked the target port as the source port,
+      // possible only when nothing listens there): try again, as nmap does.
+      this.retryOrFilter();
+      job.launch();
+      return;
+    }
     if (status === 0 || status === -E.ECONNREFUSED || status === -E.ECONNRESET) {
       job.sample(/** @type {number} */ (job.req.hostIdx[i]), rtt);
       if (status === 0) job.settle(i, STATE_OPEN, R_SYN_ACK, rtt);
@@ -259,11 +267,24 @@ class Probe {
 
   retryOrFilter() {
     const job = this.job;
+    // A cancelled scan leaves a probe it did not finish unprobed rather than calling it filtered.
+    if (job.cancelled) return;
     const i = this.index;
     const tries = (job.tries[i] ?? 0) + 1;
     job.tries[i] = tries;
-    if (tries <= job.req.retries && !job.cancelled) job.queue.push(i);
+    if (tries <= job.req.retries) job.queue.push(i);
     else job.settle(i, STATE_FILTERED, R_NO_RESPONSE, 0);
+  }
+
+  /** Whether the connection is to itself (same address and port at both ends); call before end(). */
+  selfConnected() {
+    const req = this.job.req;
+    const out = /** @type {{ address?: string, port?: number }} */ ({});
+    if (this.handle.getsockname(out) !== 0) return false;
+    return (
+      out.port === req.ports[this.index] &&
+      out.address === req.hosts[/** @type {number} */ (req.hostIdx[this.index])]
+    );
   }
 
   end() {
