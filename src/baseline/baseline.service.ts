@@ -1,9 +1,10 @@
 import type { Kysely } from 'kysely';
 import { createContainer } from '../automation/index.ts';
 import { parseDuration, type Config } from '../config/index.ts';
-import type { Observation, SourceKind } from '../ingest/observation.ts';
+import type { Observation, Protocol, SourceKind } from '../ingest/observation.ts';
 import type { Logger } from '../logging/index.ts';
 import type { Database } from '../store/index.ts';
+import { observationProblem, sameEvidence } from './observation.check.ts';
 import { detectionContainer } from './detection.ts';
 import {
   applyObservationSeq,
@@ -24,6 +25,8 @@ import {
   type NewServiceChange,
   type RowStamps,
 } from './service.repository.ts';
+
+export { observationProblem };
 
 /** What the baseline needs from the application context. */
 export interface BaselineContext {
@@ -59,20 +62,26 @@ export interface WriterOptions {
   source?: SourceKind;
 }
 
-const PROTOCOLS = new Set(['tcp', 'udp', 'sctp']);
-const GRADES = new Set(['strong', 'weak', 'negative']);
-
-/** Why an observation cannot be recorded, or null when it can. */
-export function observationProblem(o: Observation): string | null {
-  if (typeof o.host !== 'string' || o.host === '' || o.host.length > 64)
-    return `invalid host ${JSON.stringify(o.host)}`;
-  if (!PROTOCOLS.has(o.protocol)) return `invalid protocol ${JSON.stringify(o.protocol)}`;
-  if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535)
-    return `port ${String(o.port)} out of range 0-65535`;
-  if (!GRADES.has(o.grade)) return `invalid evidence grade ${JSON.stringify(o.grade)}`;
-  if (o.seenAt !== null && !(o.seenAt instanceof Date && !Number.isNaN(o.seenAt.getTime())))
-    return 'invalid seenAt';
-  return null;
+/**
+ * Observations of one run of an input, grouped by service as `BaselineWriter.push` queues them (for
+ * `pushGrouped`). Group g is the service (`host[g]`, `protocol`, `port[g]`); its distinct observations
+ * ("templates", in the order first seen) are `evidence[templates[templateStart[g]]]` to
+ * `evidence[templates[templateStart[g + 1] - 1]]` (evidence objects are shared by groups: their host,
+ * protocol, port and time are not used), and its observations, in arrival order, the pairs (index among
+ * the group's templates, time in ms or NaN) from `seq[seqStart[g]]` to `seq[seqStart[g + 1] - 1]`.
+ * Groups come in the order of their first observation. Every observation passed `observationProblem`;
+ * `rejected` counts those of the run that did not.
+ */
+export interface ObservationGroups {
+  host: readonly string[];
+  protocol: Protocol;
+  port: ArrayLike<number>;
+  evidence: readonly Observation[];
+  templates: ArrayLike<number>;
+  templateStart: ArrayLike<number>;
+  seq: ArrayLike<number>;
+  seqStart: ArrayLike<number>;
+  rejected: number;
 }
 
 interface PendingService {
@@ -80,32 +89,6 @@ interface PendingService {
   templates: Observation[];
   /** Pairs of (template index, evidence time in ms or NaN when the record gives none). */
   seq: number[];
-}
-
-/** True when two observations of one service say the same thing but (maybe) at another time. */
-function sameEvidence(a: Observation, b: Observation): boolean {
-  if (a.source !== b.source || a.grade !== b.grade || a.reason !== b.reason) return false;
-  if (a.service !== b.service) {
-    if (!a.service || !b.service) return false;
-    // Loops rather than Object.keys: this runs once per event of million-event imports.
-    const sa = a.service as Record<string, unknown>;
-    const sb = b.service as Record<string, unknown>;
-    let na = 0;
-    for (const k in sa) {
-      if (sa[k] !== sb[k]) return false;
-      na++;
-    }
-    for (const k in sb) {
-      if (!(k in sa)) return false;
-      na--;
-    }
-    if (na !== 0) return false;
-  }
-  if (a.hostnames !== b.hostnames) {
-    if (!a.hostnames || !b.hostnames || a.hostnames.length !== b.hostnames.length) return false;
-    for (let i = 0; i < a.hostnames.length; i++) if (a.hostnames[i] !== b.hostnames[i]) return false;
-  }
-  return true;
 }
 
 // PostgreSQL text and jsonb cannot hold NUL characters; banners from binary services can.
@@ -238,6 +221,62 @@ export class BaselineWriter {
     this.#pendingCount++;
     this.summary.observations++;
     return null;
+  }
+
+  /**
+   * Queues a run of observations grouped by service (see `ObservationGroups`) with exactly the effect of
+   * pushing them one by one in arrival order, when the batch cannot become full before the run's end;
+   * otherwise takes nothing and returns false (the caller then pushes them one by one). The rows,
+   * changes and containers written are the same either way: a service's observations are merged in
+   * their order, independently of other services'.
+   */
+  pushGrouped(g: ObservationGroups): boolean {
+    if (!this.#merge) throw new Error('BaselineWriter.pushGrouped before start()');
+    const groups = g.host.length;
+    const n = (g.seqStart[groups]! - g.seqStart[0]!) / 2;
+    if (this.#pendingCount + n >= this.#batchSize || this.#pending.size + groups >= this.#batchKeys)
+      return false;
+    const source = this.#opts.source;
+    const evidence = source ? g.evidence.map((e) => ({ ...e, source })) : g.evidence;
+    const protocol = g.protocol;
+    const pp = protocol === 'tcp' ? 0 : protocol === 'udp' ? 1 : 2;
+    const map: number[] = [];
+    for (let k = 0; k < groups; k++) {
+      const host = g.host[k]!;
+      const port = g.port[k]!;
+      let ports = this.#byHost.get(host);
+      if (!ports) this.#byHost.set(host, (ports = new Map()));
+      const pk = port * 4 + pp;
+      let p = ports.get(pk);
+      if (!p) {
+        const key = serviceKeyString({ host, protocol, port });
+        p = { key, templates: [], seq: [] };
+        ports.set(pk, p);
+        this.#pending.set(key, p);
+      }
+      // Each of the run's templates goes where `push` would put an observation saying the same.
+      const t0 = g.templateStart[k]!;
+      const t1 = g.templateStart[k + 1]!;
+      for (let j = t0; j < t1; j++) {
+        const e = evidence[g.templates[j]!]!;
+        let ti = p.templates.length - 1;
+        if (ti < 0 || !sameEvidence(p.templates[ti]!, e)) {
+          ti = p.templates.length <= 16 ? p.templates.findIndex((t) => sameEvidence(t, e)) : -1;
+          if (ti < 0) {
+            ti = p.templates.length;
+            p.templates.push({ ...e, host, protocol, port });
+          }
+        }
+        map[j - t0] = ti;
+      }
+      const seq = p.seq;
+      const s1 = g.seqStart[k + 1]!;
+      for (let s = g.seqStart[k]!; s < s1; s += 2) seq.push(map[g.seq[s]!]!, g.seq[s + 1]!);
+    }
+    this.#pendingCount += n;
+    this.summary.observations += n;
+    this.summary.rejected += g.rejected;
+    return true;
   }
 
   /** Writes what is queued. */

@@ -6,7 +6,7 @@ import { AppError } from '../util/errors.ts';
 import { detectFormat, DETECT_HEAD_BYTES, FORMAT_NAMES, PARSERS } from './formats.ts';
 import { parseNmapXmlBatches } from './nmap/index.ts';
 import type { FormatName, ParseEvent, ParseIssue, ParseOptions } from './observation.ts';
-import { parseStreamBatchesParallel } from './stream/index.ts';
+import { parseStreamPartsParallel } from './stream/index.ts';
 import { parseNetflowBatches } from './netflow/index.ts';
 
 // Parsers that also hand out their events one array per input chunk, for the formats of
@@ -14,9 +14,6 @@ import { parseNetflowBatches } from './netflow/index.ts';
 const BATCH_PARSERS: Partial<
   Record<FormatName, (input: AsyncIterable<Buffer>, opts: ParseOptions) => AsyncIterable<ParseEvent[]>>
 > = {
-  // Big Stream inputs are parsed on worker threads and this one together (JSON.parse of each event is
-  // most of an import's time); this thread keeps the baseline writer and the database.
-  stream: (input) => parseStreamBatchesParallel(input),
   'nmap-xml': parseNmapXmlBatches,
   netflow: parseNetflowBatches,
 };
@@ -300,7 +297,23 @@ export async function ingestStream(
   try {
     const input = counted(rest, sink.summary, opts.maxBytes);
     const batches = BATCH_PARSERS[format];
-    if (batches) {
+    if (format === 'stream') {
+      // Big Stream inputs are parsed on worker threads and this one together (JSON.parse of each event
+      // is most of an import's time); this thread keeps the baseline writer and the database. A part
+      // read on a worker comes with its observations checked and grouped by service there, so it is
+      // queued here with no work per event (one by one, as events, when it would fill the batch).
+      for await (const part of parseStreamPartsParallel(input)) {
+        if (Array.isArray(part)) {
+          for (const e of part) if (sink.take(e)) await sink.writer.flush();
+        } else if (sink.writer.pushGrouped(part.groups)) {
+          sink.summary.records += part.records;
+          for (const issue of part.issues) sink.issue(issue);
+          if (sink.writer.full) await sink.writer.flush();
+        } else {
+          for (const e of part.events()) if (sink.take(e)) await sink.writer.flush();
+        }
+      }
+    } else if (batches) {
       for await (const batch of batches(input, parseOpts)) {
         for (const e of batch) if (sink.take(e)) await sink.writer.flush();
       }

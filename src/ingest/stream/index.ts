@@ -9,6 +9,8 @@ export {
 } from './stream-tcp.parser.ts';
 export {
   parseStreamBatchesParallel,
+  parseStreamPartsParallel,
+  type StreamPartGroups,
   holdStreamParseWorkers,
   type ParallelStreamOptions,
 } from './stream-parse.pool.ts';

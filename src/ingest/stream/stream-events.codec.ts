@@ -1,3 +1,5 @@
+import { observationProblem } from '../../baseline/observation.check.ts';
+import type { ObservationGroups } from '../../baseline/baseline.service.ts';
 import type { EvidenceGrade, Observation, ParseEvent, ParseIssue } from '../observation.ts';
 import { serviceNamed, STREAM_STRONG_REASON, STREAM_WEAK_REASON } from './stream-tcp.parser.ts';
 
@@ -239,6 +241,8 @@ export interface PartRequest {
   id: number;
   bytes: Uint8Array;
   last: boolean;
+  /** Also group the part's observations by service (`groups` in the result). */
+  group?: boolean;
 }
 
 /** A worker's answer: the part's events, its line count, whether it ended at a boundary, its bytes. */
@@ -250,4 +254,222 @@ export interface PartResult {
   /** True when a reader of the rest of the input can start afresh after this part. */
   boundary: boolean;
   bytes: Uint8Array;
+  /** When asked for and every observation has the compact form: the part's observations by service. */
+  groups?: EncodedStreamGroups | null;
+}
+
+/**
+ * The observations of one part grouped by service, as `BaselineWriter.pushGrouped` takes them, compactly
+ * (structured-clonable; `groupsTransferList` gives its buffers). Only for parts whose observations are
+ * all of the compact form: Stream TCP observations as the parser makes them.
+ */
+export interface EncodedStreamGroups {
+  /** The part's distinct hosts, separated by spaces, and service names. */
+  hosts: string;
+  services: string[];
+  /** Per group (service): index into `hosts`, port. */
+  host: Int32Array;
+  port: Int32Array;
+  /** The part's distinct evidence: grade (0 strong, 1 weak) and index into `services` (or -1). */
+  grade: Uint8Array;
+  service: Int32Array;
+  /** Group g's templates (indices into the evidence) are `templates[templateStart[g]]` to `templates[templateStart[g + 1] - 1]`. */
+  templates: Int32Array;
+  templateStart: Int32Array;
+  /** Group g's (template index in the group, time) pairs are `seq[seqStart[g]]` to `seq[seqStart[g + 1] - 1]`. */
+  seqStart: Int32Array;
+  seq: Float64Array;
+  /** Observations refused by `observationProblem`. */
+  rejected: number;
+  /** Records read. */
+  records: number;
+  /** The part's issues and refused observations, in input order (lines and offsets from the part's start). */
+  issues: ParseIssue[];
+}
+
+/** The buffers of `g` to transfer rather than copy. */
+export function groupsTransferList(g: EncodedStreamGroups): ArrayBuffer[] {
+  const arrays = [g.host, g.port, g.grade, g.service, g.templates, g.templateStart, g.seqStart, g.seq];
+  return [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))];
+}
+
+interface Group {
+  host: number;
+  port: number;
+  /** Per template: index into the part's evidence. */
+  templates: number[];
+  seq: number[];
+}
+
+/**
+ * Groups a part's events by service as `BaselineWriter.push` queues them: each observation checked with
+ * `observationProblem` (a refused one becomes an issue in its place among the part's issues), then put
+ * with its service's template saying the same (the last one, else one of the first 17, else a new one:
+ * push's rule), in arrival order within each service.
+ */
+export class StreamEventsGrouper {
+  #groups = new Map<number, Group>();
+  #hosts = new Map<string, number>();
+  #services = new Map<string, number>();
+  /** Distinct evidence, by grade + 2 * (service index + 1). */
+  #evidence = new Map<number, number>();
+  #rejected = 0;
+  #records = 0;
+  #issues: ParseIssue[] = [];
+  /** Set once an observation the compact form cannot say was seen: the part is not grouped. */
+  #other = false;
+
+  add(events: readonly ParseEvent[]): void {
+    if (this.#other) return;
+    for (const e of events) {
+      if (e.kind === 'record') this.#records++;
+      else if (e.kind === 'issue') this.#issues.push({ ...e.issue });
+      else {
+        const o = e.observation;
+        const problem = observationProblem(o);
+        if (problem) {
+          this.#rejected++;
+          this.#issues.push({
+            message: `observation refused: ${problem}`,
+            ...(o.line !== undefined ? { line: o.line } : {}),
+            ...(o.offset !== undefined ? { offset: o.offset } : {}),
+          });
+        } else if (!compact(o)) {
+          this.#other = true;
+          return;
+        } else this.#observation(o);
+      }
+    }
+  }
+
+  #observation(o: Observation): void {
+    let h = this.#hosts.get(o.host);
+    if (h === undefined) this.#hosts.set(o.host, (h = this.#hosts.size));
+    const key = h * 65536 + o.port;
+    let g = this.#groups.get(key);
+    if (!g) this.#groups.set(key, (g = { host: h, port: o.port, templates: [], seq: [] }));
+    let s = -1;
+    if (o.service) {
+      const name = o.service.name!;
+      s = this.#services.get(name) ?? -1;
+      if (s < 0) this.#services.set(name, (s = this.#services.size));
+    }
+    // Compact observations of one service say the same when their grade and service name do.
+    const ek = (o.grade === 'strong' ? 0 : 1) + 2 * (s + 1);
+    let ev = this.#evidence.get(ek);
+    if (ev === undefined) this.#evidence.set(ek, (ev = this.#evidence.size));
+    const t = g.templates;
+    let ti = t.length - 1;
+    if (ti < 0 || t[ti] !== ev) {
+      ti = t.length <= 16 ? t.indexOf(ev) : -1;
+      if (ti < 0) {
+        ti = t.length;
+        t.push(ev);
+      }
+    }
+    g.seq.push(ti, o.seenAt ? o.seenAt.getTime() : NaN);
+  }
+
+  /** The groups, or null when the part has observations the compact form cannot say. */
+  finish(): EncodedStreamGroups | null {
+    if (this.#other) return null;
+    const n = this.#groups.size;
+    let templates = 0;
+    let pairs = 0;
+    for (const g of this.#groups.values()) {
+      templates += g.templates.length;
+      pairs += g.seq.length;
+    }
+    const host = new Int32Array(n);
+    const port = new Int32Array(n);
+    const templateStart = new Int32Array(n + 1);
+    const seqStart = new Int32Array(n + 1);
+    const tpl = new Int32Array(templates);
+    const seq = new Float64Array(pairs);
+    let k = 0;
+    let t = 0;
+    let q = 0;
+    for (const g of this.#groups.values()) {
+      host[k] = g.host;
+      port[k] = g.port;
+      templateStart[k] = t;
+      seqStart[k] = q;
+      tpl.set(g.templates, t);
+      seq.set(g.seq, q);
+      t += g.templates.length;
+      q += g.seq.length;
+      k++;
+    }
+    templateStart[n] = t;
+    seqStart[n] = q;
+    const grade = new Uint8Array(this.#evidence.size);
+    const service = new Int32Array(this.#evidence.size);
+    for (const [ek, i] of this.#evidence) {
+      grade[i] = ek & 1;
+      service[i] = (ek >> 1) - 1;
+    }
+    return {
+      hosts: [...this.#hosts.keys()].join(' '),
+      services: [...this.#services.keys()],
+      host,
+      port,
+      grade,
+      service,
+      templates: tpl,
+      templateStart,
+      seqStart,
+      seq,
+      rejected: this.#rejected,
+      records: this.#records,
+      issues: this.#issues,
+    };
+  }
+}
+
+/** A part's groups on this thread: what `BaselineWriter.pushGrouped` takes, and the part's issues moved to `start`. */
+export function decodeStreamGroups(
+  g: EncodedStreamGroups,
+  start: { line: number; offset: number },
+): { groups: ObservationGroups; issues: ParseIssue[]; records: number } {
+  const hosts = g.hosts === '' ? [] : g.hosts.split(' ');
+  const n = g.host.length;
+  const host: string[] = new Array<string>(n);
+  for (let k = 0; k < n; k++) host[k] = hosts[g.host[k]!]!;
+  const evidence: Observation[] = [];
+  for (let i = 0; i < g.grade.length; i++) {
+    const grade = g.grade[i]!;
+    const s = g.service[i]!;
+    const o: Observation = {
+      host: '',
+      protocol: 'tcp',
+      port: 0,
+      source: 'stream',
+      grade: GRADES[grade]!,
+      reason: REASONS[grade]!,
+      seenAt: null,
+    };
+    if (s >= 0) o.service = serviceNamed(g.services[s]!);
+    evidence.push(o);
+  }
+  const dLine = start.line - 1;
+  const dOffset = start.offset;
+  for (const at of g.issues) {
+    if (at.line !== undefined) at.line += dLine;
+    if (at.offset !== undefined) at.offset += dOffset;
+  }
+  return {
+    groups: {
+      host,
+      protocol: 'tcp',
+      port: g.port,
+      evidence,
+      templates: g.templates,
+      templateStart: g.templateStart,
+      seq: g.seq,
+      seqStart: g.seqStart,
+      rejected: g.rejected,
+    },
+    issues: g.issues,
+    records: g.records,
+  };
 }

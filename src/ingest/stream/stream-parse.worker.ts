@@ -5,7 +5,9 @@
 import { parentPort } from 'node:worker_threads';
 import type { ParseEvent } from '../observation.ts';
 import {
+  groupsTransferList,
   StreamEventsEncoder,
+  StreamEventsGrouper,
   transferList,
   type PartRequest,
   type PartResult,
@@ -15,19 +17,32 @@ import { StreamTextReader } from './stream-tcp.parser.ts';
 const SLICE = 64 * 1024;
 
 function readPart(req: PartRequest): PartResult {
+  if (req.group) {
+    // Grouped by service, the events themselves are not sent (the main thread reads the part's bytes
+    // again in the rare case it wants them); a part the groups cannot say is read again as events.
+    const r = readPartAs(req, true);
+    if (r.groups) return r;
+  }
+  return readPartAs(req, false);
+}
+
+function readPartAs(req: PartRequest, group: boolean): PartResult {
   const reader = new StreamTextReader();
   const encoder = new StreamEventsEncoder();
+  const grouper = group ? new StreamEventsGrouper() : null;
   const bytes = Buffer.from(req.bytes.buffer, req.bytes.byteOffset, req.bytes.byteLength);
   const events: ParseEvent[] = [];
   // 64 KB at a time, as the single-threaded reader does: each slice's objects die young.
   for (let i = 0; i < bytes.length; i += SLICE) {
     reader.push(bytes.subarray(i, Math.min(bytes.length, i + SLICE)), events);
-    encoder.add(events);
+    if (grouper) grouper.add(events);
+    else encoder.add(events);
     events.length = 0;
   }
   if (req.last) {
     reader.end(events);
-    encoder.add(events);
+    if (grouper) grouper.add(events);
+    else encoder.add(events);
   }
   return {
     id: req.id,
@@ -35,6 +50,7 @@ function readPart(req: PartRequest): PartResult {
     lines: reader.nextLine - 1,
     boundary: reader.atBoundary,
     bytes: req.bytes,
+    ...(grouper ? { groups: grouper.finish() } : {}),
   };
 }
 
@@ -51,7 +67,13 @@ port.on('message', (req: PartRequest) => {
   }
   port.postMessage(
     res,
-    'events' in res ? [...transferList(res.events), res.bytes.buffer as ArrayBuffer] : [],
+    'events' in res
+      ? [
+          ...transferList(res.events),
+          ...(res.groups ? groupsTransferList(res.groups) : []),
+          res.bytes.buffer as ArrayBuffer,
+        ]
+      : [],
   );
 });
 port.postMessage({ ready: true });
