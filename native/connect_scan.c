@@ -168,12 +168,6 @@ static socklen_t target_of(const cs_job_t *j, uint32_t i, struct sockaddr_storag
   return sizeof(struct sockaddr_in);
 }
 
-// Closes an answered connection with a reset, as nmap does: no TIME_WAIT left holding a source port.
-static void close_open(int fd) {
-  struct linger lg = {.l_onoff = 1, .l_linger = 0};
-  setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-  close(fd);
-}
 
 static void release(loop_t *l, uint32_t s) {
   if (l->slots[s].fd >= 0) close(l->slots[s].fd);
@@ -228,10 +222,7 @@ static void launch(loop_t *l) {
     }
     if (rc == 0 || err == ECONNREFUSED) {
       // Answered at once (possible on loopback).
-      if (rc == 0)
-        close_open(fd);
-      else
-        close(fd);
+      close(fd);
       double rtt = now_ms() - start;
       sample(l, h, rtt);
       settle(l, i, rc == 0 ? STATE_OPEN : STATE_CLOSED, rc == 0 ? R_SYN_ACK : R_CONN_REFUSED, rtt);
@@ -290,9 +281,10 @@ static void complete(loop_t *l, uint64_t data) {
       retry_or_filter(l, i);
       return;
     }
-    close_open(sl->fd);
-    sl->fd = -1;
   }
+  // An answered connection is closed gracefully, as by any client: a reset would make some services
+  // log or even fail on it, and the source port the closing side keeps in TIME_WAIT does not stop
+  // connects to other ports or hosts.
   release(l, s);
   if (status == 0 || status == ECONNREFUSED || status == ECONNRESET) {
     sample(l, h, rtt);
