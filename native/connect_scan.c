@@ -176,6 +176,19 @@ static void release(loop_t *l, uint32_t s) {
   l->inflight--;
 }
 
+// Probe i, just taken from the queue, could not be sent. Out of descriptors, ports or buffers: it goes
+// back to the head of the queue and launching pauses (returns 1). Otherwise it is settled filtered with
+// the error's reason (returns 0).
+static int not_sent(loop_t *l, uint32_t i, int err) {
+  if (is_resource_error(err)) {
+    l->queue[--l->qhead] = i;
+    back_off(l, err);
+    return 1;
+  }
+  settle(l, i, STATE_FILTERED, reason_of(err), 0);
+  return 0;
+}
+
 static void launch(loop_t *l) {
   cs_job_t *j = l->job;
   double now = now_ms();
@@ -196,13 +209,7 @@ static void launch(loop_t *l) {
     int fd = reused ? l->spare[fam][--l->nspare[fam]]
                     : socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-      int err = errno;
-      if (is_resource_error(err)) {
-        l->queue[--l->qhead] = i;
-        back_off(l, err);
-        return;
-      }
-      settle(l, i, STATE_FILTERED, reason_of(err), 0);
+      if (not_sent(l, i, errno)) return;
       continue;
     }
     struct sockaddr_storage to;
@@ -231,12 +238,7 @@ static void launch(loop_t *l) {
     }
     if (err != EINPROGRESS) {
       close(fd);
-      if (is_resource_error(err)) {
-        l->queue[--l->qhead] = i;
-        back_off(l, err);
-        return;
-      }
-      settle(l, i, STATE_FILTERED, reason_of(err), 0);
+      if (not_sent(l, i, err)) return;
       continue;
     }
     uint32_t s = l->free_slots[--l->nfree];

@@ -231,8 +231,6 @@ export async function connectScan(
     const part = parts[w]!;
     const control = controls[w]!;
     return {
-      pw,
-      id,
       control,
       result: new Promise<WorkerDone>((resolve, reject) => {
         // A worker keeps the process alive only while it has work.
@@ -271,11 +269,9 @@ export async function connectScan(
       }),
     };
   });
+  // Each job reads its cancel flag: the js engine at its next tick, the native engine between waits.
   const onAbort = () => {
-    for (const j of jobs) {
-      Atomics.store(j.control, 1, 1);
-      if (!j.pw.dead) j.pw.worker.postMessage({ type: 'cancel', id: j.id });
-    }
+    for (const j of jobs) Atomics.store(j.control, 1, 1);
   };
   hooks.signal?.addEventListener('abort', onAbort, { once: true });
   try {

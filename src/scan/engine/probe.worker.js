@@ -47,9 +47,6 @@ function loadNative() {
 const port = parentPort;
 if (!port) throw new Error('probe.worker.js runs only as a worker thread');
 
-/** @type {Map<number, Job>} */
-const jobs = new Map();
-
 /**
  * @typedef {{ id: number, hosts: string[], families: Uint8Array, hostIdx: Uint32Array, ports: Uint16Array,
  *   concurrency: number, rate: number, timeoutMs: number, minTimeoutMs: number, retries: number,
@@ -206,7 +203,6 @@ class Job {
     if (!this.cancelled && this.qHead < this.queue.length) return;
     this.finished = true;
     clearInterval(this.timer);
-    jobs.delete(this.req.id);
     postDone(this.req.id, 'js', this);
   }
 }
@@ -345,13 +341,7 @@ port.on('message', (/** @type {any} */ msg) => {
   try {
     if (msg.type === 'scan') {
       if (msg.engine === 'native' || (msg.engine === 'auto' && loadNative())) runNative(msg);
-      else {
-        const job = new Job(msg);
-        jobs.set(msg.id, job);
-        job.launch();
-      }
-    } else if (msg.type === 'cancel') {
-      jobs.get(msg.id)?.cancel();
+      else new Job(msg).launch();
     }
   } catch (e) {
     port.postMessage({ type: 'failed', id: msg.id, message: e instanceof Error ? e.message : String(e) });
