@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { listServices, type BaselineContext } from '../baseline/index.ts';
-import { createLogger } from '../logging/index.ts';
-import { openStore, type Store } from '../store/index.ts';
+import type { Store } from '../store/index.ts';
+import { openBaselineStore } from '../testing/baseline.ts';
 import { AppError } from '../util/errors.ts';
 import { ingestStream, type IngestSummary } from './ingest.service.ts';
 
@@ -64,13 +64,7 @@ describe('ingestStream with the real parsers', () => {
   let store: Store;
   let ctx: BaselineContext;
   before(async () => {
-    store = await openStore({ databaseUrl: 'memory://' });
-    ctx = {
-      db: store.db,
-      config: { goneAfter: '3650d' },
-      logger: createLogger('silent', { write: () => {} }),
-      now: () => new Date('2026-11-24T12:00:00Z'),
-    };
+    ({ store, ctx } = await openBaselineStore());
   });
   after(() => store.close());
 

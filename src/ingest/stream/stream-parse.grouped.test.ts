@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { BaselineWriter, type BaselineContext } from '../../baseline/index.ts';
-import { createLogger } from '../../logging/index.ts';
-import { openStore, type Store } from '../../store/index.ts';
+import type { Store } from '../../store/index.ts';
+import { openBaselineStore } from '../../testing/baseline.ts';
 import { IngestSink, ingestStream, type IngestSummary } from '../ingest.service.ts';
 import { holdStreamParseWorkers } from './stream-parse.pool.ts';
 import { parseStreamBatches } from './stream-tcp.parser.ts';
@@ -77,15 +77,9 @@ describe('a big Stream import grouped by service on worker threads', () => {
   });
 
   async function fresh(): Promise<BaselineContext & { store: Store }> {
-    const store = await openStore({ databaseUrl: 'memory://' });
+    const { store, ctx } = await openBaselineStore();
     stores.push(store);
-    return {
-      store,
-      db: store.db,
-      config: { goneAfter: '3650d' },
-      logger: createLogger('silent', { write: () => {} }),
-      now: () => new Date('2026-11-24T12:00:00Z'),
-    };
+    return { store, ...ctx };
   }
 
   for (const batchSize of [undefined, 7_000]) {

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { listServices, type BaselineContext } from '../../baseline/index.ts';
-import { createLogger } from '../../logging/index.ts';
-import { openStore, type Store } from '../../store/index.ts';
+import type { Store } from '../../store/index.ts';
+import { openBaselineStore } from '../../testing/baseline.ts';
 import { ingestStream } from '../ingest.service.ts';
 import { holdStreamParseWorkers } from './stream-parse.pool.ts';
 
@@ -38,13 +38,7 @@ describe('a big Stream import (read on worker threads)', () => {
   before(async () => {
     // Loaded before the import, so it reaches them before its end (a server's next import would).
     release = await holdStreamParseWorkers(1);
-    store = await openStore({ databaseUrl: 'memory://' });
-    ctx = {
-      db: store.db,
-      config: { goneAfter: '3650d' },
-      logger: createLogger('silent', { write: () => {} }),
-      now: () => new Date('2026-11-24T12:00:00Z'),
-    };
+    ({ store, ctx } = await openBaselineStore());
   });
   after(async () => {
     release();
