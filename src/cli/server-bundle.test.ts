@@ -2,16 +2,14 @@
 // for the freshness check, and a server started from it finding every file it locates at run time
 // (initdb script, apps' manifests, web console, the scanner's worker and native module).
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { request } from 'undici';
-import { freePort } from '../testing/postgres.ts';
-import { insecureAgent } from '../testing/server.ts';
+import { startServerProcess, type ServerProcess } from '../testing/server.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NATIVE = join(ROOT, 'build', 'Release', 'portcullis_scan.node');
@@ -19,10 +17,7 @@ const NATIVE = join(ROOT, 'build', 'Release', 'portcullis_scan.node');
 describe('server bundle', () => {
   const out = join(ROOT, 'dist', `server-test-${process.pid}`);
   const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-server-bundle-'));
-  let url = '';
-  let token = '';
-  let log = '';
-  let proc: ReturnType<typeof spawn> | undefined;
+  let srv: ServerProcess | undefined;
   let listener: Server | undefined;
 
   before(async () => {
@@ -35,10 +30,7 @@ describe('server bundle', () => {
   });
 
   after(async () => {
-    if (proc && proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGTERM');
-      await new Promise((r) => proc!.once('exit', r));
-    }
+    await srv?.stop();
     await new Promise((r) => (listener ? listener.close(r) : r(undefined)));
     rmSync(out, { recursive: true, force: true });
     rmSync(dataDir, { recursive: true, force: true });
@@ -67,87 +59,59 @@ describe('server bundle', () => {
   });
 
   it('serves from the bundle with every file it finds at run time', async () => {
-    const port = await freePort();
     const native = existsSync(NATIVE);
-    proc = spawn(
-      process.execPath,
-      [
+    srv = await startServerProcess({
+      dataDir,
+      args: [
         '--input-type=module',
         '-e',
         'const { main } = await import(process.argv[1]); await main(["node", "portcullis", "serve"]);',
         pathToFileURL(join(out, 'main.js')).href,
       ],
-      {
-        env: {
-          ...process.env,
-          PORTCULLIS_DATA_DIR: dataDir,
-          PORTCULLIS_PORT: String(port),
-          PORTCULLIS_HOST: '127.0.0.1',
-          PORTCULLIS_LOG_LEVEL: 'info',
-          // refuses to scan when the native module cannot be loaded from the worker
-          PORTCULLIS_SCAN_ENGINE: native ? 'native' : 'js',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    proc.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-    proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    url = `https://127.0.0.1:${port}`;
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      assert.ok(proc.exitCode === null && proc.signalCode === null, `server exited:\n${log}`);
-      const up = await request(`${url}/health`, { dispatcher: insecureAgent }).then(
-        async (r) => (await r.body.text(), r.statusCode === 200),
-        () => false,
-      );
-      if (up) break;
-      assert.ok(Date.now() < deadline, `no answer on /health:\n${log}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+      // refuses to scan when the native module cannot be loaded from the worker
+      env: { PORTCULLIS_SCAN_ENGINE: native ? 'native' : 'js' },
+      timeoutMs: 90_000,
+    });
     // a new data dir: initdb ran from src/store/pglite-initdb.mjs
     assert.ok(existsSync(join(dataDir, 'pgdata', 'PG_VERSION')));
-    token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
-    const api = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
-      const res = await request(`${url}${path}`, {
-        method,
-        dispatcher: insecureAgent,
-        headers: { 'ph-auth-token': token, ...(body ? { 'content-type': 'application/json' } : {}) },
-        body: body ? JSON.stringify(body) : null,
-      });
-      return { status: res.statusCode, text: await res.body.text() };
-    };
+    const api = srv.api.bind(srv);
 
-    const apps = JSON.parse((await api('GET', '/rest/app')).text) as { data: Array<{ name: string }> };
+    const apps = (await api<{ data: Array<{ name: string }> }>('GET', '/rest/app')).body;
     assert.ok(
       apps.data.some((a) => a.name === 'Port Check'),
       'apps read their manifests beside their sources',
     );
     if (existsSync(join(ROOT, 'web', 'dist', 'index.html'))) {
-      const page = await api('GET', '/');
+      const page = await api<string>('GET', '/');
       assert.equal(page.status, 200);
-      assert.match(page.text, /<html/i);
+      assert.match(page.body, /<html/i);
     }
 
     listener = createServer((s) => s.end());
     await new Promise<void>((r) => listener!.listen(0, '127.0.0.1', r));
     const open = (listener.address() as { port: number }).port;
     assert.equal((await api('POST', '/api/scopes', { cidr: '127.0.0.1/32' })).status, 201);
-    const scan = await api('POST', '/api/scans', { targets: ['127.0.0.1'], ports: String(open), wait: true });
+    // the answer is NDJSON (several lines), so it comes back as text
+    const scan = await api<string>('POST', '/api/scans', {
+      targets: ['127.0.0.1'],
+      ports: String(open),
+      wait: true,
+    });
     assert.equal(scan.status, 200);
-    const last = JSON.parse(scan.text.trim().split('\n').at(-1)!) as {
+    const last = JSON.parse(scan.body.trim().split('\n').at(-1)!) as {
       event: string;
       data?: Array<{ port: number; state: string }>;
     };
-    assert.equal(last.event, 'finished', scan.text);
+    assert.equal(last.event, 'finished', scan.body);
     assert.deepEqual(
       last.data?.map((r) => [r.port, r.state]),
       [[open, 'open']],
     );
     if (native) {
       // the server's log reaches this process through a pipe, maybe after the answer
-      for (let i = 0; i < 50 && !/"msg":"scan probed"/.test(log); i++)
+      for (let i = 0; i < 50 && !/"msg":"scan probed"/.test(srv.output()); i++)
         await new Promise((r) => setTimeout(r, 100));
-      assert.match(log, /"engine":"native"[^\n]*"msg":"scan probed"/);
+      assert.match(srv.output(), /"engine":"native"[^\n]*"msg":"scan probed"/);
     }
   });
 });

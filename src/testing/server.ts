@@ -35,15 +35,17 @@ export interface ServerProcess {
 export const insecureAgent = new Agent({ connect: { rejectUnauthorized: false } });
 
 /**
- * Starts `node bin/portcullis.js serve` with PORTCULLIS_* pointing at a temp data dir (or the given
- * one) and a free port, and waits until /health answers (60 s at most).
+ * Starts `node bin/portcullis.js serve` (or node with `args`) with PORTCULLIS_* pointing at a temp
+ * data dir (or the given one) and a free port, and waits until /health answers (60 s, or `timeoutMs`,
+ * at most).
  */
 export async function startServerProcess(
-  opts: { dataDir?: string; env?: Record<string, string> } = {},
+  opts: { dataDir?: string; env?: Record<string, string>; args?: string[]; timeoutMs?: number } = {},
 ): Promise<ServerProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'portcullis-test-'));
   const port = await freePort();
-  const proc = spawn(process.execPath, [BIN, 'serve'], {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const proc = spawn(process.execPath, opts.args ?? [BIN, 'serve'], {
     env: {
       ...process.env,
       PORTCULLIS_DATA_DIR: dataDir,
@@ -59,7 +61,7 @@ export async function startServerProcess(
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   const url = `https://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`server exited early:\n${out}`);
     try {
@@ -71,7 +73,7 @@ export async function startServerProcess(
     }
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
-      throw new Error(`server did not answer /health within 60 s:\n${out}`);
+      throw new Error(`server did not answer /health within ${timeoutMs / 1000} s:\n${out}`);
     }
     await new Promise((r) => setTimeout(r, 200));
   }
